@@ -1,0 +1,37 @@
+/// Why a backend could not serve a request, in the terms the HTTP layer needs to answer.
+public struct BackendError: Error, Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// Could not connect or the connection broke: 502, try another backend.
+        case unreachable
+        /// Answered with an error of its own (5xx, garbage): 502, try another backend.
+        case failed
+        /// Said it is busy (429/503): 503, try another backend.
+        case overloaded
+        /// Went silent past its deadline: 504.
+        case timedOut
+        /// Refused the request itself (4xx): the client's input is at fault, so 400.
+        case rejected
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// Whether another backend of the same model may succeed where this one failed.
+    public var isWorthRetryingElsewhere: Bool {
+        kind == .unreachable || kind == .failed || kind == .overloaded
+    }
+
+    public var apiError: APIError {
+        switch kind {
+        case .unreachable, .failed: .backendFailed(message)
+        case .overloaded: .backendUnavailable(message)
+        case .timedOut: .backendTimedOut(message)
+        case .rejected: .invalidParameter("messages", message)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+/// What a chat generation produces, in order: text deltas, then how it finished, then (when the
+/// backend knows it) exact token usage.
+public enum ChatEvent: Sendable, Equatable {
+    case delta(String)
+    case finished(reason: String)
+    case usage(promptTokens: Int, completionTokens: Int)
+}
+
+/// Pull-based, so a slow client slows the backend down instead of filling memory: nothing is read
+/// from the backend until the consumer asks for the next event.
+public struct ChatEventStream: AsyncSequence, Sendable {
+    public typealias Element = ChatEvent
+    private let nextEvent: @Sendable () async throws -> ChatEvent?
+
+    public init(next: @escaping @Sendable () async throws -> ChatEvent?) {
+        self.nextEvent = next
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let nextEvent: @Sendable () async throws -> ChatEvent?
+        public mutating func next() async throws -> ChatEvent? { try await nextEvent() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(nextEvent: nextEvent) }
+}
+
+/// Anything that can generate chat completions: an upstream server or an embedded engine.
+public protocol ChatBackend: Sendable {
+    /// Names the backend in logs and metrics; never contains a secret.
+    var id: String { get }
+    /// Starts a generation. Throws before producing anything when the backend cannot take it, so
+    /// the caller may try another; errors after the first event end the stream.
+    func startChat(_ request: ChatCompletionRequest) async throws(BackendError) -> ChatEventStream
+    /// A cheap check that the backend answers, used to bring a failed backend back.
+    func probe() async -> Bool
+}

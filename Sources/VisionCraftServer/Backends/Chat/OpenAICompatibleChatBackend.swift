@@ -1,0 +1,94 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// Chat through any server that speaks OpenAI's `/chat/completions`: vLLM, llama.cpp server,
+/// Ollama, DeepInfra, OpenAI. Always streams from upstream, so usage and cancellation work the
+/// same whether or not our client asked for a stream.
+public struct OpenAICompatibleChatBackend: ChatBackend {
+    public let id: String
+    let endpoint: UpstreamEndpoint
+    let upstreamModel: String
+    /// `top_k` and `repetition_penalty` are not OpenAI parameters; OpenAI itself rejects them.
+    let sendsSamplingExtensions: Bool
+    let client: HTTPClient
+
+    public init(endpoint: UpstreamEndpoint, upstreamModel: String, sendsSamplingExtensions: Bool, client: HTTPClient) {
+        self.endpoint = endpoint
+        self.upstreamModel = upstreamModel
+        self.sendsSamplingExtensions = sendsSamplingExtensions
+        self.client = client
+        self.id = "openai:\(endpoint.displayHost)/\(upstreamModel)"
+    }
+
+    public func startChat(_ request: ChatCompletionRequest) async throws(BackendError) -> ChatEventStream {
+        let httpRequest = endpoint.request("/chat/completions", method: .POST, json: upstreamBody(for: request))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(httpRequest, timeout: endpoint.requestTimeout)
+        } catch {
+            throw UpstreamFailure.from(error, backend: id)
+        }
+        guard response.status == .ok else {
+            let body = try? await response.body.collect(upTo: 64 * 1024)
+            throw UpstreamFailure.from(status: response.status, body: body, backend: id)
+        }
+        let reader = UpstreamChatStreamReader(
+            lines: response.body.splitUTF8Lines(maximumBufferSize: 8 * 1024 * 1024).makeAsyncIterator(), backend: id)
+        return ChatEventStream { try await reader.next() }
+    }
+
+    public func probe() async -> Bool {
+        do {
+            let response = try await client.execute(endpoint.request("/models", method: .GET), timeout: .seconds(5))
+            _ = try? await response.body.collect(upTo: 1024 * 1024)
+            return response.status.code < 500
+        } catch {
+            return false
+        }
+    }
+
+    func upstreamBody(for request: ChatCompletionRequest) -> JSONValue {
+        var body: [String: JSONValue] = [
+            "model": .string(upstreamModel),
+            "messages": .array(request.messages.map(Self.json)),
+            "max_tokens": .number(Double(request.maxTokens)),
+            "temperature": .number(request.temperature),
+            "top_p": .number(request.topP),
+            "stream": true,
+            "stream_options": ["include_usage": true],
+        ]
+        if request.presencePenalty != 0 { body["presence_penalty"] = .number(request.presencePenalty) }
+        if request.frequencyPenalty != 0 { body["frequency_penalty"] = .number(request.frequencyPenalty) }
+        if !request.stop.isEmpty { body["stop"] = .array(request.stop.map(JSONValue.string)) }
+        // Upstreams take seeds as JSON numbers; keeping 53 bits keeps them exact.
+        if let seed = request.seed { body["seed"] = .number(Double(seed & ((1 << 53) - 1))) }
+        if sendsSamplingExtensions {
+            if request.topK > 0 { body["top_k"] = .number(Double(request.topK)) }
+            if request.repetitionPenalty != 1 {
+                // vLLM reads the first name, llama.cpp server and Ollama the second.
+                body["repetition_penalty"] = .number(request.repetitionPenalty)
+                body["repeat_penalty"] = .number(request.repetitionPenalty)
+            }
+        }
+        return .object(body)
+    }
+
+    static func json(_ message: ChatMessage) -> JSONValue {
+        var object: [String: JSONValue] = ["role": .string(message.role)]
+        if let name = message.name { object["name"] = .string(name) }
+        if message.parts.count == 1, case .text(let text) = message.parts[0] {
+            object["content"] = .string(text)
+        } else if message.parts.isEmpty {
+            object["content"] = .null
+        } else {
+            object["content"] = .array(message.parts.map { part in
+                switch part {
+                case .text(let text): ["type": "text", "text": .string(text)]
+                case .imageURL(let url): ["type": "image_url", "image_url": ["url": .string(url)]]
+                }
+            })
+        }
+        return .object(object)
+    }
+}

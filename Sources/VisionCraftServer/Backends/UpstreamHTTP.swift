@@ -1,0 +1,85 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// Connection settings shared by every upstream server kind.
+public struct UpstreamEndpoint: Sendable {
+    /// The API root, such as `http://127.0.0.1:8000/v1` or `http://127.0.0.1:7860`.
+    public var baseURL: String
+    /// Sent as `Authorization: Bearer`; never logged.
+    public var apiKey: String?
+    /// Longest wait for the response head.
+    public var requestTimeout: TimeAmount
+
+    public init(baseURL: String, apiKey: String?, requestTimeout: TimeAmount) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.apiKey = apiKey
+        self.requestTimeout = requestTimeout
+    }
+
+    func request(_ path: String, method: HTTPMethod, json: JSONValue? = nil) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: json.encoded()))
+        }
+        return request
+    }
+
+    /// The host alone, for backend ids in logs: no path, no credentials.
+    var displayHost: String {
+        URL(string: baseURL).map { "\($0.host ?? "?")\($0.port.map { ":\($0)" } ?? "")" } ?? "?"
+    }
+}
+
+/// Turns what AsyncHTTPClient and upstream servers report into `BackendError`s.
+enum UpstreamFailure {
+    static func from(_ error: any Error, backend: String) -> BackendError {
+        if let error = error as? BackendError { return error }
+        if let error = error as? HTTPClientError,
+            error == .readTimeout || error == .deadlineExceeded
+        {
+            return BackendError(.timedOut, "The backend \(backend) did not answer in time.")
+        }
+        if error is CancellationError || (error as? HTTPClientError) == .cancelled {
+            return BackendError(.failed, "The request to backend \(backend) was cancelled.")
+        }
+        return BackendError(.unreachable, "The backend \(backend) could not be reached.")
+    }
+
+    static func from(status: HTTPResponseStatus, body: ByteBuffer?, backend: String) -> BackendError {
+        let detail = body.flatMap { upstreamMessage(in: $0) }.map { ": \($0)" } ?? "."
+        switch status.code {
+        case 429, 503:
+            return BackendError(.overloaded, "The backend \(backend) is overloaded (\(status.code))\(detail)")
+        case 400, 413, 422:
+            return BackendError(.rejected, "The backend \(backend) refused the request\(detail)")
+        default:
+            return BackendError(.failed, "The backend \(backend) failed with status \(status.code)\(detail)")
+        }
+    }
+
+    /// The `error.message` (or `detail`) of an upstream error body, cut short: enough to help the
+    /// client, never a wall of upstream internals.
+    static func upstreamMessage(in body: ByteBuffer) -> String? {
+        guard let json = try? JSONValue.parse(body.readableBytesView) else { return nil }
+        let message = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue
+            ?? json["detail"]?.stringValue ?? json["message"]?.stringValue
+        return message.map { String($0.prefix(300)) }
+    }
+}
+
+extension HTTPClient {
+    /// A client for one upstream: `read` is the longest silence tolerated mid-response, so a
+    /// stalled stream ends as a timeout instead of hanging forever.
+    static func upstream(connectTimeout: TimeAmount, readTimeout: TimeAmount) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: connectTimeout, read: readTimeout)
+        configuration.decompression = .enabled(limit: .ratio(100))
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+}

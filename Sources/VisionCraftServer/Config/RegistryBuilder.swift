@@ -1,0 +1,91 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+
+/// Turns the configured model lists into backends. Backends missing their credentials are left
+/// out with a log line, which is how the shipped catalogue stays dark until its key is set.
+struct RegistryBuilder {
+    let environment: [String: String]
+    let clock: WallClock
+    let logger: Logger
+    /// One client per distinct timeout setting; clients pool connections per host themselves.
+    private(set) var clients: [String: HTTPClient] = [:]
+
+    init(environment: [String: String], clock: WallClock, logger: Logger) {
+        self.environment = environment
+        self.clock = clock
+        self.logger = logger
+    }
+
+    mutating func build(_ configuration: ServerConfiguration) throws -> ModelRegistry {
+        var chatModels: [ChatModel] = []
+        for entry in configuration.chatModels ?? [] {
+            let backends = try entry.backends.compactMap { try chatBackend(entry.name, $0) }
+            guard !backends.isEmpty else { continue }
+            chatModels.append(ChatModel(
+                name: entry.name, isVisionCapable: entry.vision ?? false,
+                pool: BackendPool(members: backends, clock: clock)))
+        }
+        let imageModels = try (configuration.imageModels ?? []).compactMap { try imageModel($0) }
+        let gifModels = try (configuration.gifModels ?? []).compactMap { try imageModel($0) }
+        return ModelRegistry(chatModels: chatModels, imageModels: imageModels, gifModels: gifModels)
+    }
+
+    private mutating func imageModel(_ entry: ServerConfiguration.ImageModelEntry) throws -> ImageModel? {
+        let backends = try entry.backends.compactMap { try imageBackend(entry.name, $0) }
+        return backends.isEmpty ? nil : ImageModel(name: entry.name, pool: BackendPool(members: backends, clock: clock))
+    }
+
+    private mutating func chatBackend(_ model: String, _ entry: ServerConfiguration.UpstreamEntry) throws
+        -> (any ChatBackend)?
+    {
+        guard entry.kind == "openai" else {
+            throw ConfigurationError("Chat model '\(model)': backend kind '\(entry.kind)' is not a chat backend (use 'openai').")
+        }
+        guard let upstreamModel = entry.model else {
+            throw ConfigurationError("Chat model '\(model)': an 'openai' backend needs 'model', the upstream model id.")
+        }
+        guard let endpoint = endpoint(model, entry) else { return nil }
+        return OpenAICompatibleChatBackend(
+            endpoint: endpoint, upstreamModel: upstreamModel,
+            sendsSamplingExtensions: entry.sendSamplingExtensions ?? true, client: client(for: entry, readDefault: 120))
+    }
+
+    private mutating func imageBackend(_ model: String, _ entry: ServerConfiguration.UpstreamEntry) throws
+        -> (any ImageBackend)?
+    {
+        guard entry.kind == "a1111" else {
+            throw ConfigurationError("Image model '\(model)': backend kind '\(entry.kind)' is not an image backend (use 'a1111').")
+        }
+        guard let endpoint = endpoint(model, entry) else { return nil }
+        return A1111ImageBackend(
+            endpoint: endpoint, checkpoint: entry.model, motionModule: entry.motionModule,
+            client: client(for: entry, readDefault: 600))
+    }
+
+    private func endpoint(_ model: String, _ entry: ServerConfiguration.UpstreamEntry) -> UpstreamEndpoint? {
+        var apiKey: String?
+        if let variable = entry.apiKeyEnv {
+            guard let value = environment[variable], !value.isEmpty else {
+                logger.debug("Backend left out: its key variable is unset", metadata: ["model": "\(model)", "variable": "\(variable)"])
+                return nil
+            }
+            apiKey = value
+        }
+        return UpstreamEndpoint(
+            baseURL: entry.baseUrl, apiKey: apiKey,
+            requestTimeout: .milliseconds(Int64((entry.requestTimeoutSeconds ?? 600) * 1000)))
+    }
+
+    private mutating func client(for entry: ServerConfiguration.UpstreamEntry, readDefault: Double) -> HTTPClient {
+        let connect = entry.connectTimeoutSeconds ?? 5
+        let read = entry.readTimeoutSeconds ?? readDefault
+        let key = "\(connect)/\(read)"
+        if let client = clients[key] { return client }
+        let client = HTTPClient.upstream(
+            connectTimeout: .milliseconds(Int64(connect * 1000)), readTimeout: .milliseconds(Int64(read * 1000)))
+        clients[key] = client
+        return client
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// The operator's configuration file (JSON, snake_case keys). Every field is optional; what is
+/// left out takes the defaults documented in the README.
+public struct ServerConfiguration: Codable, Sendable {
+    public var server: ServerSection?
+    public var tiers: TierPolicies?
+    public var chatModels: [ChatModelEntry]?
+    public var imageModels: [ImageModelEntry]?
+    public var gifModels: [ImageModelEntry]?
+
+    public init(
+        server: ServerSection? = nil, tiers: TierPolicies? = nil, chatModels: [ChatModelEntry]? = nil,
+        imageModels: [ImageModelEntry]? = nil, gifModels: [ImageModelEntry]? = nil
+    ) {
+        self.server = server
+        self.tiers = tiers
+        self.chatModels = chatModels
+        self.imageModels = imageModels
+        self.gifModels = gifModels
+    }
+
+    public struct ServerSection: Codable, Sendable {
+        public var host: String?
+        public var port: Int?
+        public var maxBodyBytes: Int?
+        public var shutdownGraceSeconds: Int?
+        /// How often image backends are asked what they offer and failed backends are probed.
+        public var backendCheckSeconds: Int?
+
+        public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
+                    shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.shutdownGraceSeconds = shutdownGraceSeconds
+            self.backendCheckSeconds = backendCheckSeconds
+        }
+    }
+
+    public struct ChatModelEntry: Codable, Sendable {
+        public var name: String
+        public var vision: Bool?
+        public var backends: [UpstreamEntry]
+
+        public init(name: String, vision: Bool? = nil, backends: [UpstreamEntry]) {
+            self.name = name
+            self.vision = vision
+            self.backends = backends
+        }
+    }
+
+    public struct ImageModelEntry: Codable, Sendable {
+        public var name: String
+        public var backends: [UpstreamEntry]
+
+        public init(name: String, backends: [UpstreamEntry]) {
+            self.name = name
+            self.backends = backends
+        }
+    }
+
+    /// One upstream server for one model.
+    public struct UpstreamEntry: Codable, Sendable {
+        /// `openai` for chat servers, `a1111` for image servers.
+        public var kind: String
+        public var baseUrl: String
+        /// The model id upstream (chat) or the checkpoint title (images).
+        public var model: String?
+        /// Name of the environment variable holding the upstream's API key. A backend whose
+        /// variable is unset is left out, so its models are not listed.
+        public var apiKeyEnv: String?
+        public var sendSamplingExtensions: Bool?
+        public var motionModule: String?
+        public var connectTimeoutSeconds: Double?
+        /// Longest silence tolerated while a response streams.
+        public var readTimeoutSeconds: Double?
+        /// Longest wait for an upstream to start answering.
+        public var requestTimeoutSeconds: Double?
+
+        public init(
+            kind: String, baseUrl: String, model: String? = nil, apiKeyEnv: String? = nil,
+            sendSamplingExtensions: Bool? = nil, motionModule: String? = nil, connectTimeoutSeconds: Double? = nil,
+            readTimeoutSeconds: Double? = nil, requestTimeoutSeconds: Double? = nil
+        ) {
+            self.kind = kind
+            self.baseUrl = baseUrl
+            self.model = model
+            self.apiKeyEnv = apiKeyEnv
+            self.sendSamplingExtensions = sendSamplingExtensions
+            self.motionModule = motionModule
+            self.connectTimeoutSeconds = connectTimeoutSeconds
+            self.readTimeoutSeconds = readTimeoutSeconds
+            self.requestTimeoutSeconds = requestTimeoutSeconds
+        }
+    }
+
+    public var host: String { server?.host ?? "127.0.0.1" }
+    public var port: Int { server?.port ?? 8080 }
+    public var maxBodyBytes: Int { server?.maxBodyBytes ?? 20 * 1024 * 1024 }
+    public var shutdownGraceSeconds: Int { server?.shutdownGraceSeconds ?? 30 }
+    public var backendCheckSeconds: Int { server?.backendCheckSeconds ?? 30 }
+    public var tierPolicies: TierPolicies { tiers ?? .defaults }
+
+    public static func load(path: String) throws -> ServerConfiguration {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigurationError("Cannot read the configuration file \(path): \(error.localizedDescription)")
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(ServerConfiguration.self, from: data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw ConfigurationError("\(path): missing '\(key.stringValue)' at \(Self.describe(context.codingPath)).")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw ConfigurationError("\(path): wrong type at \(Self.describe(context.codingPath)).")
+        } catch {
+            throw ConfigurationError("\(path) is not valid JSON: \(error)")
+        }
+    }
+
+    static func describe(_ path: [any CodingKey]) -> String {
+        path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The router: every path of the API, behind the observation and error middleware.
+public func buildRouter(services: AppServices) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestObservationMiddleware(metrics: services.metrics))
+    router.add(middleware: OpenAIErrorMiddleware())
+    CatalogController(services: services).addRoutes(to: router)
+    ChatController(services: services).addRoutes(to: router)
+    ImageController(services: services).addRoutes(to: router)
+    return router
+}
+
+/// The whole server: routes plus the background services that must outlive in-flight requests
+/// (usage writer, backend monitor, upstream clients), which Hummingbird stops after the server.
+public func buildApplication(
+    services: AppServices, host: String, port: Int, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    var application = Application(
+        router: buildRouter(services: services),
+        configuration: .init(address: .hostname(host, port: port), serverName: "VisionCraft"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+        logger: services.logger)
+    application.addServices(services.backgroundServices)
+    application.beforeServerStarts {
+        // Know what the image backends offer before the first request asks.
+        await services.registry.refresh()
+    }
+    return application
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// OpenAI's chat completion JSON shapes, for whole answers and for stream chunks.
+struct ChatCompletionWire {
+    let id: String
+    let created: Int
+    let model: String
+
+    init(model: String, now: Date) {
+        self.id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        self.created = Int(now.timeIntervalSince1970)
+        self.model = model
+    }
+
+    func completion(content: String, finishReason: String, usage: TokenCount) -> JSONValue {
+        [
+            "id": .string(id), "object": "chat.completion", "created": .number(Double(created)),
+            "model": .string(model), "system_fingerprint": .null,
+            "choices": [
+                [
+                    "index": 0, "message": ["role": "assistant", "content": .string(content)],
+                    "logprobs": .null, "finish_reason": .string(finishReason),
+                ],
+            ],
+            "usage": usage.json,
+        ]
+    }
+
+    /// A stream chunk with one choice. With `include_usage`, every chunk carries `usage: null`
+    /// and a last chunk with no choices carries the totals, as OpenAI does.
+    func chunk(delta: JSONValue, finishReason: String?, includeUsage: Bool) -> JSONValue {
+        var chunk = envelope(includeUsage: includeUsage)
+        chunk["choices"] = [
+            [
+                "index": 0, "delta": delta, "logprobs": .null,
+                "finish_reason": finishReason.map(JSONValue.string) ?? .null,
+            ],
+        ]
+        return .object(chunk)
+    }
+
+    func usageChunk(_ usage: TokenCount) -> JSONValue {
+        var chunk = envelope(includeUsage: true)
+        chunk["choices"] = []
+        chunk["usage"] = usage.json
+        return .object(chunk)
+    }
+
+    private func envelope(includeUsage: Bool) -> [String: JSONValue] {
+        var chunk: [String: JSONValue] = [
+            "id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)),
+            "model": .string(model), "system_fingerprint": .null,
+        ]
+        if includeUsage { chunk["usage"] = .null }
+        return chunk
+    }
+}
+
+/// Token usage of one generation. Exact when the backend reports it; otherwise the completion
+/// side counts the deltas streamed, one token each, as upstream servers send them.
+struct TokenCount: Sendable, Equatable {
+    var prompt = 0
+    var completion = 0
+    var reportedByBackend = false
+
+    mutating func observe(_ event: ChatEvent) {
+        switch event {
+        case .delta:
+            if !reportedByBackend { completion += 1 }
+        case .usage(let prompt, let completion):
+            self.prompt = prompt
+            self.completion = completion
+            reportedByBackend = true
+        case .finished:
+            break
+        }
+    }
+
+    var json: JSONValue {
+        ["prompt_tokens": .number(Double(prompt)), "completion_tokens": .number(Double(completion)),
+         "total_tokens": .number(Double(prompt + completion))]
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Hummingbird
+
+/// The unauthenticated read-only endpoints: what can be served, the limits, health and metrics.
+struct CatalogController<Context: RequestContext>: Sendable {
+    let services: AppServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/models-llm") { _, _ in
+            Response.json(.array(services.registry.servableChatModels.map { .string($0.name) }))
+        }
+        router.get("/v1/models") { _, _ in
+            Response.json(["object": "list", "data": .array(services.registry.servableChatModels.map(modelObject))])
+        }
+        router.get("/v1/models/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let model = services.registry.servableChatModels.first(where: { $0.name == id }) else {
+                throw APIError(status: .notFound, message: "The model '\(id)' does not exist.",
+                               type: "invalid_request_error", param: "model", code: "model_not_found")
+            }
+            return Response.json(modelObject(model))
+        }
+        router.get("/sd/models") { _, _ in Response.json(.array(services.registry.servableImageModels.map(JSONValue.string))) }
+        router.get("/sd/samplers") { _, _ in Response.json(.array(services.registry.allSamplers.map(JSONValue.string))) }
+        router.get("/sd/loras") { _, _ in Response.json(.array(services.registry.allLoRAs.map(JSONValue.string))) }
+        router.get("/limits") { _, _ in
+            let document = services.configuration.tierPolicies.publicDescription
+            return Response.json(.object(document.mapValues { .object($0.mapValues(JSONValue.string)) }))
+        }
+        router.get("/health") { _, _ in Response.json(["status": "ok"]) }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: services.metrics.exposition())))
+        }
+    }
+
+    private func modelObject(_ model: ChatModel) -> JSONValue {
+        ["id": .string(model.name), "object": "model", "created": 0, "owned_by": "visioncraft",
+         "vision": .bool(model.isVisionCapable)]
+    }
+}

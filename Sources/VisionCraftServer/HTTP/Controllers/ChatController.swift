@@ -1,0 +1,105 @@
+import HTTPTypes
+import Foundation
+import Hummingbird
+import Logging
+
+/// `POST /v1/chat/completions`: where a chat request enters, is checked, and is handed to a backend.
+struct ChatController<Context: RequestContext>: Sendable {
+    let services: AppServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.post("/v1/chat/completions", use: complete)
+    }
+
+    @Sendable func complete(_ request: Request, context: Context) async throws -> Response {
+        var request = request
+        let (json, key) = try await KeyedRequestReader(services: services).read(&request)
+        let ticket = UsageTicket(services: services, key: key, category: .chat)
+        let (chat, permit, events) = try await ticket.recordingFailures {
+            ticket.setModel(json["model"]?.stringValue ?? "")
+            let chat = try ChatCompletionRequest(json: json)
+            guard let model = services.registry.chatModel(named: chat.model) else {
+                throw APIError.unknownModel(chat.model)
+            }
+            if chat.hasImages && !model.isVisionCapable {
+                throw APIError.invalidParameter(
+                    "messages", "The model '\(chat.model)' does not accept images; send text only or use a vision model.")
+            }
+            let permit = try ticket.admit()
+            do throws(BackendError) {
+                let events = try await model.pool.withFailover { backend throws(BackendError) in
+                    try await backend.startChat(chat)
+                }
+                return (chat, permit, events)
+            } catch {
+                permit.release()
+                services.metrics.backendFailed(model: chat.model, kind: error.kind)
+                throw error.apiError
+            }
+        }
+        let wire = ChatCompletionWire(model: chat.model, now: services.clock.now())
+        if chat.stream {
+            return streamingResponse(request: request, chat: chat, events: events, wire: wire, ticket: ticket,
+                                     permit: permit, logger: context.logger)
+        }
+        defer { permit.release() }
+        return try await wholeResponse(chat: chat, events: events, wire: wire, ticket: ticket)
+    }
+
+    private func wholeResponse(
+        chat: ChatCompletionRequest, events: ChatEventStream, wire: ChatCompletionWire, ticket: UsageTicket
+    ) async throws -> Response {
+        var tokens = TokenCount()
+        var content = ""
+        var finishReason = "stop"
+        do {
+            for try await event in events {
+                tokens.observe(event)
+                switch event {
+                case .delta(let text): content += text
+                case .finished(let reason): finishReason = reason
+                case .usage: break
+                }
+            }
+        } catch {
+            ticket.addTokens(prompt: tokens.prompt, completion: tokens.completion)
+            let apiError = (error as? BackendError)?.apiError ?? .backendFailed("The backend failed.")
+            if let error = error as? BackendError { services.metrics.backendFailed(model: chat.model, kind: error.kind) }
+            ticket.finish(status: apiError.status.code)
+            throw apiError
+        }
+        ticket.addTokens(prompt: tokens.prompt, completion: tokens.completion)
+        ticket.finish(status: 200)
+        return .json(wire.completion(content: content, finishReason: finishReason, usage: tokens))
+    }
+
+    private func streamingResponse(
+        request: Request, chat: ChatCompletionRequest, events: ChatEventStream, wire: ChatCompletionWire,
+        ticket: UsageTicket, permit: Admission.Permit, logger: Logger
+    ) -> Response {
+        let metrics = services.metrics
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
+        ]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { permit.release() }
+            let stream = SSEChatStream(chat: chat, wire: wire)
+            var outcome = SSEChatStream.Outcome(status: 200, tokens: TokenCount())
+            do {
+                // A client that hangs up cancels this task, which cancels the upstream request.
+                outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    await stream.relay(events, to: &writer)
+                }
+            } catch {
+                outcome.status = UsageRecord.clientClosedStatus
+            }
+            if let kind = outcome.backendFailure { metrics.backendFailed(model: chat.model, kind: kind) }
+            ticket.addTokens(prompt: outcome.tokens.prompt, completion: outcome.tokens.completion)
+            ticket.finish(status: outcome.status)
+            if outcome.status == UsageRecord.clientClosedStatus {
+                logger.info("Client left mid-stream", metadata: ["completion_tokens": "\(outcome.tokens.completion)"])
+            }
+            try? await writer.finish(nil)
+        })
+    }
+}

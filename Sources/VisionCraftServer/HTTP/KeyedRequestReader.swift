@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+
+/// The first steps of every keyed endpoint: read the body within the size cap, parse it, find the
+/// key (Bearer header or `token` field) and authenticate it.
+struct KeyedRequestReader: Sendable {
+    let services: AppServices
+
+    func read(_ request: inout Request) async throws -> (json: JSONValue, key: APIKeyRecord) {
+        let limit = services.configuration.maxBodyBytes
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.bodyTooLarge(limit: limit)
+        }
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(buffer.readableBytesView)
+        } catch {
+            throw APIError.invalidJSON("it could not be parsed.")
+        }
+        let presented = Self.bearerToken(request.headers[.authorization]) ?? json["token"]?.stringValue
+        let key = try await services.authenticator.authenticate(presented)
+        return (json, key)
+    }
+
+    static func bearerToken(_ header: String?) -> String? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}

@@ -1,0 +1,62 @@
+import CoreMetrics
+import Prometheus
+
+/// The server's Prometheus metrics, made through swift-metrics with an explicit factory so that
+/// each application (and each test) has its own registry instead of a process-wide one.
+public struct ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        ]
+        self.factory = factory
+    }
+
+    public func requestCompleted(method: String, route: String, status: Int, duration: Duration) {
+        let dimensions = [("method", method), ("route", route), ("status", String(status))]
+        Counter(label: "visioncraft_http_requests_total", dimensions: dimensions, factory: factory).increment()
+        Timer(label: "visioncraft_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    public func tokens(model: String, prompt: Int, completion: Int) {
+        if prompt > 0 {
+            Counter(label: "visioncraft_tokens_total", dimensions: [("model", model), ("kind", "prompt")], factory: factory)
+                .increment(by: prompt)
+        }
+        if completion > 0 {
+            Counter(label: "visioncraft_tokens_total", dimensions: [("model", model), ("kind", "completion")], factory: factory)
+                .increment(by: completion)
+        }
+    }
+
+    public func limitRejected(category: UsageCategory, status: Int) {
+        let reason = status == 429 ? "rate" : "quota"
+        Counter(label: "visioncraft_limit_rejections_total",
+                dimensions: [("category", category.rawValue), ("reason", reason)], factory: factory).increment()
+    }
+
+    public func backendFailed(model: String, kind: BackendError.Kind) {
+        Counter(label: "visioncraft_backend_errors_total", dimensions: [("model", model), ("kind", kind.rawValue)],
+                factory: factory).increment()
+    }
+
+    public func exposition() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
