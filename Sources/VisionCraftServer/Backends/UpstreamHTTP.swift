@@ -36,30 +36,31 @@ public struct UpstreamEndpoint: Sendable {
     }
 }
 
-/// Turns what AsyncHTTPClient and upstream servers report into `BackendError`s.
+/// Turns what AsyncHTTPClient and upstream servers report into `BackendError`s. Messages reach
+/// clients, so they say what went wrong but never where: no upstream hosts, paths or keys.
 enum UpstreamFailure {
-    static func from(_ error: any Error, backend: String) -> BackendError {
+    static func from(_ error: any Error) -> BackendError {
         if let error = error as? BackendError { return error }
         if let error = error as? HTTPClientError,
             error == .readTimeout || error == .deadlineExceeded
         {
-            return BackendError(.timedOut, "The backend \(backend) did not answer in time.")
+            return BackendError(.timedOut, "The backend did not answer in time.")
         }
         if error is CancellationError || (error as? HTTPClientError) == .cancelled {
-            return BackendError(.failed, "The request to backend \(backend) was cancelled.")
+            return BackendError(.failed, "The request to the backend was cancelled.")
         }
-        return BackendError(.unreachable, "The backend \(backend) could not be reached.")
+        return BackendError(.unreachable, "The backend could not be reached.")
     }
 
-    static func from(status: HTTPResponseStatus, body: ByteBuffer?, backend: String) -> BackendError {
+    static func from(status: HTTPResponseStatus, body: ByteBuffer?) -> BackendError {
         let detail = body.flatMap { upstreamMessage(in: $0) }.map { ": \($0)" } ?? "."
         switch status.code {
         case 429, 503:
-            return BackendError(.overloaded, "The backend \(backend) is overloaded (\(status.code))\(detail)")
+            return BackendError(.overloaded, "The backend is overloaded (\(status.code))\(detail)")
         case 400, 413, 422:
-            return BackendError(.rejected, "The backend \(backend) refused the request\(detail)")
+            return BackendError(.rejected, "The backend refused the request\(detail)")
         default:
-            return BackendError(.failed, "The backend \(backend) failed with status \(status.code)\(detail)")
+            return BackendError(.failed, "The backend failed with status \(status.code)\(detail)")
         }
     }
 

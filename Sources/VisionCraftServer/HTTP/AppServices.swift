@@ -49,7 +49,7 @@ struct BackendMonitor: Service {
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
             guard !Task.isShuttingDownGracefully else { break }
             await registry.refresh()
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// The first steps of every keyed endpoint: read the body within the size cap, parse it, find the
 /// key (Bearer header or `token` field) and authenticate it.
@@ -11,7 +12,7 @@ struct KeyedRequestReader: Sendable {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw APIError.bodyTooLarge(limit: limit)
         }
         let json: JSONValue

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOConcurrencyHelpers
 
 /// Relays backend events to a client as OpenAI-style server-sent events, ending in
 /// `data: [DONE]`. Each write waits for the client, so a slow reader slows the backend down.
@@ -8,13 +9,20 @@ struct SSEChatStream: Sendable {
     let wire: ChatCompletionWire
 
     struct Outcome: Sendable {
-        var status: Int
-        var tokens: TokenCount
+        var status = 200
+        var tokens = TokenCount()
         var backendFailure: BackendError.Kind?
     }
 
-    func relay(_ events: ChatEventStream, to writer: inout any ResponseBodyWriter) async -> Outcome {
-        var outcome = Outcome(status: 200, tokens: TokenCount())
+    /// How far a stream got. Kept outside the relay because a client that hangs up cancels the
+    /// relay mid-way, and the tokens produced until then must still be recorded.
+    final class Progress: Sendable {
+        private let state = NIOLockedValueBox(Outcome())
+        var outcome: Outcome { state.withLockedValue { $0 } }
+        func update(_ change: (inout Outcome) -> Void) { state.withLockedValue { change(&$0) } }
+    }
+
+    func relay(_ events: ChatEventStream, to writer: inout any ResponseBodyWriter, progress: Progress) async {
         let includeUsage = chat.includeUsageInStream
         var iterator = events.makeAsyncIterator()
         do {
@@ -27,14 +35,16 @@ struct SSEChatStream: Sendable {
                 } catch {
                     if Task.isCancelled { throw CancellationError() }
                     let failure = (error as? BackendError) ?? BackendError(.failed, "The backend failed.")
-                    outcome.status = failure.apiError.status.code
-                    outcome.backendFailure = failure.kind
+                    progress.update {
+                        $0.status = failure.apiError.status.code
+                        $0.backendFailure = failure.kind
+                    }
                     // The head is sent already, so the failure travels as an error event.
                     try await write(failure.apiError.errorBody, to: &writer)
-                    return outcome
+                    return
                 }
                 guard let event else { break }
-                outcome.tokens.observe(event)
+                progress.update { $0.tokens.observe(event) }
                 switch event {
                 case .delta(let text):
                     try await write(wire.chunk(delta: ["content": .string(text)], finishReason: nil,
@@ -46,12 +56,11 @@ struct SSEChatStream: Sendable {
                     break
                 }
             }
-            if includeUsage { try await write(wire.usageChunk(outcome.tokens), to: &writer) }
+            if includeUsage { try await write(wire.usageChunk(progress.outcome.tokens), to: &writer) }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
         } catch {
-            outcome.status = UsageRecord.clientClosedStatus
+            progress.update { $0.status = UsageRecord.clientClosedStatus }
         }
-        return outcome
     }
 
     private func write(_ value: JSONValue, to writer: inout any ResponseBodyWriter) async throws {

@@ -27,11 +27,11 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
         do {
             response = try await client.execute(httpRequest, timeout: endpoint.requestTimeout)
         } catch {
-            throw UpstreamFailure.from(error, backend: id)
+            throw UpstreamFailure.from(error)
         }
         guard response.status == .ok else {
             let body = try? await response.body.collect(upTo: 64 * 1024)
-            throw UpstreamFailure.from(status: response.status, body: body, backend: id)
+            throw UpstreamFailure.from(status: response.status, body: body)
         }
         let reader = UpstreamChatStreamReader(
             lines: response.body.splitUTF8Lines(maximumBufferSize: 8 * 1024 * 1024).makeAsyncIterator(), backend: id)

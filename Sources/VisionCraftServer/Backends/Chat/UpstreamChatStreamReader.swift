@@ -26,12 +26,12 @@ final class UpstreamChatStreamReader: @unchecked Sendable {
                 line = try await lines.next()
             } catch {
                 ended = true
-                throw UpstreamFailure.from(error, backend: backend)
+                throw UpstreamFailure.from(error)
             }
             guard let line else {
                 ended = true
                 guard finished else {
-                    throw BackendError(.failed, "The backend \(backend) ended the stream before the answer was complete.")
+                    throw BackendError(.failed, "The backend ended the stream before the answer was complete.")
                 }
                 return nil
             }
@@ -54,11 +54,11 @@ final class UpstreamChatStreamReader: @unchecked Sendable {
         }
         guard let chunk = try? JSONDecoder().decode(UpstreamChunk.self, from: Data(payload.utf8)) else {
             ended = true
-            throw BackendError(.failed, "The backend \(backend) sent a malformed stream chunk.")
+            throw BackendError(.failed, "The backend sent a malformed stream chunk.")
         }
         if let error = chunk.error {
             ended = true
-            throw BackendError(.failed, "The backend \(backend) failed mid-stream: \(error.message ?? "unknown error").")
+            throw BackendError(.failed, "The backend failed mid-stream: \(error.message ?? "unknown error").")
         }
         for choice in chunk.choices ?? [] {
             if let content = choice.delta?.content ?? choice.message?.content, !content.isEmpty {

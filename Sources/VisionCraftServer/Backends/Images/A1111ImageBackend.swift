@@ -39,7 +39,7 @@ public struct A1111ImageBackend: ImageBackend {
         if let sampler = request.sampler { body["sampler_name"] = .string(sampler) }
         let (images, usedSeed) = try await txt2img(.object(body), seed: seed)
         guard let png = images.first(where: { $0.starts(with: Self.pngSignature) }) else {
-            throw BackendError(.failed, "The backend \(id) did not return a PNG image.")
+            throw BackendError(.failed, "The backend did not return a PNG image.")
         }
         return GeneratedMedia(bytes: png, seed: usedSeed)
     }
@@ -59,7 +59,7 @@ public struct A1111ImageBackend: ImageBackend {
         let (images, usedSeed) = try await txt2img(.object(body), seed: seed)
         // AnimateDiff returns the animation among the frames; find it by its magic bytes.
         guard let gif = images.first(where: { $0.starts(with: Array("GIF8".utf8)) }) else {
-            throw BackendError(.failed, "The backend \(id) did not return a GIF; is AnimateDiff installed there?")
+            throw BackendError(.failed, "The backend did not return a GIF; is AnimateDiff installed there?")
         }
         return GeneratedMedia(bytes: gif, seed: usedSeed)
     }
@@ -92,7 +92,7 @@ public struct A1111ImageBackend: ImageBackend {
     private func txt2img(_ body: JSONValue, seed: UInt64) async throws(BackendError) -> ([[UInt8]], UInt64) {
         let json = try await call(endpoint.request("/sdapi/v1/txt2img", method: .POST, json: body))
         guard let encoded = json["images"]?.arrayValue, !encoded.isEmpty else {
-            throw BackendError(.failed, "The backend \(id) returned no images.")
+            throw BackendError(.failed, "The backend returned no images.")
         }
         let images = encoded.compactMap { $0.stringValue.flatMap { Data(base64Encoded: Self.stripDataURL($0)) } }
             .map { [UInt8]($0) }
@@ -119,13 +119,13 @@ public struct A1111ImageBackend: ImageBackend {
             response = try await client.execute(request, timeout: endpoint.requestTimeout)
             body = try await response.body.collect(upTo: Self.maximumResponseBytes)
         } catch {
-            throw UpstreamFailure.from(error, backend: id)
+            throw UpstreamFailure.from(error)
         }
         guard response.status == .ok else {
-            throw UpstreamFailure.from(status: response.status, body: body, backend: id)
+            throw UpstreamFailure.from(status: response.status, body: body)
         }
         guard let json = try? JSONValue.parse(body.readableBytesView) else {
-            throw BackendError(.failed, "The backend \(id) answered with something that is not JSON.")
+            throw BackendError(.failed, "The backend answered with something that is not JSON.")
         }
         return json
     }

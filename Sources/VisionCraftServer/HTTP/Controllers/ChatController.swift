@@ -84,15 +84,16 @@ struct ChatController<Context: RequestContext>: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { permit.release() }
             let stream = SSEChatStream(chat: chat, wire: wire)
-            var outcome = SSEChatStream.Outcome(status: 200, tokens: TokenCount())
+            let progress = SSEChatStream.Progress()
             do {
                 // A client that hangs up cancels this task, which cancels the upstream request.
-                outcome = try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    await stream.relay(events, to: &writer)
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    await stream.relay(events, to: &writer, progress: progress)
                 }
             } catch {
-                outcome.status = UsageRecord.clientClosedStatus
+                progress.update { $0.status = UsageRecord.clientClosedStatus }
             }
+            let outcome = progress.outcome
             if let kind = outcome.backendFailure { metrics.backendFailed(model: chat.model, kind: kind) }
             ticket.addTokens(prompt: outcome.tokens.prompt, completion: outcome.tokens.completion)
             ticket.finish(status: outcome.status)

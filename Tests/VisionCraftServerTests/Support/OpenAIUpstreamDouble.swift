@@ -1,0 +1,136 @@
+import Foundation
+import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A stand-in for vLLM / llama.cpp server / OpenAI, speaking OpenAI's chat protocol over a real
+/// socket. What it does is chosen by the last user message (or forced for every request):
+/// `cut`, `stall`, `stall-mid`, `fail`, `busy`, `bad`, `slow`, `no-usage`; anything else gets
+/// the three-token answer "Hello from <name>".
+final class OpenAIUpstreamDouble: Sendable {
+    let name: String
+    private let state = NIOLockedValueBox(State())
+
+    struct State: @unchecked Sendable {
+        var requests: [[String: Any]] = []
+        var authorizations: [String?] = []
+        var forcedBehaviour: String?
+        var cancelledStreams = 0
+        var completedStreams = 0
+    }
+
+    init(name: String = "upstream") {
+        self.name = name
+    }
+
+    var requests: [[String: Any]] { state.withLockedValue { $0.requests } }
+    var authorizations: [String?] { state.withLockedValue { $0.authorizations } }
+    var cancelledStreams: Int { state.withLockedValue { $0.cancelledStreams } }
+    var completedStreams: Int { state.withLockedValue { $0.completedStreams } }
+    func force(_ behaviour: String?) { state.withLockedValue { $0.forcedBehaviour = behaviour } }
+
+    static let promptTokens = 11
+    var replyDeltas: [String] { ["Hello", " from", " \(name)"] }
+
+    func run<Value: Sendable>(_ body: @Sendable (String) async throws -> Value) async throws -> Value {
+        try await withRunningServer({ onPort in
+            Application(router: self.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                        onServerRunning: { await onPort($0.localAddress!.port!) })
+        }) { port in try await body("http://127.0.0.1:\(port)/v1") }
+    }
+
+    private func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/v1/models") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(string: #"{"object":"list","data":[{"id":"double","object":"model"}]}"#)))
+        }
+        router.post("/v1/chat/completions") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 32 * 1024 * 1024)
+            let json = (try JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+            let behaviour = self.state.withLockedValue { state in
+                state.requests.append(json)
+                state.authorizations.append(request.headers[.authorization])
+                return state.forcedBehaviour
+            } ?? Self.lastUserText(json)
+            return self.respond(behaviour: behaviour, json: json, request: request)
+        }
+        return router
+    }
+
+    private func respond(behaviour: String, json: [String: Any], request: Request) -> Response {
+        switch behaviour {
+        case "fail": return Self.error(.internalServerError, "model crashed")
+        case "busy": return Self.error(.tooManyRequests, "slow down")
+        case "bad": return Self.error(.badRequest, "prompt is too long for this model")
+        default: break
+        }
+        let includeUsage = ((json["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
+            && behaviour != "no-usage"
+        let deltas = behaviour == "slow" ? Array(repeating: "tick", count: 500) : replyDeltas
+        return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+            do {
+                // Watching for the client to leave closes the connection afterwards, so only the
+                // long-running behaviours do it; the rest keep connections alive like real servers.
+                if ["slow", "stall", "stall-mid"].contains(behaviour) {
+                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                        try await self.stream(behaviour: behaviour, deltas: deltas, includeUsage: includeUsage, to: &writer)
+                    }
+                } else {
+                    try await self.stream(behaviour: behaviour, deltas: deltas, includeUsage: includeUsage, to: &writer)
+                }
+                self.state.withLockedValue { $0.completedStreams += 1 }
+            } catch is CancellationError {
+                self.state.withLockedValue { $0.cancelledStreams += 1 }
+            }
+        })
+    }
+
+    private func stream(behaviour: String, deltas: [String], includeUsage: Bool, to writer: inout any ResponseBodyWriter)
+        async throws
+    {
+        if behaviour == "stall" {
+            try await Task.sleep(for: .seconds(20))
+        }
+        for (index, delta) in deltas.enumerated() {
+            if behaviour == "cut" && index == 2 { throw DoubleError.cutConnection }
+            if behaviour == "stall-mid" && index == 1 { try await Task.sleep(for: .seconds(20)) }
+            if behaviour == "slow" { try await Task.sleep(for: .milliseconds(20)) }
+            try await writer.write(Self.chunk(["choices": [["index": 0, "delta": ["content": delta], "finish_reason": NSNull()]]]))
+        }
+        try await writer.write(Self.chunk(["choices": [["index": 0, "delta": [:], "finish_reason": "stop"]]]))
+        if includeUsage {
+            try await writer.write(Self.chunk([
+                "choices": [], "usage": ["prompt_tokens": Self.promptTokens, "completion_tokens": deltas.count,
+                                         "total_tokens": Self.promptTokens + deltas.count],
+            ]))
+        }
+        try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+        try await writer.finish(nil)
+    }
+
+    enum DoubleError: Error { case cutConnection }
+
+    static func chunk(_ object: [String: Any]) -> ByteBuffer {
+        var full = object
+        full["id"] = "chatcmpl-double"
+        full["object"] = "chat.completion.chunk"
+        full["model"] = "double"
+        let data = try! JSONSerialization.data(withJSONObject: full)
+        return ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n")
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"message":"\#(message)","type":"x"}}"#)))
+    }
+
+    static func lastUserText(_ json: [String: Any]) -> String {
+        let messages = json["messages"] as? [[String: Any]] ?? []
+        guard let last = messages.last(where: { $0["role"] as? String == "user" }) else { return "" }
+        if let text = last["content"] as? String { return text }
+        let parts = last["content"] as? [[String: Any]] ?? []
+        return parts.compactMap { $0["text"] as? String }.joined()
+    }
+}

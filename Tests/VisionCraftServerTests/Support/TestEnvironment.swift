@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+@testable import VisionCraftServer
+
+/// A server wired as in production (real SQLite, real limits, real backends) on an in-memory
+/// database and a hand-moved clock.
+final class TestEnvironment: Sendable {
+    let services: AppServices
+    let clock: ManualClock
+    let database: SQLiteDatabase
+
+    init(services: AppServices, clock: ManualClock, database: SQLiteDatabase) {
+        self.services = services
+        self.clock = clock
+        self.database = database
+    }
+
+    /// Router tests never run the server's services, so the upstream clients are closed here.
+    deinit {
+        for client in services.httpClients {
+            try? client.syncShutdown()
+        }
+    }
+
+    static func make(
+        configuration: ServerConfiguration = ServerConfiguration(), environment: [String: String] = [:],
+        database: SQLiteDatabase? = nil, clock: ManualClock = ManualClock()
+    ) async throws -> TestEnvironment {
+        let database = try database ?? SQLiteDatabase.inMemory()
+        var logger = Logger(label: "visioncraft-test")
+        logger.logLevel = .warning
+        let services = try await AppServices.make(
+            configuration: configuration, keys: SQLiteKeyRepository(database: database),
+            usageRepository: SQLiteUsageRepository(database: database), environment: environment,
+            clock: clock.wallClock, logger: logger)
+        return TestEnvironment(services: services, clock: clock, database: database)
+    }
+
+    func mintKey(_ tier: Tier = .free, until: Date? = nil) async throws -> (key: String, record: APIKeyRecord) {
+        let minted = try await services.keys.create(tier: tier, tierUntil: until, label: "test", now: clock.wallClock.now())
+        return (minted.plainText, minted.record)
+    }
+
+    var application: some ApplicationProtocol {
+        buildApplication(services: services, host: "127.0.0.1", port: 0)
+    }
+
+    /// In-process requests through the router, no sockets.
+    func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+        await services.registry.refresh()
+        return try await Application(router: buildRouter(services: services)).test(.router, body)
+    }
+
+    /// The whole server on a real port, with its background services running.
+    func live<Value: Sendable>(_ body: @Sendable (String) async throws -> Value) async throws -> Value {
+        try await withRunningServer({ onPort in
+            buildApplication(services: services, host: "127.0.0.1", port: 0, onServerRunning: onPort)
+        }) { port in try await body("http://127.0.0.1:\(port)") }
+    }
+
+    func usageRecords() async throws -> [UsageRecord] {
+        try await services.usage.flush()
+        return try await database.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM usage_events ORDER BY id").map { row in
+                UsageRecord(
+                    keyID: row["key_id"], category: UsageCategory(rawValue: row["category"])!, model: row["model"],
+                    promptTokens: row["prompt_tokens"], completionTokens: row["completion_tokens"],
+                    status: row["status"], durationMilliseconds: row["duration_ms"],
+                    createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                    countsTowardQuota: row["counts_toward_quota"])
+            }
+        }
+    }
+}
+
+import GRDB
+
+extension TestClientProtocol {
+    @discardableResult
+    func post(_ uri: String, json: String, key: String? = nil, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        headers.append(contentsOf: extra)
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: json))
+    }
+
+    func get(_ uri: String) async throws -> TestResponse {
+        try await execute(uri: uri, method: .get)
+    }
+}
+
+extension TestResponse {
+    var json: JSONValueForTests { body.json }
+    var errorParam: String? { json["error"]["param"].string }
+    var errorMessage: String { json["error"]["message"].string ?? "" }
+}
