@@ -5,7 +5,7 @@ import NIOCore
 
 /// A stand-in for vLLM / llama.cpp server / OpenAI, speaking OpenAI's chat protocol over a real
 /// socket. What it does is chosen by the last user message (or forced for every request):
-/// `cut`, `stall`, `stall-mid`, `fail`, `busy`, `bad`, `slow`, `no-usage`; anything else gets
+/// `cut`, `stall`, `stall-mid`, `fail`, `busy`, `bad`, `slow` (10 s), `slow-short` (1 s), `no-usage`; anything else gets
 /// the three-token answer "Hello from <name>".
 final class OpenAIUpstreamDouble: Sendable {
     let name: String
@@ -68,12 +68,16 @@ final class OpenAIUpstreamDouble: Sendable {
         }
         let includeUsage = ((json["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
             && behaviour != "no-usage"
-        let deltas = behaviour == "slow" ? Array(repeating: "tick", count: 500) : replyDeltas
+        let deltas = switch behaviour {
+        case "slow": Array(repeating: "tick", count: 500)
+        case "slow-short": Array(repeating: "tick", count: 50)
+        default: replyDeltas
+        }
         return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
             do {
                 // Watching for the client to leave closes the connection afterwards, so only the
                 // long-running behaviours do it; the rest keep connections alive like real servers.
-                if ["slow", "stall", "stall-mid"].contains(behaviour) {
+                if ["slow", "slow-short", "stall", "stall-mid"].contains(behaviour) {
                     try await request.body.consumeWithCancellationOnInboundClose { _ in
                         try await self.stream(behaviour: behaviour, deltas: deltas, includeUsage: includeUsage, to: &writer)
                     }
@@ -96,7 +100,7 @@ final class OpenAIUpstreamDouble: Sendable {
         for (index, delta) in deltas.enumerated() {
             if behaviour == "cut" && index == 2 { throw DoubleError.cutConnection }
             if behaviour == "stall-mid" && index == 1 { try await Task.sleep(for: .seconds(20)) }
-            if behaviour == "slow" { try await Task.sleep(for: .milliseconds(20)) }
+            if behaviour.hasPrefix("slow") { try await Task.sleep(for: .milliseconds(20)) }
             try await writer.write(Self.chunk(["choices": [["index": 0, "delta": ["content": delta], "finish_reason": NSNull()]]]))
         }
         try await writer.write(Self.chunk(["choices": [["index": 0, "delta": [:], "finish_reason": "stop"]]]))

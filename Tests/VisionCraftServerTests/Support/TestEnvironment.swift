@@ -60,6 +60,16 @@ final class TestEnvironment: Sendable {
         }) { port in try await body("http://127.0.0.1:\(port)") }
     }
 
+    /// The same, with the limits on real time instead of the hand-moved clock.
+    func liveOnSystemClock<Value: Sendable>(_ body: @Sendable (String) async throws -> Value) async throws -> Value {
+        let services = try await AppServices.make(
+            configuration: services.configuration, keys: services.keys, usageRepository: services.usageRepository,
+            environment: [:], clock: .system, logger: services.logger)
+        return try await withRunningServer({ onPort in
+            buildApplication(services: services, host: "127.0.0.1", port: 0, onServerRunning: onPort)
+        }) { port in try await body("http://127.0.0.1:\(port)") }
+    }
+
     func usageRecords() async throws -> [UsageRecord] {
         try await services.usage.flush()
         return try await database.writer.read { db in

@@ -1,0 +1,30 @@
+# The two commands a newcomer needs: `make serve` and `make test`.
+SWIFT ?= swift
+PYTHON ?= python3
+DATA_DIR ?= data
+ARGS ?=
+
+.PHONY: serve build test test-deps bench-gateway clean
+
+## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
+serve:
+	$(SWIFT) build -c release --product visioncraft
+	.build/release/visioncraft serve --data-dir $(DATA_DIR) $(ARGS)
+
+build:
+	$(SWIFT) build
+
+## Install what the tests use (the official openai SDK from PyPI), build, and run every test.
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-deps:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/sdk/requirements.txt
+
+## The gateway under load next to LiteLLM's proxy, in front of the same mock upstream.
+bench-gateway:
+	bash bench/gateway/run.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+@testable import VisionCraftServer
+
+/// The official `openai` Python package as a real client of the live server.
+@Suite struct OpenAISDKTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("sdk/openai_sdk_client.py").path
+
+    @Test func theOfficialSDKWorksAgainstTheServer() async throws {
+        let upstream = OpenAIUpstreamDouble()
+        try await upstream.run { url in
+            // The SDK waits out real rate windows, so this server runs on the real clock.
+            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
+            let key = try await environment.services.keys.create(tier: .free, tierUntil: nil, label: "sdk", now: Date())
+            try await environment.liveOnSystemClock { server in
+                let (status, output) = try await Self.runPython(environment: [
+                    "VISIONCRAFT_BASE_URL": "\(server)/v1", "VISIONCRAFT_KEY": key.plainText,
+                    "VISIONCRAFT_MODEL": "test-model", "VISIONCRAFT_EXPECTED_TEXT": upstream.replyDeltas.joined(),
+                ])
+                #expect(status == 0, "\(output)")
+                #expect(output.contains("sdk checks passed"), "\(output)")
+            }
+        }
+    }
+
+    static func runPython(environment: [String: String]) async throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = try await Task.detached { pipe.fileHandleForReading.readDataToEndOfFile() }.value
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}

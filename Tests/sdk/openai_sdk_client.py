@@ -1,0 +1,78 @@
+"""Drives a running VisionCraft server with the official OpenAI Python SDK.
+
+Started by the Swift test suite (OpenAISDKTests) with the server's base URL, a Free tier key
+and the name of a chat model served by an upstream test double. Every check raises on failure;
+the last line printed is "sdk checks passed".
+"""
+import os
+import sys
+
+import openai
+from openai import OpenAI
+
+base_url = os.environ["VISIONCRAFT_BASE_URL"]
+key = os.environ["VISIONCRAFT_KEY"]
+model = os.environ["VISIONCRAFT_MODEL"]
+expected = os.environ["VISIONCRAFT_EXPECTED_TEXT"]
+
+# The SDK retries 429s by itself; the test wants to see the first one.
+client = OpenAI(api_key=key, base_url=base_url, max_retries=0)
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+models = [m.id for m in client.models.list()]
+check(model in models, f"{model} not in {models}")
+
+completion = client.chat.completions.create(
+    model=model, messages=[{"role": "user", "content": "Say hello"}], seed=7, stop=["\n\n"]
+)
+check(completion.choices[0].message.content == expected, completion)
+check(completion.choices[0].finish_reason == "stop", completion)
+check(completion.usage.completion_tokens > 0, completion.usage)
+
+try:
+    client.chat.completions.create(model=model, messages=[{"role": "user", "content": "again"}])
+    raise AssertionError("a second request within a second should be rate limited")
+except openai.RateLimitError as error:
+    check(error.status_code == 429, error)
+    check("Free tier keys can make 1 request per 1 second" in error.message, error.message)
+    check(error.response.headers.get("retry-after") == "1", error.response.headers)
+
+# The server's clock is real here, so wait out the one-second window.
+import time
+
+time.sleep(1.1)
+chunks = list(
+    client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "Stream it"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+)
+text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+check(text == expected, text)
+check(chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0, chunks[-1])
+
+time.sleep(1.1)
+try:
+    client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}], temperature=101)
+    raise AssertionError("temperature 101 should be refused")
+except openai.BadRequestError as error:
+    check(error.status_code == 400, error)
+    check(error.param == "temperature", error.body)
+
+try:
+    OpenAI(api_key="vc_not-a-key", base_url=base_url, max_retries=0).chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "x"}]
+    )
+    raise AssertionError("an unknown key should be refused")
+except openai.AuthenticationError as error:
+    check(error.status_code == 401, error)
+
+print("sdk checks passed")
+sys.exit(0)
