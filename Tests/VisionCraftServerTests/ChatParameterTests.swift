@@ -64,6 +64,8 @@ import Testing
             #expect(sent["max_tokens"] as? Int == 512)
             #expect(sent["temperature"] as? Double == 0.7)
             #expect(sent["top_p"] as? Double == 0.9)
+            #expect(sent["stream"] as? Bool == false, "a whole answer is asked for whole")
+            #expect(sent["stream_options"] == nil)
             #expect(sent["top_k"] == nil, "top_k 0 means off and is not sent")
             #expect(sent["repetition_penalty"] == nil)
             #expect(sent["presence_penalty"] == nil)

@@ -60,6 +60,11 @@ import Testing
                 #expect(chunks.last?["choices"][0]["finish_reason"].string == "stop")
                 #expect(chunks.allSatisfy { !$0["usage"].exists }, "no usage field unless asked for")
             }
+            let sent = try #require(upstream.requests.first)
+            #expect(sent["stream"] as? Bool == true)
+            #expect((sent["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true,
+                    "usage is asked for even when the client did not, so it can be recorded")
+            #expect(try await environment.usageRecords().map(\.completionTokens) == [upstream.replyDeltas.count])
         }
     }
 

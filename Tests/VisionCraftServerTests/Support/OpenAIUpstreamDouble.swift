@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOFoundationCompat
 
 /// A stand-in for vLLM / llama.cpp server / OpenAI, speaking OpenAI's chat protocol over a real
 /// socket. What it does is chosen by the last user message (or forced for every request):
@@ -66,6 +67,9 @@ final class OpenAIUpstreamDouble: Sendable {
         case "bad": return Self.error(.badRequest, "prompt is too long for this model")
         default: break
         }
+        if json["stream"] as? Bool != true {
+            return wholeAnswer(behaviour: behaviour, request: request)
+        }
         let includeUsage = ((json["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
             && behaviour != "no-usage"
         let deltas = switch behaviour {
@@ -87,6 +91,31 @@ final class OpenAIUpstreamDouble: Sendable {
                 self.state.withLockedValue { $0.completedStreams += 1 }
             } catch is CancellationError {
                 self.state.withLockedValue { $0.cancelledStreams += 1 }
+            }
+        })
+    }
+
+    private func wholeAnswer(behaviour: String, request: Request) -> Response {
+        let answer: [String: Any] = [
+            "id": "chatcmpl-double", "object": "chat.completion", "model": "double",
+            "choices": [["index": 0, "message": ["role": "assistant", "content": replyDeltas.joined()], "finish_reason": "stop"]],
+            "usage": ["prompt_tokens": Self.promptTokens, "completion_tokens": replyDeltas.count,
+                      "total_tokens": Self.promptTokens + replyDeltas.count],
+        ]
+        let json = try! JSONSerialization.data(withJSONObject: answer)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+            switch behaviour {
+            case "stall":
+                _ = try? await request.body.consumeWithCancellationOnInboundClose { _ in
+                    try await Task.sleep(for: .seconds(20))
+                }
+                return
+            case "cut":
+                try await writer.write(ByteBuffer(data: json.prefix(20)))
+                throw DoubleError.cutConnection
+            default:
+                try await writer.write(ByteBuffer(data: json))
+                try await writer.finish(nil)
             }
         })
     }

@@ -1,3 +1,5 @@
+import NIOConcurrencyHelpers
+
 /// What a chat generation produces, in order: text deltas, then how it finished, then (when the
 /// backend knows it) exact token usage.
 public enum ChatEvent: Sendable, Equatable {
@@ -22,6 +24,12 @@ public struct ChatEventStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(nextEvent: nextEvent) }
+
+    /// Events that are all known already, such as a whole answer.
+    public static func of(_ events: [ChatEvent]) -> ChatEventStream {
+        let remaining = NIOLockedValueBox(events[...])
+        return ChatEventStream { remaining.withLockedValue { $0.popFirst() } }
+    }
 }
 
 /// Anything that can generate chat completions: an upstream server or an embedded engine.

@@ -1,10 +1,11 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOFoundationCompat
 
 /// Chat through any server that speaks OpenAI's `/chat/completions`: vLLM, llama.cpp server,
-/// Ollama, DeepInfra, OpenAI. Always streams from upstream, so usage and cancellation work the
-/// same whether or not our client asked for a stream.
+/// Ollama, DeepInfra, OpenAI. A streamed request is streamed from upstream chunk by chunk; a whole
+/// one is asked for whole, so the upstream does the least work for each.
 public struct OpenAICompatibleChatBackend: ChatBackend {
     public let id: String
     let endpoint: UpstreamEndpoint
@@ -33,9 +34,34 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
             let body = try? await response.body.collect(upTo: 64 * 1024)
             throw UpstreamFailure.from(status: response.status, body: body)
         }
+        guard request.stream else {
+            return ChatEventStream.of(try await Self.wholeAnswer(response))
+        }
         let reader = UpstreamChatStreamReader(
             lines: response.body.splitUTF8Lines(maximumBufferSize: 8 * 1024 * 1024).makeAsyncIterator(), backend: id)
         return ChatEventStream { try await reader.next() }
+    }
+
+    /// The events of an upstream's non-streamed answer, in the order a stream would give them.
+    static func wholeAnswer(_ response: HTTPClientResponse) async throws(BackendError) -> [ChatEvent] {
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        } catch {
+            throw UpstreamFailure.from(error)
+        }
+        guard let answer = try? JSONDecoder().decode(UpstreamChunk.self, from: body),
+            let choice = answer.choices?.first
+        else {
+            throw BackendError(.failed, "The backend answered with something that is not a chat completion.")
+        }
+        var events: [ChatEvent] = []
+        if let content = choice.message?.content, !content.isEmpty { events.append(.delta(content)) }
+        events.append(.finished(reason: choice.finish_reason ?? "stop"))
+        if let usage = answer.usage, let prompt = usage.prompt_tokens, let completion = usage.completion_tokens {
+            events.append(.usage(promptTokens: prompt, completionTokens: completion))
+        }
+        return events
     }
 
     public func probe() async -> Bool {
@@ -55,9 +81,10 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
             "max_tokens": .number(Double(request.maxTokens)),
             "temperature": .number(request.temperature),
             "top_p": .number(request.topP),
-            "stream": true,
-            "stream_options": ["include_usage": true],
+            "stream": .bool(request.stream),
         ]
+        // Asked for always: usage is recorded for every stream, whatever the client wanted to see.
+        if request.stream { body["stream_options"] = ["include_usage": true] }
         if request.presencePenalty != 0 { body["presence_penalty"] = .number(request.presencePenalty) }
         if request.frequencyPenalty != 0 { body["frequency_penalty"] = .number(request.frequencyPenalty) }
         if !request.stop.isEmpty { body["stop"] = .array(request.stop.map(JSONValue.string)) }

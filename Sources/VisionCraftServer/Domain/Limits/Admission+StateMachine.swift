@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 
 /// Decides whether a key may start one more request, and remembers what it has spent.
@@ -20,8 +21,9 @@ struct AdmissionStateMachine {
         case rejected(APIError)
     }
 
-    /// Start times of the most recent requests per slot: at most `RateLimit.requests` of them.
-    private(set) var recent: [Slot: [Double]] = [:]
+    /// Start times of the requests per slot still inside the rate window, oldest first: at most
+    /// `RateLimit.requests` of them, so each check is constant time however high the limit.
+    private(set) var recent: [Slot: Deque<Double>] = [:]
     private(set) var daily: [Slot: PeriodCount] = [:]
     private(set) var monthly: [Slot: PeriodCount] = [:]
     private(set) var inFlight: [Int64: Int] = [:]
@@ -48,14 +50,16 @@ struct AdmissionStateMachine {
         }
         if let rate = limits.rate {
             let window = Double(rate.seconds)
-            let starts = recent[slot, default: []].filter { $0 > time - window }
+            var starts = recent.removeValue(forKey: slot) ?? []
+            while let oldest = starts.first, oldest <= time - window { starts.removeFirst() }
+            defer { recent[slot] = starts }
             if starts.count >= rate.requests {
                 let retryAfter = Int((starts[0] + window - time).rounded(.up))
                 return .rejected(.rateLimited(
                     "\(policy.displayName) tier keys can make \(rate.phrase) for \(category.rawValue).",
                     retryAfterSeconds: retryAfter))
             }
-            recent[slot] = Array((starts + [time]).suffix(rate.requests))
+            starts.append(time)
         }
         daily[slot] = PeriodCount(period: day, count: count(daily[slot], in: day) + 1)
         monthly[slot] = PeriodCount(period: month, count: count(monthly[slot], in: month) + 1)
