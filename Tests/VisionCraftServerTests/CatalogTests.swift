@@ -74,10 +74,7 @@ import Testing
     }
 
     @Test func metricsCountTokensRejectionsAndBackendErrors() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey()
+        try await withChatUpstream { upstream, environment, key in
             try await environment.test { client in
                 let chat = body(["model": "test-model", "messages": hello])
                 _ = try await client.post("/v1/chat/completions", json: chat, key: key)

@@ -26,10 +26,7 @@ import Testing
 
     @Test(arguments: bounds)
     func rangeIsEnforcedOnBothSides(_ bound: Bound) async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withChatUpstream(.tier2) { upstream, environment, key in
             try await environment.test { client in
                 for accepted in [bound.lowest, bound.highest] {
                     let response = try await client.post(
@@ -50,10 +47,7 @@ import Testing
     }
 
     @Test func defaultsOfTheContractReachTheUpstream() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withChatUpstream(.tier2) { upstream, environment, key in
             try await environment.test { client in
                 let response = try await client.post(
                     "/v1/chat/completions", json: body(["model": "test-model", "messages": hello]), key: key)
@@ -73,10 +67,7 @@ import Testing
     }
 
     @Test func samplingExtensionsStopAndSeedAreMappedForUpstreams() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withChatUpstream(.tier2) { upstream, environment, key in
             try await environment.test { client in
                 let response = try await client.post(
                     "/v1/chat/completions",
@@ -118,10 +109,7 @@ import Testing
         (#"{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}"#, "model"),
     ])
     func malformedRequestsNameTheParameter(_ json: String, _ param: String) async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withChatUpstream(.tier2) { upstream, environment, key in
             try await environment.test { client in
                 let response = try await client.post("/v1/chat/completions", json: json, key: key)
                 #expect(response.status == .badRequest, "\(json) → \(response.body.string)")
@@ -132,10 +120,7 @@ import Testing
     }
 
     @Test func imagesGoOnlyToVisionModels() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withChatUpstream(.tier2) { upstream, environment, key in
             let pixel = "data:image/png;base64," + Data(TestImages.png(width: 1, height: 1, rgb: (1, 2, 3))).base64EncodedString()
             let messages: [[String: Any]] = [[
                 "role": "user",

@@ -7,10 +7,7 @@ import Testing
 /// Chat through a live server in front of a live OpenAI-protocol upstream double.
 @Suite struct ChatUpstreamTests {
     @Test func wholeAnswersCarryTheUpstreamTextAndExactUsage() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, record) = try await environment.mintKey()
+        try await withChatUpstream { upstream, environment, key, record in
             try await environment.live { server in
                 let response = try await LiveClient.post(
                     "\(server)/v1/chat/completions", json: body(["model": "test-model", "messages": hello]), key: key)
@@ -39,10 +36,7 @@ import Testing
     }
 
     @Test func streamsFollowOpenAIsChunkFormatAndEndWithDone() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey()
+        try await withChatUpstream { upstream, environment, key in
             try await environment.live { server in
                 let response = try await LiveClient.post(
                     "\(server)/v1/chat/completions",
@@ -69,10 +63,7 @@ import Testing
     }
 
     @Test func includeUsageAddsAFinalUsageChunk() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey()
+        try await withChatUpstream { upstream, environment, key in
             try await environment.live { server in
                 let response = try await LiveClient.post(
                     "\(server)/v1/chat/completions",
@@ -91,10 +82,7 @@ import Testing
     }
 
     @Test func anUpstreamCutMidStreamEndsWithAnErrorEventAndIsRecordedWithTheTokensSent() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey()
+        try await withChatUpstream { upstream, environment, key in
             try await environment.live { server in
                 let response = try await LiveClient.post(
                     "\(server)/v1/chat/completions",
@@ -141,10 +129,7 @@ import Testing
 
     @Test(arguments: [("fail", 502, "model crashed"), ("busy", 503, "slow down"), ("bad", 400, "prompt is too long")])
     func upstreamErrorsBecomeCleanGatewayErrors(_ behaviour: String, _ status: Int, _ detail: String) async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withChatUpstream(.tier2) { upstream, environment, key in
             try await environment.live { server in
                 let response = try await LiveClient.post(
                     "\(server)/v1/chat/completions",
@@ -202,10 +187,7 @@ import Testing
     }
 
     @Test func aClientThatLeavesMidStreamCancelsTheUpstreamAndIsRecorded() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey()
+        try await withChatUpstream { upstream, environment, key in
             try await environment.live { server in
                 let reader = Task {
                     var request = HTTPClientRequest(url: "\(server)/v1/chat/completions")

@@ -29,10 +29,7 @@ import Testing
 
     @Test(arguments: bounds)
     func rangeIsEnforcedOnBothSides(_ bound: Bound) async throws {
-        let upstream = A1111UpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(a1111: url))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withImageUpstream(.tier2) { upstream, environment, key in
             try await environment.test { client in
                 let base: [String: Any] = bound.path == "/sd" ? ["model": "sdxl-base", "prompt": "a lake"] : ["prompt": "a cat"]
                 for accepted in [bound.lowest, bound.highest] {
@@ -63,10 +60,7 @@ import Testing
         (#"{"model":"sdxl-base","prompt":"a lake","seed":"lucky"}"#, "seed"),
     ])
     func malformedImageRequestsNameTheParameter(_ json: String, _ param: String) async throws {
-        let upstream = A1111UpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(a1111: url))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withImageUpstream(.tier2) { upstream, environment, key in
             try await environment.test { client in
                 let response = try await client.post("/sd", json: json, key: key)
                 #expect(response.status == .badRequest, "\(json) → \(response.body.string)")
@@ -77,10 +71,7 @@ import Testing
     }
 
     @Test func fiveLoRAsAreAllowed() async throws {
-        let upstream = A1111UpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(a1111: url))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withImageUpstream(.tier2) { upstream, environment, key in
             try await environment.test { client in
                 let loras = ["add_detail": 1, "pixel_art": 0.5, "film_grain": 1, "watercolor": 1, "ink": -1]
                 let response = try await client.post(

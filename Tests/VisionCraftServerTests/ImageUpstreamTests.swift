@@ -5,10 +5,7 @@ import Testing
 /// `/sd` and `/text2gif` through a live server in front of a live A1111-protocol double.
 @Suite struct ImageUpstreamTests {
     @Test func sdAnswersThePNGBytesWithTheSeedUsed() async throws {
-        let upstream = A1111UpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(a1111: url))
-            let (key, _) = try await environment.mintKey()
+        try await withImageUpstream { upstream, environment, key in
             try await environment.live { server in
                 let response = try await LiveClient.post(
                     "\(server)/sd",
@@ -40,10 +37,7 @@ import Testing
     }
 
     @Test func aMissingSeedIsChosenAndReported() async throws {
-        let upstream = A1111UpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(a1111: url))
-            let (key, _) = try await environment.mintKey()
+        try await withImageUpstream { upstream, environment, key in
             try await environment.test { client in
                 let response = try await client.post("/sd", json: body(["model": "sdxl-base", "prompt": "a lake"]), key: key)
                 #expect(response.status == .ok)
@@ -57,10 +51,7 @@ import Testing
     }
 
     @Test func text2gifAnswersTheGIFFromAnimateDiff() async throws {
-        let upstream = A1111UpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(a1111: url))
-            let (key, _) = try await environment.mintKey()
+        try await withImageUpstream { upstream, environment, key in
             try await environment.live { server in
                 let response = try await LiveClient.post(
                     "\(server)/text2gif", json: body(["token": key, "prompt": "A cat playing with a ball of yarn"]))
@@ -80,10 +71,7 @@ import Testing
     }
 
     @Test func aFailingImageBackendIs502() async throws {
-        let upstream = A1111UpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(a1111: url))
-            let (key, _) = try await environment.mintKey(.tier2)
+        try await withImageUpstream(.tier2) { upstream, environment, key in
             upstream.setFailing(true)
             try await environment.test { client in
                 let response = try await client.post("/sd", json: body(["model": "sdxl-base", "prompt": "a lake"]), key: key)

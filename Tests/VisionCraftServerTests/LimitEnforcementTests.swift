@@ -6,10 +6,7 @@ import Testing
 /// Limits as a client meets them over HTTP.
 @Suite struct LimitEnforcementTests {
     @Test func overTheRateIs429WithRetryAfter() async throws {
-        let upstream = OpenAIUpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
-            let (key, _) = try await environment.mintKey()
+        try await withChatUpstream { upstream, environment, key in
             try await environment.test { client in
                 let chat = body(["model": "test-model", "messages": hello])
                 #expect(try await client.post("/v1/chat/completions", json: chat, key: key).status == .ok)
@@ -71,10 +68,7 @@ import Testing
     }
 
     @Test func limitsAreCheckedBeforeAnyBackendWork() async throws {
-        let upstream = A1111UpstreamDouble()
-        try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(a1111: url))
-            let (key, _) = try await environment.mintKey()
+        try await withImageUpstream { upstream, environment, key in
             try await environment.test { client in
                 let gif = body(["prompt": "a cat"])
                 #expect(try await client.post("/text2gif", json: gif, key: key).status == .ok)

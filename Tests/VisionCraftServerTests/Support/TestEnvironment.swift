@@ -106,3 +106,35 @@ extension TestResponse {
     var errorParam: String? { json["error"]["param"].string }
     var errorMessage: String { json["error"]["message"].string ?? "" }
 }
+
+/// The usual arrangement of a chat test: an OpenAI-protocol upstream double, a server configured
+/// with it (`test-model`, `test-vision`) and a key of the given tier.
+func withChatUpstream<Value: Sendable>(
+    _ tier: Tier = .free,
+    _ body: @Sendable (OpenAIUpstreamDouble, TestEnvironment, String, APIKeyRecord) async throws -> Value
+) async throws -> Value {
+    let upstream = OpenAIUpstreamDouble()
+    return try await upstream.run { url in
+        let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
+        let (key, record) = try await environment.mintKey(tier)
+        return try await body(upstream, environment, key, record)
+    }
+}
+
+func withChatUpstream<Value: Sendable>(
+    _ tier: Tier = .free, _ body: @Sendable (OpenAIUpstreamDouble, TestEnvironment, String) async throws -> Value
+) async throws -> Value {
+    try await withChatUpstream(tier) { upstream, environment, key, _ in try await body(upstream, environment, key) }
+}
+
+/// The same with an A1111-protocol upstream double (`sdxl-base`, `animatediff`).
+func withImageUpstream<Value: Sendable>(
+    _ tier: Tier = .free, _ body: @Sendable (A1111UpstreamDouble, TestEnvironment, String) async throws -> Value
+) async throws -> Value {
+    let upstream = A1111UpstreamDouble()
+    return try await upstream.run { url in
+        let environment = try await TestEnvironment.make(configuration: .upstreams(a1111: url))
+        let (key, _) = try await environment.mintKey(tier)
+        return try await body(upstream, environment, key)
+    }
+}
