@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import VisionCraftServer
 
-@main
+
 struct VisionCraftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visioncraft",

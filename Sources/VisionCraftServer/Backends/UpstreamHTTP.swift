@@ -25,7 +25,7 @@ public struct UpstreamEndpoint: Sendable {
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: json.encoded()))
+            request.body = .bytes(json.buffer)
         }
         return request
     }

@@ -27,9 +27,13 @@ public struct ServerConfiguration: Codable, Sendable {
         public var shutdownGraceSeconds: Int?
         /// How often image backends are asked what they offer and failed backends are probed.
         public var backendCheckSeconds: Int?
+        /// How long a key lookup is remembered; the delay before a change made by the CLI or
+        /// another replica is seen.
+        public var keyCacheMilliseconds: Int?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
-                    shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil) {
+                    shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {
+            self.keyCacheMilliseconds = keyCacheMilliseconds
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
@@ -100,6 +104,7 @@ public struct ServerConfiguration: Codable, Sendable {
     public var maxBodyBytes: Int { server?.maxBodyBytes ?? 20 * 1024 * 1024 }
     public var shutdownGraceSeconds: Int { server?.shutdownGraceSeconds ?? 30 }
     public var backendCheckSeconds: Int { server?.backendCheckSeconds ?? 30 }
+    public var keyCacheMilliseconds: Int { server?.keyCacheMilliseconds ?? 1000 }
     public var tierPolicies: TierPolicies { tiers ?? .defaults }
 
     public static func load(path: String) throws -> ServerConfiguration {

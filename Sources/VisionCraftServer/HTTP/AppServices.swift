@@ -28,9 +28,10 @@ public struct AppServices: Sendable {
         let now = clock.now()
         admission.restore(try await usageRepository.quotaCounts(
             dayStart: AdmissionStateMachine.startOfDay(now), monthStart: AdmissionStateMachine.startOfMonth(now)))
+        let cachedKeys = CachedKeyRepository(keys, lifetime: .milliseconds(configuration.keyCacheMilliseconds))
         return AppServices(
-            configuration: configuration, keys: keys, usageRepository: usageRepository,
-            authenticator: KeyAuthenticator(repository: keys), admission: admission,
+            configuration: configuration, keys: cachedKeys, usageRepository: usageRepository,
+            authenticator: KeyAuthenticator(repository: cachedKeys), admission: admission,
             usage: UsageRecorder(repository: usageRepository, logger: logger), registry: registry,
             metrics: ServerMetrics(), clock: clock, logger: logger, httpClients: Array(builder.clients.values))
     }

@@ -65,7 +65,7 @@ struct SSEChatStream: Sendable {
 
     private func write(_ value: JSONValue, to writer: inout any ResponseBodyWriter) async throws {
         var buffer = ByteBuffer(string: "data: ")
-        buffer.writeData(JSONEncoding.encode(value))
+        JSONWriter.write(value, into: &buffer)
         buffer.writeString("\n\n")
         try await writer.write(buffer)
     }

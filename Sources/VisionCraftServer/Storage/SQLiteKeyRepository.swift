@@ -29,10 +29,9 @@ public struct SQLiteKeyRepository: KeyRepository {
 
     public func find(hash: String) async throws -> APIKeyRecord? {
         try await database.writer.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT \(Self.columns) FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-                arguments: [hash]
-            ).map(Self.record)
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(Self.columns) FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+            return try Row.fetchOne(statement, arguments: [hash]).map(Self.record)
         }
     }
 

@@ -38,7 +38,7 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
             return ChatEventStream.of(try await Self.wholeAnswer(response))
         }
         let reader = UpstreamChatStreamReader(
-            lines: response.body.splitUTF8Lines(maximumBufferSize: 8 * 1024 * 1024).makeAsyncIterator(), backend: id)
+            lines: response.body.splitUTF8Lines(maximumBufferSize: 8 * 1024 * 1024).makeAsyncIterator())
         return ChatEventStream { try await reader.next() }
     }
 
@@ -50,17 +50,14 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
         } catch {
             throw UpstreamFailure.from(error)
         }
-        guard let answer = try? JSONDecoder().decode(UpstreamChunk.self, from: body),
-            let choice = answer.choices?.first
+        guard let answer = (try? JSONValue.parse(body.readableBytesView)).map(UpstreamChunk.init(json:)),
+            !answer.isError, let choice = answer.choices.first
         else {
             throw BackendError(.failed, "The backend answered with something that is not a chat completion.")
         }
-        var events: [ChatEvent] = []
-        if let content = choice.message?.content, !content.isEmpty { events.append(.delta(content)) }
-        events.append(.finished(reason: choice.finish_reason ?? "stop"))
-        if let usage = answer.usage, let prompt = usage.prompt_tokens, let completion = usage.completion_tokens {
-            events.append(.usage(promptTokens: prompt, completionTokens: completion))
-        }
+        var events = answer.events(alreadyFinished: false)
+        // An upstream that leaves out finish_reason still finished.
+        if choice.finishReason == nil { events.append(.finished(reason: "stop")) }
         return events
     }
 

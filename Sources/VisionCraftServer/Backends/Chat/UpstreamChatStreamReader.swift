@@ -11,11 +11,8 @@ final class UpstreamChatStreamReader: @unchecked Sendable {
     private var pending: [ChatEvent] = []
     private var ended = false
     private var finished = false
-    private let backend: String
-
-    init(lines: Lines.AsyncIterator, backend: String) {
+    init(lines: Lines.AsyncIterator) {
         self.lines = lines
-        self.backend = backend
     }
 
     func next() async throws -> ChatEvent? {
@@ -52,51 +49,61 @@ final class UpstreamChatStreamReader: @unchecked Sendable {
             }
             return
         }
-        guard let chunk = try? JSONDecoder().decode(UpstreamChunk.self, from: Data(payload.utf8)) else {
+        guard let chunk = (try? JSONValue.parse(String(payload))).map(UpstreamChunk.init(json:)) else {
             ended = true
             throw BackendError(.failed, "The backend sent a malformed stream chunk.")
         }
-        if let error = chunk.error {
+        if chunk.isError {
             ended = true
-            throw BackendError(.failed, "The backend failed mid-stream: \(error.message ?? "unknown error").")
+            throw BackendError(.failed, "The backend failed mid-stream: \(chunk.errorMessage ?? "unknown error").")
         }
-        for choice in chunk.choices ?? [] {
-            if let content = choice.delta?.content ?? choice.message?.content, !content.isEmpty {
-                pending.append(.delta(content))
-            }
-            if let reason = choice.finish_reason, !finished {
-                finished = true
-                pending.append(.finished(reason: reason))
-            }
-        }
-        if let usage = chunk.usage, let prompt = usage.prompt_tokens, let completion = usage.completion_tokens {
-            pending.append(.usage(promptTokens: prompt, completionTokens: completion))
-        }
+        let events = chunk.events(alreadyFinished: finished)
+        if events.contains(where: { if case .finished = $0 { true } else { false } }) { finished = true }
+        pending.append(contentsOf: events)
     }
 }
 
-/// The parts of an OpenAI stream chunk we read; everything else is ignored.
-struct UpstreamChunk: Decodable {
-    struct Choice: Decodable {
-        struct Delta: Decodable {
-            var content: String?
+/// The parts of an OpenAI chat completion or stream chunk we read; everything else is ignored.
+struct UpstreamChunk {
+    struct Choice {
+        var content: String?
+        var finishReason: String?
+    }
+
+    var choices: [Choice]
+    var promptTokens: Int?
+    var completionTokens: Int?
+    /// Set when the upstream reports a failure inside a 200 answer or stream.
+    var errorMessage: String?
+    var isError: Bool
+
+    init(json: JSONValue) {
+        choices = (json["choices"]?.arrayValue ?? []).map { choice in
+            Choice(
+                content: choice["delta"]?["content"]?.stringValue ?? choice["message"]?["content"]?.stringValue,
+                finishReason: choice["finish_reason"]?.stringValue)
         }
-
-        var delta: Delta?
-        var message: Delta?
-        var finish_reason: String?
+        promptTokens = json["usage"]?["prompt_tokens"]?.intValue
+        completionTokens = json["usage"]?["completion_tokens"]?.intValue
+        let error = json["error"]
+        isError = error != nil && error != .null
+        errorMessage = error?["message"]?.stringValue ?? error?.stringValue
     }
 
-    struct Usage: Decodable {
-        var prompt_tokens: Int?
-        var completion_tokens: Int?
+    /// The events this chunk carries, in stream order.
+    func events(alreadyFinished: Bool) -> [ChatEvent] {
+        var events: [ChatEvent] = []
+        var finished = alreadyFinished
+        for choice in choices {
+            if let content = choice.content, !content.isEmpty { events.append(.delta(content)) }
+            if let reason = choice.finishReason, !finished {
+                finished = true
+                events.append(.finished(reason: reason))
+            }
+        }
+        if let promptTokens, let completionTokens {
+            events.append(.usage(promptTokens: promptTokens, completionTokens: completionTokens))
+        }
+        return events
     }
-
-    struct ErrorBody: Decodable {
-        var message: String?
-    }
-
-    var choices: [Choice]?
-    var usage: Usage?
-    var error: ErrorBody?
 }

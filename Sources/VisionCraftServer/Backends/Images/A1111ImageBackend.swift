@@ -97,7 +97,7 @@ public struct A1111ImageBackend: ImageBackend {
         let images = encoded.compactMap { $0.stringValue.flatMap { Data(base64Encoded: Self.stripDataURL($0)) } }
             .map { [UInt8]($0) }
         // `info` is a JSON document inside a string; its seed is the one actually used.
-        let info = json["info"]?.stringValue.flatMap { try? JSONValue.parse(Data($0.utf8)) }
+        let info = json["info"]?.stringValue.flatMap { try? JSONValue.parse($0) }
         let usedSeed = info?["seed"]?.doubleValue.flatMap { $0 >= 0 ? UInt64(exactly: $0) : nil } ?? seed
         return (images, usedSeed)
     }

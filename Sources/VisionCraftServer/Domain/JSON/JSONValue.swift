@@ -1,7 +1,9 @@
 import Foundation
+import NIOCore
 
 /// A parsed JSON document. Requests are read into this first so that every parameter can be
 /// checked by hand and a wrong one answered with its own name, which `Decodable` cannot do.
+/// `JSONReader` and `JSONWriter` convert it from and to text.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -40,46 +42,26 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    public static func parse(_ bytes: some DataProtocol) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-    }
-
-    public func encoded() -> Data {
-        // Encoding a JSONValue cannot fail: every case maps onto a JSON token.
-        (try? JSONEncoder().encode(self)) ?? Data("null".utf8)
-    }
-}
-
-extension JSONValue: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
+    public static func parse(_ bytes: ByteBufferView) throws -> JSONValue {
+        if let value = try bytes.withContiguousStorageIfAvailable({ try JSONReader.parse(UnsafeRawBufferPointer($0)) }) {
+            return value
         }
+        return try Array(bytes).withUnsafeBytes { try JSONReader.parse($0) }
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .number(let value):
-            // Integral values go out as integers: upstreams reject `"max_tokens": 512.0`.
-            if let int = self.intValue { try container.encode(int) } else { try container.encode(value) }
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
+    public static func parse(_ text: String) throws -> JSONValue {
+        try parse(ByteBuffer(string: text).readableBytesView)
+    }
+
+    public static func parse(_ data: Data) throws -> JSONValue {
+        try parse(ByteBuffer(data: data).readableBytesView)
+    }
+
+    /// Compact JSON with sorted keys.
+    public var buffer: ByteBuffer {
+        var buffer = ByteBuffer()
+        JSONWriter.write(self, into: &buffer)
+        return buffer
     }
 }
 
