@@ -80,7 +80,9 @@ extension HTTPClient {
     static func upstream(connectTimeout: TimeAmount, readTimeout: TimeAmount) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: connectTimeout, read: readTimeout)
-        configuration.decompression = .enabled(limit: .ratio(100))
+        // Every request in flight holds an upstream connection for its whole generation, so the
+        // default of 8 per host would queue the ninth concurrent stream behind the others.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 }

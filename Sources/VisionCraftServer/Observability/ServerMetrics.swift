@@ -1,4 +1,5 @@
 import CoreMetrics
+import NIOConcurrencyHelpers
 import Prometheus
 
 /// The server's Prometheus metrics, made through swift-metrics with an explicit factory so that
@@ -6,6 +7,15 @@ import Prometheus
 public struct ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    /// Request metrics by method, route and status: made once, then only incremented, since making
+    /// one means a registry lookup and label formatting that every request would otherwise repeat.
+    private let requestMetrics = NIOLockedValueBox<[RequestKey: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
+
+    private struct RequestKey: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -19,10 +29,19 @@ public struct ServerMetrics: Sendable {
     }
 
     public func requestCompleted(method: String, route: String, status: Int, duration: Duration) {
-        let dimensions = [("method", method), ("route", route), ("status", String(status))]
-        Counter(label: "visioncraft_http_requests_total", dimensions: dimensions, factory: factory).increment()
-        Timer(label: "visioncraft_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+        let key = RequestKey(method: method, route: route, status: status)
+        let (counter, timer) = requestMetrics.withLockedValue { cache in
+            if let metrics = cache[key] { return metrics }
+            let dimensions = [("method", method), ("route", route), ("status", String(status))]
+            let metrics = (
+                Counter(label: "visioncraft_http_requests_total", dimensions: dimensions, factory: factory),
+                Timer(label: "visioncraft_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            )
+            cache[key] = metrics
+            return metrics
+        }
+        counter.increment()
+        timer.recordNanoseconds(duration.nanoseconds)
     }
 
     public func tokens(model: String, prompt: Int, completion: Int) {
