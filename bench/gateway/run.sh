@@ -2,7 +2,7 @@
 # make bench-gateway: VisionCraft and LiteLLM's proxy in front of the same nginx mock of an
 # OpenAI-compatible upstream, loaded by wrk on this machine in one run, figures side by side.
 #   - highest sustained rate: wrk with $CONNECTIONS connections, as fast as they go;
-#   - added latency: wrk held near $FIXED_RATE requests/s, through each gateway and to the mock
+#   - added latency: wrk held near each of $FIXED_RATES requests/s, through each gateway and to the mock
 #     directly; the gateway's p50/p99 minus the mock's.
 # VisionCraft runs with auth, limits and usage recording on (a Tier 1 key whose chat limits are
 # raised to be out of the way, so the limiter still runs on every request).
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
-FIXED_RATE=${FIXED_RATE:-2000}
+FIXED_RATES=${FIXED_RATES:-"500 2000"}
 FIXED_CONNECTIONS=${FIXED_CONNECTIONS:-20}
 LITELLM_VERSION=${LITELLM_VERSION:-1.106.0}
 LITELLM_WORKERS=${LITELLM_WORKERS:-2}
@@ -26,8 +26,8 @@ cleanup() {
 trap cleanup EXIT
 
 # --- tools -------------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq wrk nginx-light >/dev/null
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || ! command -v bc >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq wrk nginx-light bc >/dev/null
 fi
 if ! python3 -c "import litellm, sys; sys.exit(0 if litellm.__version__ == '$LITELLM_VERSION' else 1)" 2>/dev/null \
    && ! python3 -m pip show litellm 2>/dev/null | grep -q "^Version: $LITELLM_VERSION$"; then
@@ -117,6 +117,7 @@ for line in "$MOCK_MAX" "$VC_MAX" "$LITE_MAX"; do
 done
 echo "visioncraft / litellm sustained rate: $(echo "$(field "$VC_MAX" rps) / $(field "$LITE_MAX" rps)" | bc -l | xargs printf '%.1f')x"
 
+for FIXED_RATE in $FIXED_RATES; do
 DELAY=$(( FIXED_CONNECTIONS * 1000 / FIXED_RATE ))
 echo
 echo "== added latency near $FIXED_RATE requests/s ($FIXED_CONNECTIONS connections, one request per ${DELAY} ms each)"
@@ -128,6 +129,7 @@ for line in "$MOCK_FIXED" "$VC_FIXED"; do
     "$(echo "$(field "$line" p50) / 1000" | bc -l)" "$(echo "$(field "$line" p99) / 1000" | bc -l)" \
     "$(echo "($(field "$line" p50) - $(field "$MOCK_FIXED" p50)) / 1000" | bc -l)" \
     "$(echo "($(field "$line" p99) - $(field "$MOCK_FIXED" p99)) / 1000" | bc -l)"
+done
 done
 echo
 echo "usage rows recorded by visioncraft: $(sqlite3 "$WORK/vc/visioncraft.sqlite" 'SELECT COUNT(*) FROM usage_events' 2>/dev/null || echo 'n/a (sqlite3 not installed)')"
