@@ -127,7 +127,12 @@ final class OpenAIUpstreamDouble: Sendable {
             try await Task.sleep(for: .seconds(20))
         }
         for (index, delta) in deltas.enumerated() {
-            if behaviour == "cut" && index == 2 { throw DoubleError.cutConnection }
+            if behaviour == "cut" && index == 2 {
+                // Let what was written reach the client before the connection drops, so the cut
+                // falls exactly after two chunks.
+                try await Task.sleep(for: .milliseconds(100))
+                throw DoubleError.cutConnection
+            }
             if behaviour == "stall-mid" && index == 1 { try await Task.sleep(for: .seconds(20)) }
             if behaviour.hasPrefix("slow") { try await Task.sleep(for: .milliseconds(20)) }
             try await writer.write(Self.chunk(["choices": [["index": 0, "delta": ["content": delta], "finish_reason": NSNull()]]]))

@@ -1,0 +1,140 @@
+/// Byte-level BPE (`tokenizer.ggml.model` = `gpt2`), the tokenizer of SmolLM2, Llama 3 and Qwen2:
+/// text is split by the pre-tokenizer, each piece is spelled in the byte-level alphabet, and
+/// adjacent symbols are merged by rank until no listed merge applies.
+public final class BPETokenizer: Sendable {
+    public typealias Token = Int32
+
+    public let tokens: [String]
+    /// ggml's token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
+    public let tokenTypes: [Int32]
+    public let bos: Token?
+    public let eos: Token?
+    public let preTokenizer: PreTokenizer
+    private let ids: [String: Token]
+    private let mergeRanks: [String: Int]
+    /// Control and user-defined tokens, longest first, matched whole in text when asked to.
+    private let specialTokens: [(text: String, id: Token)]
+
+    public convenience init(file: GGUFFile) throws(GGUFError) {
+        guard let model = file.metadata["tokenizer.ggml.model"]?.stringValue else {
+            throw GGUFError.missingMetadata(path: file.path, key: "tokenizer.ggml.model")
+        }
+        guard model == "gpt2" else {
+            throw GGUFError.malformed(path: file.path, reason: "tokenizer '\(model)' is not byte-level BPE")
+        }
+        guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.arrayValue?.compactMap(\.stringValue),
+            let merges = file.metadata["tokenizer.ggml.merges"]?.arrayValue?.compactMap(\.stringValue)
+        else {
+            throw GGUFError.missingMetadata(path: file.path, key: "tokenizer.ggml.tokens / merges")
+        }
+        let types = file.metadata["tokenizer.ggml.token_type"]?.arrayValue?.compactMap { $0.intValue.map(Int32.init) }
+        self.init(
+            tokens: tokens, tokenTypes: types ?? Array(repeating: 1, count: tokens.count), merges: merges,
+            bos: file.metadata["tokenizer.ggml.bos_token_id"]?.intValue.map(Token.init),
+            eos: file.metadata["tokenizer.ggml.eos_token_id"]?.intValue.map(Token.init),
+            preTokenizer: PreTokenizer(name: file.metadata["tokenizer.ggml.pre"]?.stringValue))
+    }
+
+    public init(tokens: [String], tokenTypes: [Int32], merges: [String], bos: Token?, eos: Token?, preTokenizer: PreTokenizer) {
+        self.tokens = tokens
+        self.tokenTypes = tokenTypes
+        self.bos = bos
+        self.eos = eos
+        self.preTokenizer = preTokenizer
+        var ids: [String: Token] = [:]
+        ids.reserveCapacity(tokens.count)
+        for (id, token) in tokens.enumerated() where ids[token] == nil { ids[token] = Token(id) }
+        self.ids = ids
+        var ranks: [String: Int] = [:]
+        ranks.reserveCapacity(merges.count)
+        for (rank, merge) in merges.enumerated() where ranks[merge] == nil { ranks[merge] = rank }
+        mergeRanks = ranks
+        specialTokens = tokens.enumerated()
+            .filter { index, text in (tokenTypes[index] == 3 || tokenTypes[index] == 4) && !text.isEmpty }
+            .map { (text: $0.element, id: Token($0.offset)) }
+            .sorted { $0.text.utf8.count > $1.text.utf8.count }
+    }
+
+    /// Token ids for `text`. With `parseSpecial`, control tokens written in the text (such as
+    /// `<|im_start|>` from a chat template) become those tokens; without, they are plain text.
+    public func encode(_ text: String, parseSpecial: Bool = false) -> [Token] {
+        var output: [Token] = []
+        for segment in parseSpecial ? splitOnSpecialTokens(text) : [.text(Substring(text))] {
+            switch segment {
+            case .special(let id): output.append(id)
+            case .text(let text):
+                for piece in preTokenizer.split(String(text)) {
+                    encodePiece(String(String.UnicodeScalarView(piece)), into: &output)
+                }
+            }
+        }
+        return output
+    }
+
+    /// The bytes a token stands for. Control tokens stand for nothing in generated text.
+    public func bytes(of token: Token) -> [UInt8] {
+        guard token >= 0, Int(token) < tokens.count else { return [] }
+        switch tokenTypes[Int(token)] {
+        case 3: return []
+        case 4: return Array(tokens[Int(token)].utf8)
+        default: return ByteLevelAlphabet.decode(tokens[Int(token)]) ?? Array(tokens[Int(token)].utf8)
+        }
+    }
+
+    public func decode(_ tokens: [Token]) -> String {
+        String(decoding: tokens.flatMap(bytes(of:)), as: UTF8.self)
+    }
+
+    public func id(of token: String) -> Token? { ids[token] }
+
+    private enum Segment {
+        case text(Substring)
+        case special(Token)
+    }
+
+    private func splitOnSpecialTokens(_ text: String) -> [Segment] {
+        var segments: [Segment] = []
+        let rest = Substring(text)
+        var plainStart = rest.startIndex
+        var index = rest.startIndex
+        while index != rest.endIndex {
+            if let match = specialTokens.first(where: { rest[index...].hasPrefix($0.text) }) {
+                if plainStart != index { segments.append(.text(rest[plainStart..<index])) }
+                segments.append(.special(match.id))
+                index = rest.index(index, offsetBy: match.text.count)
+                plainStart = index
+            } else {
+                index = rest.index(after: index)
+            }
+        }
+        if plainStart != rest.endIndex { segments.append(.text(rest[plainStart..<rest.endIndex])) }
+        return segments
+    }
+
+    private func encodePiece(_ piece: String, into output: inout [Token]) {
+        var symbols = ByteLevelAlphabet.encode(piece.utf8).map(String.init)
+        if symbols.count > 1 {
+            while true {
+                var best: (rank: Int, index: Int)?
+                for index in 0..<(symbols.count - 1) {
+                    if let rank = mergeRanks[symbols[index] + " " + symbols[index + 1]], rank < (best?.rank ?? .max) {
+                        best = (rank, index)
+                    }
+                }
+                guard let (_, index) = best else { break }
+                symbols[index] += symbols[index + 1]
+                symbols.remove(at: index + 1)
+            }
+        }
+        for symbol in symbols {
+            if let id = ids[symbol] {
+                output.append(id)
+            } else {
+                // Every single byte is in a byte-level vocabulary; reaching here means a broken file.
+                for byte in ByteLevelAlphabet.decode(symbol) ?? [] {
+                    if let id = ids[String(ByteLevelAlphabet.characterForByte[Int(byte)])] { output.append(id) }
+                }
+            }
+        }
+    }
+}
