@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import LLMEngine
+
+/// The forward pass against llama.cpp: the same prompt tokens, then the first 64 greedy tokens,
+/// which must be identical, and the logits of the first step, within a tolerance. Golden values in
+/// Reference/generation-reference.json (scripts/reference/llama_generation_reference.py).
+@Suite(.serialized) struct GenerationReferenceTests {
+    struct Case: Sendable, CustomStringConvertible {
+        var prompt: String
+        var promptIDs: [Int32]
+        var greedy: [Int32]
+        var topLogits: [(token: Int32, logit: Float)]
+        var description: String { String(prompt.split(separator: "\n").dropFirst(3).first ?? "").debugDescription }
+    }
+
+    nonisolated(unsafe) static let reference: [String: Any] = {
+        let url = Bundle.module.url(forResource: "generation-reference", withExtension: "json", subdirectory: "Reference")!
+        return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }()
+
+    static let cases: [Case] = (reference["cases"] as! [[String: Any]]).map {
+        Case(prompt: $0["prompt"] as! String, promptIDs: ($0["prompt_ids"] as! [Int]).map(Int32.init),
+             greedy: ($0["greedy"] as! [Int]).map(Int32.init),
+             topLogits: ($0["top_logits"] as! [[String: Any]]).map { (Int32($0["token"] as! Int), Float($0["logit"] as! Double)) })
+    }
+
+    static let model: LlamaModel? = try? LlamaModel(file: GGUFReferenceTests.open())
+
+    /// How far our logits may stray from llama.cpp's after a prompt. Both quantize activations
+    /// the same way, but llama.cpp's own configurations (flash attention on or off, batch size,
+    /// KV cache type) already move these logits by up to ~0.5 from each other.
+    static let logitTolerance: Float = 0.75
+
+    func prefill(_ model: LlamaModel, _ reference: Case) -> LlamaState {
+        let state = model.makeState(capacity: 256)
+        for token in reference.promptIDs { model.forward(token: token, state: state) }
+        return state
+    }
+
+    @Test(arguments: cases)
+    func logitsAfterThePromptFollowLlamaCpp(_ reference: Case) throws {
+        let model = try #require(Self.model, "the default model is needed; `make test` fetches it")
+        #expect(model.tokenizer.encode(reference.prompt, parseSpecial: true) == reference.promptIDs)
+        let state = prefill(model, reference)
+        for (token, logit) in reference.topLogits {
+            #expect(abs(state.logits[Int(token)] - logit) <= Self.logitTolerance,
+                    "logit of \(token): \(state.logits[Int(token)]) vs \(logit)")
+        }
+        #expect(Int32(argmax(state.logits)) == reference.greedy.first, "the first greedy token is llama.cpp's")
+    }
+
+    @Test(
+        .disabled("The goal of issue 3, not reached yet: our sums follow llama.cpp's order in the quantized dot products but not yet in attention, SiLU and softmax, and this model turns those last-bit differences into other tokens after 1 to 9 tokens."),
+        arguments: cases)
+    func first64GreedyTokensAreLlamaCpps(_ reference: Case) throws {
+        let model = try #require(Self.model)
+        let state = prefill(model, reference)
+        var generated: [Int32] = []
+        while generated.count < reference.greedy.count {
+            let next = Int32(argmax(state.logits))
+            generated.append(next)
+            if next == model.tokenizer.eos { break }
+            model.forward(token: next, state: state)
+        }
+        #expect(generated == reference.greedy, "\(model.tokenizer.decode(generated)) vs \(model.tokenizer.decode(reference.greedy))")
+    }
+
+    func argmax(_ values: UnsafeMutableBufferPointer<Float>) -> Int {
+        var best = 0
+        for index in values.indices where values[index] > values[best] { best = index }
+        return best
+    }
+
+    @Test func theModelReadsItsShapeFromTheFile() throws {
+        let model = try #require(Self.model)
+        let metadata = GGUFReferenceTests.model["metadata"] as! [String: Any]
+        #expect(model.config.architecture == "llama")
+        #expect(model.config.layerCount == metadata["llama.block_count"] as? Int)
+        #expect(model.config.embeddingLength == metadata["llama.embedding_length"] as? Int)
+        #expect(model.config.headCount == metadata["llama.attention.head_count"] as? Int)
+        #expect(model.config.kvHeadCount == metadata["llama.attention.head_count_kv"] as? Int)
+        #expect(model.config.vocabularySize == metadata["llama.vocab_size"] as? Int)
+    }
+}
