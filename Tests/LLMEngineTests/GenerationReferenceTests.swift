@@ -32,17 +32,23 @@ import Testing
     /// KV cache type) already move these logits by up to ~0.5 from each other.
     static let logitTolerance: Float = 0.75
 
-    func prefill(_ model: LlamaModel, _ reference: Case) -> LlamaState {
-        let state = model.makeState(capacity: 256)
-        for token in reference.promptIDs { model.forward(token: token, state: state) }
-        return state
+    /// Runs the prompt through the model on a thread of its own: seconds of arithmetic on Swift's
+    /// cooperative pool would starve the live-socket tests running beside these.
+    func prefill(_ model: LlamaModel, _ reference: Case) async -> LlamaState {
+        await withCheckedContinuation { continuation in
+            Thread {
+                let state = model.makeState(capacity: 256)
+                for token in reference.promptIDs { model.forward(token: token, state: state) }
+                continuation.resume(returning: state)
+            }.start()
+        }
     }
 
     @Test(arguments: cases)
-    func logitsAfterThePromptFollowLlamaCpp(_ reference: Case) throws {
+    func logitsAfterThePromptFollowLlamaCpp(_ reference: Case) async throws {
         let model = try #require(Self.model, "the default model is needed; `make test` fetches it")
         #expect(model.tokenizer.encode(reference.prompt, parseSpecial: true) == reference.promptIDs)
-        let state = prefill(model, reference)
+        let state = await prefill(model, reference)
         for (token, logit) in reference.topLogits {
             #expect(abs(state.logits[Int(token)] - logit) <= Self.logitTolerance,
                     "logit of \(token): \(state.logits[Int(token)]) vs \(logit)")
@@ -53,9 +59,9 @@ import Testing
     @Test(
         .disabled("The goal of issue 3, not reached yet: our sums follow llama.cpp's order in the quantized dot products but not yet in attention, SiLU and softmax, and this model turns those last-bit differences into other tokens after 1 to 9 tokens."),
         arguments: cases)
-    func first64GreedyTokensAreLlamaCpps(_ reference: Case) throws {
+    func first64GreedyTokensAreLlamaCpps(_ reference: Case) async throws {
         let model = try #require(Self.model)
-        let state = prefill(model, reference)
+        let state = await prefill(model, reference)
         var generated: [Int32] = []
         while generated.count < reference.greedy.count {
             let next = Int32(argmax(state.logits))
