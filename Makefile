@@ -7,7 +7,7 @@ ARGS ?=
 .PHONY: serve build test test-deps model bench-gateway clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
-serve:
+serve: model
 	$(SWIFT) build -c release --product visioncraft
 	.build/release/visioncraft serve --data-dir $(DATA_DIR) $(ARGS)
 

@@ -38,6 +38,7 @@ let package = Package(
         .target(
             name: "VisionCraftServer",
             dependencies: [
+                "LLMEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),

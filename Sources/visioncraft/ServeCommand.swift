@@ -41,7 +41,8 @@ struct ServeCommand: AsyncParsableCommand {
         let services = try await AppServices.make(
             configuration: configuration, keys: SQLiteKeyRepository(database: database),
             usageRepository: SQLiteUsageRepository(database: database),
-            environment: ProcessInfo.processInfo.environment, logger: logger)
+            environment: ProcessInfo.processInfo.environment,
+            modelsDirectory: (storage.dataDir as NSString).appendingPathComponent("models"), logger: logger)
         let application = buildApplication(
             services: services, host: host ?? configuration.host, port: port ?? configuration.port)
         var groupConfiguration = ServiceGroupConfiguration(

@@ -18,8 +18,18 @@ struct RegistryBuilder {
         self.logger = logger
     }
 
-    mutating func build(_ configuration: ServerConfiguration) throws -> ModelRegistry {
+    mutating func build(_ configuration: ServerConfiguration, modelsDirectory: String? = nil) throws -> ModelRegistry {
         var chatModels: [ChatModel] = []
+        let configured = Set((configuration.chatModels ?? []).map(\.name))
+        if let modelsDirectory {
+            // Every GGUF in the models folder, unless the configuration routes that name elsewhere.
+            for (name, backend) in EmbeddedModels.load(
+                directory: modelsDirectory, contextLength: configuration.contextLength, logger: logger)
+            where !configured.contains(name) {
+                chatModels.append(ChatModel(
+                    name: name, isVisionCapable: false, pool: BackendPool(members: [backend], clock: clock)))
+            }
+        }
         for entry in configuration.chatModels ?? [] {
             let backends = try entry.backends.compactMap { try chatBackend(entry.name, $0) }
             guard !backends.isEmpty else { continue }

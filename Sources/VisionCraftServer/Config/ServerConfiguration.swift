@@ -30,6 +30,8 @@ public struct ServerConfiguration: Codable, Sendable {
         /// How long a key lookup is remembered; the delay before a change made by the CLI or
         /// another replica is seen.
         public var keyCacheMilliseconds: Int?
+        /// Tokens each embedded-model sequence can hold, prompt and answer together.
+        public var contextLength: Int?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
                     shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {
@@ -105,6 +107,7 @@ public struct ServerConfiguration: Codable, Sendable {
     public var shutdownGraceSeconds: Int { server?.shutdownGraceSeconds ?? 30 }
     public var backendCheckSeconds: Int { server?.backendCheckSeconds ?? 30 }
     public var keyCacheMilliseconds: Int { server?.keyCacheMilliseconds ?? 1000 }
+    public var contextLength: Int { server?.contextLength ?? 2048 }
     public var tierPolicies: TierPolicies { tiers ?? .defaults }
 
     public static func load(path: String) throws -> ServerConfiguration {

@@ -20,10 +20,10 @@ public struct AppServices: Sendable {
     /// Builds the services and restores today's quota use from storage.
     public static func make(
         configuration: ServerConfiguration, keys: any KeyRepository, usageRepository: any UsageRepository,
-        environment: [String: String], clock: WallClock = .system, logger: Logger
+        environment: [String: String], modelsDirectory: String? = nil, clock: WallClock = .system, logger: Logger
     ) async throws -> AppServices {
         var builder = RegistryBuilder(environment: environment, clock: clock, logger: logger)
-        let registry = try builder.build(configuration)
+        let registry = try builder.build(configuration, modelsDirectory: modelsDirectory)
         let admission = Admission(policies: configuration.tierPolicies, clock: clock)
         let now = clock.now()
         admission.restore(try await usageRepository.quotaCounts(
