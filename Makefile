@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps model bench-gateway clean
+.PHONY: serve build test test-deps model bench-gateway bench-engine clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve: model
@@ -30,6 +30,10 @@ model:
 ## The gateway under load next to LiteLLM's proxy, in front of the same mock upstream.
 bench-gateway:
 	bash bench/gateway/run.sh
+
+## The embedded engine's prefill and decode speed next to llama.cpp's on the default model.
+bench-engine:
+	bash bench/engine/run.sh
 
 clean:
 	rm -rf .build

@@ -57,6 +57,7 @@ let package = Package(
             name: "visioncraft",
             dependencies: [
                 "VisionCraftServer",
+                "LLMEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,0 +1,19 @@
+"""llama.cpp's side of `make bench-engine`: the same model, prompt length and decode length as the
+engine's measurement, through llama-cpp-python with the same number of threads."""
+import sys
+import time
+
+from llama_cpp import Llama
+
+model, prompt_tokens, decode_tokens, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+llm = Llama(model_path=model, n_ctx=prompt_tokens + decode_tokens + 16, n_threads=threads, n_batch=512, verbose=False)
+prompt = llm.tokenize(("The quick brown fox jumps over the lazy dog. " * 64).encode(), add_bos=False)[:prompt_tokens]
+start = time.perf_counter()
+llm.eval(prompt)
+prefill = time.perf_counter() - start
+start = time.perf_counter()
+for _ in range(decode_tokens):
+    token = llm.sample(temp=0.0)
+    llm.eval([token])
+decode = time.perf_counter() - start
+print(f"llama.cpp prefill_tokens_per_s={prompt_tokens / prefill:.1f} decode_tokens_per_s={decode_tokens / decode:.1f}")
