@@ -63,10 +63,11 @@ public final class LlamaModel: Sendable {
                 let kvHead = head / groupSize
                 // llama.cpp multiplies with the half-precision cache after rounding the query to half.
                 let query = state.query.baseAddress! + head * headDimension
+                for j in 0..<headDimension { query[j] = Float(Float16(query[j])) }
                 for t in 0...position {
                     let key = keys + t * kvDimension + kvHead * headDimension
                     var dot: Float = 0
-                    for j in 0..<headDimension { dot += Float(Float16(query[j])) * Float(key[j]) }
+                    for j in 0..<headDimension { dot += query[j] * Float(key[j]) }
                     state.scores[t] = dot * scale
                 }
                 softmax(UnsafeMutableBufferPointer(rebasing: state.scores[0...position]))
