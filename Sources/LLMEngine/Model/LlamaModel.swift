@@ -79,9 +79,7 @@ public final class LlamaModel: Sendable {
                     for j in 0..<headDimension { out[j] += weight * Float(value[j]) }
                 }
             }
-            state.quantizedEmbedding.quantize(UnsafeBufferPointer(state.attentionOut))
-            matmul(layer.attentionOutput, state.attentionOut, state.quantizedEmbedding, into: state.projected)
-            for j in 0..<dimension { state.x[j] += state.projected[j] }
+            addProjection(layer.attentionOutput, of: state.attentionOut, quantized: &state.quantizedEmbedding, to: state)
 
             // Feed-forward: down(silu(gate(x)) * up(x)).
             rmsNorm(state.x, weight: layer.feedForwardNorm, into: state.normalized)
@@ -92,15 +90,23 @@ public final class LlamaModel: Sendable {
                 let g = state.gate[j]
                 state.gate[j] = g / (1 + exp(-g)) * state.up[j]
             }
-            state.quantizedHidden.quantize(UnsafeBufferPointer(state.gate))
-            matmul(layer.down, state.gate, state.quantizedHidden, into: state.projected)
-            for j in 0..<dimension { state.x[j] += state.projected[j] }
+            addProjection(layer.down, of: state.gate, quantized: &state.quantizedHidden, to: state)
         }
 
         rmsNorm(state.x, weight: weights.outputNorm, into: state.normalized)
         state.quantizedEmbedding.quantize(UnsafeBufferPointer(state.normalized))
         matmul(weights.output, state.normalized, state.quantizedEmbedding, into: state.logits)
         state.position += 1
+    }
+
+    /// x += W·input: the residual connection after attention and after the feed-forward block.
+    private func addProjection(
+        _ weight: GGUFTensor, of input: UnsafeMutableBufferPointer<Float>, quantized: inout QuantizedActivations,
+        to state: LlamaState
+    ) {
+        quantized.quantize(UnsafeBufferPointer(input))
+        matmul(weight, input, quantized, into: state.projected)
+        for j in 0..<state.x.count { state.x[j] += state.projected[j] }
     }
 
     private func matmul(

@@ -26,12 +26,14 @@ public struct BackendError: Error, Sendable, Equatable {
         kind == .unreachable || kind == .failed || kind == .overloaded
     }
 
-    public var apiError: APIError {
+    /// The error a client sees. A refusal names `rejectedParameter`, the input the backend judged:
+    /// the messages of a chat, the prompt of an image.
+    public func apiError(rejectedParameter: String = "messages") -> APIError {
         switch kind {
         case .unreachable, .failed: .backendFailed(message)
         case .overloaded: .backendUnavailable(message)
         case .timedOut: .backendTimedOut(message)
-        case .rejected: .invalidParameter("messages", message)
+        case .rejected: .invalidParameter(rejectedParameter, message)
         }
     }
 }

@@ -36,11 +36,11 @@ struct SSEChatStream: Sendable {
                     if Task.isCancelled { throw CancellationError() }
                     let failure = (error as? BackendError) ?? BackendError(.failed, "The backend failed.")
                     progress.update {
-                        $0.status = failure.apiError.status.code
+                        $0.status = failure.apiError().status.code
                         $0.backendFailure = failure.kind
                     }
                     // The head is sent already, so the failure travels as an error event.
-                    try await write(failure.apiError.errorBody, to: &writer)
+                    try await write(failure.apiError().errorBody, to: &writer)
                     return
                 }
                 guard let event else { break }

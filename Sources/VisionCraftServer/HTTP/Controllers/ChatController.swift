@@ -34,7 +34,7 @@ struct ChatController<Context: RequestContext>: Sendable {
             } catch {
                 permit.release()
                 services.metrics.backendFailed(model: chat.model, kind: error.kind)
-                throw error.apiError
+                throw error.apiError()
             }
         }
         let wire = ChatCompletionWire(model: chat.model, now: services.clock.now())
@@ -63,7 +63,7 @@ struct ChatController<Context: RequestContext>: Sendable {
             }
         } catch {
             ticket.addTokens(prompt: tokens.prompt, completion: tokens.completion)
-            let apiError = (error as? BackendError)?.apiError ?? .backendFailed("The backend failed.")
+            let apiError = (error as? BackendError)?.apiError() ?? .backendFailed("The backend failed.")
             if let error = error as? BackendError { services.metrics.backendFailed(model: chat.model, kind: error.kind) }
             ticket.finish(status: apiError.status.code)
             throw apiError

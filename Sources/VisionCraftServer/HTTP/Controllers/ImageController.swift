@@ -80,8 +80,7 @@ struct ImageController<Context: RequestContext>: Sendable {
             return media
         } catch {
             services.metrics.backendFailed(model: model.name, kind: error.kind)
-            throw error.kind == .rejected
-                ? APIError.invalidParameter("prompt", error.message) : error.apiError
+            throw error.apiError(rejectedParameter: "prompt")
         }
     }
 }
