@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import LLMEngine
 
-/// `make bench-engine`'s half on our side: prefill and decode speed of the embedded engine.
+/// `make bench-engine`'s half on our side: prefill and decode speed of the embedded engine, and
+/// the aggregate decode speed of several sequences sharing forward passes.
 struct BenchEngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-engine", abstract: "Measure the embedded engine's prefill and decode speed.",
@@ -11,25 +12,74 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Option(help: "GGUF model file.") var model: String
     @Option(help: "Prompt tokens to prefill.") var promptTokens: Int = 128
     @Option(help: "Tokens to decode.") var decodeTokens: Int = 128
+    @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Concurrent streams to measure aggregate decode with, comma-separated.") var streams: String = "1,4,8"
 
     func run() async throws {
-        let model = try LlamaModel(path: model)
-        let state = model.makeState(capacity: promptTokens + decodeTokens + 1)
+        let model = try LlamaModel(path: model, threads: threads)
         let prompt = Array(model.tokenizer.encode(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 64))
             .prefix(promptTokens))
-        let prefillStart = ContinuousClock.now
-        for token in prompt { model.forward(token: token, state: state) }
-        let prefill = ContinuousClock.now - prefillStart
+        let capacity = promptTokens + decodeTokens + 1
+        let scratch = model.makeScratch(tokens: 64)
+
+        // One sequence with the server's default context, to show the memory it really costs.
+        let state = model.makeState(capacity: max(capacity, 2048))
+        let prefill = Self.measure { Self.prefill(prompt, model: model, state: state, scratch: scratch) }
         var sampler = Sampler(SamplingParameters())
-        let decodeStart = ContinuousClock.now
-        for _ in 0..<decodeTokens {
-            let token = sampler.sample(state.logits)
-            model.forward(token: token, state: state)
+        let decode = Self.measure {
+            for _ in 0..<decodeTokens {
+                model.forward(token: sampler.sample(state.logits), state: state)
+            }
         }
-        let decode = ContinuousClock.now - decodeStart
-        func rate(_ count: Int, _ duration: Duration) -> String {
-            String(format: "%.1f", Double(count) / (Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18))
+        print("visioncraft threads=\(threads) prefill_tokens_per_s=\(Self.rate(prompt.count, prefill)) decode_tokens_per_s=\(Self.rate(decodeTokens, decode))")
+        let modelMegabytes = Double((try? FileManager.default.attributesOfItem(atPath: self.model)[.size] as? Int) ?? 0) / 1_048_576
+        print("visioncraft one_stream_2048_context peak_rss_mb=\(Self.peakResidentMegabytes()) model_file_mb=\(String(format: "%.0f", modelMegabytes))")
+
+        for count in streams.split(separator: ",").compactMap({ Int($0) }) where count > 0 {
+            let states = (0..<count).map { _ in model.makeState(capacity: capacity) }
+            let batchScratch = model.makeScratch(tokens: max(64, count))
+            for state in states { Self.prefill(prompt, model: model, state: state, scratch: batchScratch) }
+            var samplers = states.map { _ in Sampler(SamplingParameters()) }
+            let elapsed = Self.measure {
+                for _ in 0..<decodeTokens {
+                    let steps = states.indices.map { index in
+                        LlamaModel.Step(token: samplers[index].sample(states[index].logits), state: states[index], wantsLogits: true)
+                    }
+                    model.forward(steps, scratch: batchScratch)
+                }
+            }
+            print("visioncraft streams=\(count) aggregate_decode_tokens_per_s=\(Self.rate(count * decodeTokens, elapsed))")
         }
-        print("visioncraft prefill_tokens_per_s=\(rate(prompt.count, prefill)) decode_tokens_per_s=\(rate(decodeTokens, decode))")
+        print("visioncraft all_streams peak_rss_mb=\(Self.peakResidentMegabytes())")
+    }
+
+    /// A prompt in batches of the scratch's size, logits only for its last token.
+    static func prefill(_ prompt: [Int32], model: LlamaModel, state: LlamaState, scratch: ForwardScratch) {
+        var start = 0
+        while start < prompt.count {
+            let end = min(start + scratch.tokens, prompt.count)
+            model.forward(prompt[start..<end].enumerated().map { offset, token in
+                LlamaModel.Step(token: token, state: state, wantsLogits: start + offset == prompt.count - 1)
+            }, scratch: scratch)
+            start = end
+        }
+    }
+
+    static func measure(_ body: () -> Void) -> Duration {
+        let start = ContinuousClock.now
+        body()
+        return ContinuousClock.now - start
+    }
+
+    static func rate(_ count: Int, _ duration: Duration) -> String {
+        String(format: "%.1f", Double(count) / (Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18))
+    }
+
+    /// VmHWM from /proc/self/status: the most memory this process has held at once.
+    static func peakResidentMegabytes() -> String {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = Double(line.split(separator: " ")[1]) else { return "unknown" }
+        return String(format: "%.0f", kilobytes / 1024)
     }
 }

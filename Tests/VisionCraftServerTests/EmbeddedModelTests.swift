@@ -29,10 +29,9 @@ import Testing
     /// What the engine itself answers to the same conversation at temperature 0.
     static func expectedAnswer() async throws -> (text: String, promptTokens: Int, completionTokens: Int) {
         let model = try LlamaModel(path: modelsDirectory + "/SmolLM2-135M-Instruct.Q4_1.gguf")
-        let chat = ChatMessage.self
-        let prompt = try ChatMLPrompt.tokens(
-            for: [chat.init(role: "system", text: "You are a concise assistant."),
-                  chat.init(role: "user", text: "Write a haiku about the sea.")],
+        let prompt = try ChatTemplate(file: model.file).tokens(
+            [.init(role: "system", content: "You are a concise assistant."),
+             .init(role: "user", content: "Write a haiku about the sea.")],
             tokenizer: model.tokenizer)
         return await withCheckedContinuation { continuation in
             Thread {
@@ -87,3 +86,85 @@ import Testing
 }
 
 import Logging
+
+/// Many clients at once on the embedded engine: answers identical to a lone client's, the server
+/// responsive meanwhile, and a client that leaves stops its generation.
+@Suite(.serialized) struct EmbeddedConcurrencyTests {
+    static let questions = ["Write a haiku about the sea.", "What is the capital of France?", "Name three colours."]
+
+    static func streamedText(_ server: String, key: String, question: String) async throws -> String {
+        let response = try await LiveClient.post(
+            "\(server)/v1/chat/completions",
+            json: body(["model": EmbeddedModelTests.name, "messages": [["role": "user", "content": question]],
+                        "temperature": 0, "max_tokens": 128, "stream": true]), key: key)
+        #expect(response.status == 200, "\(response.body.string)")
+        let events = sseEvents(response.body)
+        #expect(events.last == "[DONE]")
+        return events.dropLast().map(jsonObject).compactMap { $0["choices"][0]["delta"]["content"].string }.joined()
+    }
+
+    @Test func eightConcurrentStreamsMatchTheirSoloRunsAndHealthStaysFast() async throws {
+        let environment = try await EmbeddedModelTests.environment()
+        let (key, _) = try await environment.mintKey(.tier2)
+        try await environment.live { server in
+            var solo: [String: String] = [:]
+            for question in Self.questions {
+                solo[question] = try await Self.streamedText(server, key: key, question: question)
+                #expect(!(solo[question] ?? "").isEmpty)
+            }
+            try await withThrowingTaskGroup(of: (String, String).self) { group in
+                for index in 0..<8 {
+                    let question = Self.questions[index % Self.questions.count]
+                    group.addTask { (question, try await Self.streamedText(server, key: key, question: question)) }
+                }
+                // While eight answers are being computed, the server still answers at once. The
+                // probe is a client of its own, as a load balancer's would be: the shared one's
+                // connections to this host are all busy streaming.
+                try await Task.sleep(for: .milliseconds(300))
+                let probe = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+                defer { Task { try? await probe.shutdown() } }
+                for _ in 0..<5 {
+                    let started = ContinuousClock.now
+                    let health = try await probe.execute(HTTPClientRequest(url: "\(server)/health"), timeout: .seconds(5))
+                    #expect(health.status == .ok)
+                    #expect(ContinuousClock.now - started < .milliseconds(500))
+                }
+                var answered = 0
+                for try await (question, text) in group {
+                    #expect(text == solo[question], "\(question)")
+                    answered += 1
+                }
+                #expect(answered == 8)
+            }
+        }
+    }
+
+    @Test func aClientThatLeavesStopsItsGeneration() async throws {
+        let environment = try await EmbeddedModelTests.environment()
+        let (key, _) = try await environment.mintKey(.tier2)
+        try await environment.live { server in
+            var request = HTTPClientRequest(url: "\(server)/v1/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+            request.body = .bytes(ByteBuffer(string: body([
+                "model": EmbeddedModelTests.name, "messages": [["role": "user", "content": "Tell me a long story."]],
+                "temperature": 1, "seed": 5, "max_tokens": 1500, "stream": true,
+            ])))
+            let response = try await LiveClient.shared.execute(request, timeout: .seconds(30))
+            var received = 0
+            for try await chunk in response.body {
+                received += chunk.readableBytes
+                if received > 1000 { break }
+            }
+            #expect(await eventually(timeout: .seconds(10)) {
+                (try? await environment.usageRecords().first?.status) == UsageRecord.clientClosedStatus
+            })
+            let record = try #require(try await environment.usageRecords().first)
+            #expect(record.completionTokens > 0)
+            #expect(record.completionTokens < 1500)
+        }
+    }
+}
+
+import AsyncHTTPClient
+import NIOCore

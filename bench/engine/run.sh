@@ -11,5 +11,5 @@ bash scripts/fetch-default-model.sh "$(dirname "$MODEL")"
 python3 -c "import llama_cpp" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check llama-cpp-python==0.3.36
 swift build -c release --product visioncraft >/dev/null
 echo "model: $MODEL, prompt $PROMPT tokens, decode $DECODE tokens"
-.build/release/visioncraft bench-engine --model "$MODEL" --prompt-tokens "$PROMPT" --decode-tokens "$DECODE"
+.build/release/visioncraft bench-engine --model "$MODEL" --prompt-tokens "$PROMPT" --decode-tokens "$DECODE" --threads "$THREADS"
 python3 bench/engine/llama_cpp_speed.py "$MODEL" "$PROMPT" "$DECODE" "$THREADS"

@@ -30,48 +30,38 @@ public struct GenerationResult: Sendable, Equatable {
 
 extension LlamaModel {
     /// Generates one completion on the calling thread, handing text to `emit` as soon as it is
-    /// whole UTF-8 and cannot be part of a stop sequence. `isCancelled` is asked before every token.
+    /// whole UTF-8 and cannot be part of a stop sequence. `isCancelled` is asked before every step.
     public func generate(
         _ request: GenerationRequest, state: LlamaState, isCancelled: () -> Bool = { false },
         emit: (String) -> Void
     ) -> GenerationResult {
         state.reset()
-        var result = GenerationResult(
-            finishReason: .length, promptTokens: request.promptTokens.count, completionTokens: 0, cancelled: false)
-        for token in request.promptTokens {
+        var completion = Completion(request, tokenizer: tokenizer)
+        guard request.maxTokens > 0 else { return completion.result }
+        let scratch = makeScratch(tokens: min(Self.promptChunk, max(1, request.promptTokens.count)))
+        for chunk in stride(from: 0, to: request.promptTokens.count, by: scratch.tokens) {
             if isCancelled() {
-                result.cancelled = true
-                return result
+                completion.cancel()
+                return completion.result
             }
-            forward(token: token, state: state)
+            let end = min(chunk + scratch.tokens, request.promptTokens.count)
+            forward((chunk..<end).map {
+                Step(token: request.promptTokens[$0], state: state, wantsLogits: $0 == request.promptTokens.count - 1)
+            }, scratch: scratch)
         }
-        var sampler = Sampler(request.sampling)
-        var decoder = UTF8StreamDecoder()
-        var filter = StopSequenceFilter(stops: request.stopSequences)
-        while result.completionTokens < request.maxTokens {
+        while true {
             if isCancelled() {
-                result.cancelled = true
-                return result
+                completion.cancel()
+                return completion.result
             }
-            let token = sampler.sample(state.logits)
-            sampler.accept(token)
-            result.completionTokens += 1
-            // A control token (end of turn, end of text) ends the answer and is not shown.
-            if token == tokenizer.eos || tokenizer.tokenTypes[Int(token)] == 3 {
-                result.finishReason = .stop
-                break
-            }
-            let (release, stopped) = filter.append(decoder.append(tokenizer.bytes(of: token)))
-            if !release.isEmpty { emit(release) }
-            if stopped {
-                result.finishReason = .stop
-                return result
-            }
-            guard state.position < state.capacity else { break }
-            forward(token: token, state: state)
+            let (text, next) = completion.advance(logits: state.logits, roomLeft: state.position < state.capacity)
+            if !text.isEmpty { emit(text) }
+            guard let next else { return completion.result }
+            forward([Step(token: next, state: state, wantsLogits: true)], scratch: scratch)
         }
-        let rest = filter.append(decoder.finish()).release + filter.finish()
-        if !rest.isEmpty { emit(rest) }
-        return result
     }
+
+    /// How many prompt tokens go through one forward pass: enough to read each weight once for
+    /// many tokens, small enough that a long prompt does not hold up the sequences beside it.
+    public static let promptChunk = 64
 }

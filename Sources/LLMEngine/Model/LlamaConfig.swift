@@ -11,6 +11,14 @@ public struct LlamaConfig: Sendable, Equatable {
     public var vocabularySize: Int
     public var ropeFrequencyBase: Float
     public var rmsEpsilon: Float
+    public var rotaryStyle: RotaryStyle
+
+    /// Which values of a head RoPE rotates together: llama.cpp's converter permutes Llama's Q and
+    /// K so that pairs are adjacent; Qwen2 keeps the original layout, pairs half a head apart.
+    public enum RotaryStyle: Sendable, Equatable {
+        case adjacentPairs
+        case halves
+    }
 
     public var headDimension: Int { embeddingLength / headCount }
     public var kvDimension: Int { headDimension * kvHeadCount }
@@ -43,6 +51,10 @@ public struct LlamaConfig: Sendable, Equatable {
             ?? file.metadata["tokenizer.ggml.tokens"]?.arrayValue?.count ?? 0
         ropeFrequencyBase = Float(file.metadata["\(architecture).rope.freq_base"]?.doubleValue ?? 10_000)
         rmsEpsilon = Float(file.metadata["\(architecture).attention.layer_norm_rms_epsilon"]?.doubleValue ?? 1e-5)
+        rotaryStyle = architecture == "qwen2" ? .halves : .adjacentPairs
+        guard embeddingLength % 32 == 0, feedForwardLength % 32 == 0 else {
+            throw GGUFError.malformed(path: file.path, reason: "layer widths that are not multiples of 32 are not supported")
+        }
         guard headCount > 0, kvHeadCount > 0, headCount % kvHeadCount == 0, embeddingLength % headCount == 0 else {
             throw GGUFError.malformed(path: file.path, reason: "inconsistent attention head counts")
         }

@@ -1,146 +1,245 @@
 import Foundation
+import LLMKernels
 
-/// A Llama-family transformer: `forward(token:state:)` runs one token through every layer and
-/// leaves the next token's logits in the state. The numerics follow llama.cpp's CPU path
-/// (8-bit activations for quantized weights, half-precision KV cache) so that greedy output is
-/// the same token for token.
+/// A Llama-family transformer. `forward` runs a batch of tokens — from one sequence (a prompt)
+/// or from many (concurrent generations) — through every layer at once, so each weight is read
+/// from memory once per batch, and leaves logits in the states of the tokens that ask for them.
+/// The numerics follow llama.cpp's CPU path (8-bit activations for quantized weights,
+/// half-precision KV cache), and a token's result does not depend on what else is in its batch.
 public final class LlamaModel: Sendable {
     public let config: LlamaConfig
     public let tokenizer: BPETokenizer
     public let file: GGUFFile
     let weights: LlamaWeights
+    /// The threads every forward pass of this model splits its arithmetic between.
+    public let pool: ComputePool
 
-    public init(file: GGUFFile) throws(GGUFError) {
+    public init(file: GGUFFile, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(GGUFError) {
         self.file = file
         config = try LlamaConfig(file: file)
         tokenizer = try BPETokenizer(file: file)
         weights = try LlamaWeights(file: file, config: config)
+        pool = ComputePool(threadCount: threads)
     }
 
-    public convenience init(path: String) throws(GGUFError) {
-        try self.init(file: GGUFFile(path: path))
+    public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(GGUFError) {
+        try self.init(file: GGUFFile(path: path), threads: threads)
     }
 
     public func makeState(capacity: Int? = nil) -> LlamaState {
         LlamaState(config: config, capacity: min(capacity ?? config.contextLength, config.contextLength))
     }
 
+    public func makeScratch(tokens: Int) -> ForwardScratch {
+        ForwardScratch(config: config, tokens: tokens, threads: pool.threadCount)
+    }
+
+    /// One token of a batch: it runs at its state's next position (after the batch's earlier
+    /// tokens of the same state), and `wantsLogits` leaves the next token's logits in the state.
+    public struct Step {
+        public var token: BPETokenizer.Token
+        public var state: LlamaState
+        public var wantsLogits: Bool
+
+        public init(token: BPETokenizer.Token, state: LlamaState, wantsLogits: Bool) {
+            self.token = token
+            self.state = state
+            self.wantsLogits = wantsLogits
+        }
+    }
+
     /// Runs `token` at the state's next position; the logits are in `state.logits` afterwards.
     public func forward(token: BPETokenizer.Token, state: LlamaState) {
-        precondition(state.position < state.capacity, "the sequence is longer than its state holds")
-        let config = self.config
-        let position = state.position
+        let scratch = state.singleTokenScratch ?? makeScratch(tokens: 1)
+        state.singleTokenScratch = scratch
+        forward([Step(token: token, state: state, wantsLogits: true)], scratch: scratch)
+    }
+
+    public func forward(_ steps: [Step], scratch: ForwardScratch) {
+        precondition(steps.count <= scratch.tokens, "the batch is larger than its scratch space")
+        guard !steps.isEmpty else { return }
+        let count = steps.count
         let dimension = config.embeddingLength
         let kvDimension = config.kvDimension
-        let headDimension = config.headDimension
-        let groupSize = config.headCount / config.kvHeadCount
 
-        Dequantize.row(
-            UnsafeRawBufferPointer(rebasing: weights.tokenEmbedding.bytes[
-                Int(token) * weights.tokenEmbedding.rowBytes..<(Int(token) + 1) * weights.tokenEmbedding.rowBytes]),
-            type: weights.tokenEmbedding.type, into: state.x)
+        var positions = [Int](repeating: 0, count: count)
+        var advanced: [ObjectIdentifier: Int] = [:]
+        for (index, step) in steps.enumerated() {
+            let offset = advanced[ObjectIdentifier(step.state), default: 0]
+            positions[index] = step.state.position + offset
+            precondition(positions[index] < step.state.capacity, "the sequence is longer than its state holds")
+            advanced[ObjectIdentifier(step.state)] = offset + 1
+        }
+
+        for (index, step) in steps.enumerated() {
+            let embedding = weights.tokenEmbedding
+            Dequantize.row(
+                UnsafeRawBufferPointer(rebasing: embedding.bytes[
+                    Int(step.token) * embedding.rowBytes..<(Int(step.token) + 1) * embedding.rowBytes]),
+                type: embedding.type, into: UnsafeMutableBufferPointer(start: scratch.x + index * dimension, count: dimension))
+            fillRotation(scratch.rotation + index * config.headDimension, position: positions[index])
+        }
 
         for (layerIndex, layer) in weights.layers.enumerated() {
             // Attention.
-            rmsNorm(state.x, weight: layer.attentionNorm, into: state.normalized)
-            state.quantizedEmbedding.quantize(UnsafeBufferPointer(state.normalized))
-            matmul(layer.query, state.normalized, state.quantizedEmbedding, into: state.query, bias: layer.queryBias)
-            matmul(layer.key, state.normalized, state.quantizedEmbedding, into: state.key, bias: layer.keyBias)
-            matmul(layer.value, state.normalized, state.quantizedEmbedding, into: state.value, bias: layer.valueBias)
-            rope(state.query, heads: config.headCount, position: position)
-            rope(state.key, heads: config.kvHeadCount, position: position)
-
-            let layerCache = layerIndex * state.capacity * kvDimension
-            let keys = state.keyCache + layerCache
-            let values = state.valueCache + layerCache
-            for j in 0..<kvDimension {
-                keys[position * kvDimension + j] = Float16(state.key[j])
-                values[position * kvDimension + j] = Float16(state.value[j])
+            rmsNorm(scratch.x, count: count, weight: layer.attentionNorm, into: scratch.normalized)
+            scratch.quantizedEmbedding.quantize(scratch.normalized, count: count)
+            parallelMultiply([
+                (layer.query, scratch.query, layer.queryBias),
+                (layer.key, scratch.key, layer.keyBias),
+                (layer.value, scratch.value, layer.valueBias),
+            ], input: scratch.normalized, quantized: scratch.quantizedEmbedding, count: count)
+            for index in 0..<count {
+                let rotation = scratch.rotation + index * config.headDimension
+                rotate(scratch.query + index * dimension, heads: config.headCount, rotation: rotation)
+                rotate(scratch.key + index * kvDimension, heads: config.kvHeadCount, rotation: rotation)
+                let state = steps[index].state
+                let offset = positions[index] * kvDimension
+                let keys = state.keys(layer: layerIndex) + offset, values = state.values(layer: layerIndex) + offset
+                llmk_to_half(scratch.key + index * kvDimension, keys, Int32(kvDimension))
+                llmk_to_half(scratch.value + index * kvDimension, values, Int32(kvDimension))
             }
-
-            let scale = 1 / Float(headDimension).squareRoot()
-            for head in 0..<config.headCount {
-                let kvHead = head / groupSize
-                // llama.cpp multiplies with the half-precision cache after rounding the query to half.
-                let query = state.query.baseAddress! + head * headDimension
-                for j in 0..<headDimension { query[j] = Float(Float16(query[j])) }
-                for t in 0...position {
-                    let key = keys + t * kvDimension + kvHead * headDimension
-                    var dot: Float = 0
-                    for j in 0..<headDimension { dot += query[j] * Float(key[j]) }
-                    state.scores[t] = dot * scale
-                }
-                softmax(UnsafeMutableBufferPointer(rebasing: state.scores[0...position]))
-                let out = state.attentionOut.baseAddress! + head * headDimension
-                for j in 0..<headDimension { out[j] = 0 }
-                for t in 0...position {
-                    let weight = Float(Float16(state.scores[t]))
-                    let value = values + t * kvDimension + kvHead * headDimension
-                    for j in 0..<headDimension { out[j] += weight * Float(value[j]) }
+            let heads = config.headCount
+            pool.run { thread in
+                for work in pool.share(of: count * heads, thread: thread) {
+                    attend(step: work / heads, head: work % heads, layer: layerIndex, steps: steps, positions: positions,
+                           scratch: scratch, scores: scratch.scores + thread * config.contextLength)
                 }
             }
-            addProjection(layer.attentionOutput, of: state.attentionOut, quantized: &state.quantizedEmbedding, to: state)
+            addProjection(layer.attentionOutput, of: scratch.attentionOut, quantized: scratch.quantizedEmbedding,
+                          count: count, scratch: scratch)
 
             // Feed-forward: down(silu(gate(x)) * up(x)).
-            rmsNorm(state.x, weight: layer.feedForwardNorm, into: state.normalized)
-            state.quantizedEmbedding.quantize(UnsafeBufferPointer(state.normalized))
-            matmul(layer.gate, state.normalized, state.quantizedEmbedding, into: state.gate)
-            matmul(layer.up, state.normalized, state.quantizedEmbedding, into: state.up)
-            for j in 0..<config.feedForwardLength {
-                let g = state.gate[j]
-                state.gate[j] = g / (1 + exp(-g)) * state.up[j]
-            }
-            addProjection(layer.down, of: state.gate, quantized: &state.quantizedHidden, to: state)
+            rmsNorm(scratch.x, count: count, weight: layer.feedForwardNorm, into: scratch.normalized)
+            scratch.quantizedEmbedding.quantize(scratch.normalized, count: count)
+            gatedFeedForward(layer, scratch: scratch, count: count)
+            addProjection(layer.down, of: scratch.gate, quantized: scratch.quantizedHidden, count: count, scratch: scratch)
         }
 
-        rmsNorm(state.x, weight: weights.outputNorm, into: state.normalized)
-        state.quantizedEmbedding.quantize(UnsafeBufferPointer(state.normalized))
-        matmul(weights.output, state.normalized, state.quantizedEmbedding, into: state.logits)
-        state.position += 1
+        // Only the tokens that asked pay for the vocabulary-sized output projection.
+        let wanting = steps.indices.filter { steps[$0].wantsLogits }
+        if !wanting.isEmpty {
+            rmsNorm(scratch.x, count: count, weight: weights.outputNorm, into: scratch.normalized)
+            for (row, index) in wanting.enumerated() {
+                (scratch.attentionOut + row * dimension).update(from: scratch.normalized + index * dimension, count: dimension)
+            }
+            scratch.quantizedEmbedding.quantize(scratch.attentionOut, count: wanting.count)
+            scratch.reserveLogits(rows: wanting.count)
+            let vocabulary = config.vocabularySize
+            parallelMultiply([(weights.output, scratch.logits, nil)], input: scratch.attentionOut,
+                             quantized: scratch.quantizedEmbedding, count: wanting.count)
+            for (row, index) in wanting.enumerated() {
+                steps[index].state.logits.baseAddress!.update(from: scratch.logits + row * vocabulary, count: vocabulary)
+            }
+        }
+        for step in steps { step.state.position += 1 }
+    }
+
+    /// Attention of one head of one token over its sequence so far. llama.cpp multiplies with
+    /// the half-precision cache after rounding the query to half, and the weights likewise.
+    private func attend(
+        step index: Int, head: Int, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch,
+        scores: UnsafeMutablePointer<Float>
+    ) {
+        let headDimension = config.headDimension, kvDimension = config.kvDimension
+        let kvHead = head / (config.headCount / config.kvHeadCount)
+        let state = steps[index].state
+        let position = positions[index]
+        let keys = state.keys(layer: layer) + kvHead * headDimension
+        let values = state.values(layer: layer) + kvHead * headDimension
+        let query = scratch.query + index * config.embeddingLength + head * headDimension
+        llmk_attention_scores(query, keys, Int32(kvDimension), Int32(headDimension), Int32(position + 1),
+                              1 / Float(headDimension).squareRoot(), scores)
+        softmax(UnsafeMutableBufferPointer(start: scores, count: position + 1))
+        llmk_attention_values(scores, values, Int32(kvDimension), Int32(headDimension), Int32(position + 1),
+                              scratch.attentionOut + index * config.embeddingLength + head * headDimension)
     }
 
     /// x += W·input: the residual connection after attention and after the feed-forward block.
     private func addProjection(
-        _ weight: GGUFTensor, of input: UnsafeMutableBufferPointer<Float>, quantized: inout QuantizedActivations,
-        to state: LlamaState
+        _ weight: GGUFTensor, of input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
+        scratch: ForwardScratch
     ) {
-        quantized.quantize(UnsafeBufferPointer(input))
-        matmul(weight, input, quantized, into: state.projected)
-        for j in 0..<state.x.count { state.x[j] += state.projected[j] }
+        quantized.quantize(input, count: count)
+        parallelMultiply([(weight, scratch.projected, nil)], input: input, quantized: quantized, count: count)
+        for j in 0..<count * config.embeddingLength { scratch.x[j] += scratch.projected[j] }
     }
 
-    private func matmul(
-        _ weight: GGUFTensor, _ input: UnsafeMutableBufferPointer<Float>, _ quantized: QuantizedActivations,
-        into output: UnsafeMutableBufferPointer<Float>, bias: [Float]? = nil
-    ) {
-        MatrixVector.multiply(weight, input: UnsafeBufferPointer(input), quantized: quantized, into: output,
-                              rows: 0..<weight.rowCount)
-        if let bias {
-            for j in 0..<bias.count { output[j] += bias[j] }
+    /// silu(gate·x) ⊙ (up·x) into `scratch.gate`, each thread applying the activation to the rows
+    /// it just computed, so no thread waits for a serial pass over the hidden layer.
+    private func gatedFeedForward(_ layer: LlamaWeights.Layer, scratch: ForwardScratch, count: Int) {
+        let width = config.feedForwardLength
+        pool.run { thread in
+            let rows = pool.share(of: width, thread: thread)
+            for weight in [(layer.gate, scratch.gate), (layer.up, scratch.up)] {
+                MatrixMultiply.multiply(
+                    weight.0, input: scratch.normalized, quantized: scratch.quantizedEmbedding, batch: count,
+                    into: weight.1, outputStride: width, rows: rows)
+            }
+            for b in 0..<count {
+                for j in rows {
+                    let g = scratch.gate[b * width + j]
+                    scratch.gate[b * width + j] = g / (1 + exp(-g)) * scratch.up[b * width + j]
+                }
+            }
         }
     }
 
-    /// x / sqrt(mean(x²) + ε) · w, the mean summed in double as ggml does.
-    private func rmsNorm(_ x: UnsafeMutableBufferPointer<Float>, weight: [Float], into output: UnsafeMutableBufferPointer<Float>) {
-        var sum: Double = 0
-        for value in x { sum += Double(value * value) }
-        let scale = 1 / (Float(sum / Double(x.count)) + config.rmsEpsilon).squareRoot()
-        for j in 0..<x.count { output[j] = x[j] * scale * weight[j] }
+    /// Several products of the same input, each thread taking its share of every matrix's rows
+    /// in one hand-off; biases added after.
+    private func parallelMultiply(
+        _ products: [(weight: GGUFTensor, output: UnsafeMutablePointer<Float>, bias: [Float]?)],
+        input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int
+    ) {
+        pool.run { thread in
+            for product in products {
+                MatrixMultiply.multiply(
+                    product.weight, input: input, quantized: quantized, batch: count, into: product.output,
+                    outputStride: product.weight.rowCount, rows: pool.share(of: product.weight.rowCount, thread: thread))
+            }
+        }
+        for product in products {
+            guard let bias = product.bias else { continue }
+            for b in 0..<count {
+                for j in 0..<bias.count { product.output[b * bias.count + j] += bias[j] }
+            }
+        }
     }
 
-    /// Rotates adjacent pairs of each head by position · base^(−2i/d).
-    private func rope(_ vector: UnsafeMutableBufferPointer<Float>, heads: Int, position: Int) {
+    /// x / sqrt(mean(x²) + ε) · w for each vector, the mean summed in double as ggml does.
+    private func rmsNorm(_ x: UnsafeMutablePointer<Float>, count: Int, weight: [Float], into output: UnsafeMutablePointer<Float>) {
+        let length = config.embeddingLength
+        for b in 0..<count {
+            let vector = x + b * length, result = output + b * length
+            var sum: Double = 0
+            for j in 0..<length { sum += Double(vector[j] * vector[j]) }
+            let scale = 1 / (Float(sum / Double(length)) + config.rmsEpsilon).squareRoot()
+            for j in 0..<length { result[j] = vector[j] * scale * weight[j] }
+        }
+    }
+
+    /// cos and sin of position · base^(−2i/d) for each rotary pair i, the angle stepped as ggml does.
+    private func fillRotation(_ rotation: UnsafeMutablePointer<Float>, position: Int) {
+        let thetaScale = pow(config.ropeFrequencyBase, -2 / Float(config.headDimension))
+        var theta = Float(position)
+        for pair in 0..<config.headDimension / 2 {
+            rotation[2 * pair] = cos(theta)
+            rotation[2 * pair + 1] = sin(theta)
+            theta *= thetaScale
+        }
+    }
+
+    private func rotate(_ vector: UnsafeMutablePointer<Float>, heads: Int, rotation: UnsafeMutablePointer<Float>) {
         let headDimension = config.headDimension
-        let thetaScale = pow(config.ropeFrequencyBase, -2 / Float(headDimension))
+        let half = headDimension / 2
         for head in 0..<heads {
-            var theta = Float(position)
-            let base = head * headDimension
-            for i in stride(from: 0, to: headDimension, by: 2) {
-                let cosine = cos(theta), sine = sin(theta)
-                let a = vector[base + i], b = vector[base + i + 1]
-                vector[base + i] = a * cosine - b * sine
-                vector[base + i + 1] = a * sine + b * cosine
-                theta *= thetaScale
+            let base = vector + head * headDimension
+            for pair in 0..<half {
+                let (i, j) = config.rotaryStyle == .adjacentPairs ? (2 * pair, 2 * pair + 1) : (pair, pair + half)
+                let cosine = rotation[2 * pair], sine = rotation[2 * pair + 1]
+                let a = base[i], b = base[j]
+                base[i] = a * cosine - b * sine
+                base[j] = a * sine + b * cosine
             }
         }
     }

@@ -57,9 +57,11 @@ public final class BPETokenizer: Sendable {
 
     /// Token ids for `text`. With `parseSpecial`, control tokens written in the text (such as
     /// `<|im_start|>` from a chat template) become those tokens; without, they are plain text.
-    public func encode(_ text: String, parseSpecial: Bool = false) -> [Token] {
+    /// Tokens for `text`. With `parseSpecial`, special tokens written in the text become their
+    /// ids, except inside `literalUTF8Ranges` (byte offsets), which stay plain text.
+    public func encode(_ text: String, parseSpecial: Bool = false, literalUTF8Ranges: [Range<Int>] = []) -> [Token] {
         var output: [Token] = []
-        for segment in parseSpecial ? splitOnSpecialTokens(text) : [.text(Substring(text))] {
+        for segment in parseSpecial ? splitOnSpecialTokens(text, literal: literalUTF8Ranges) : [.text(Substring(text))] {
             switch segment {
             case .special(let id): output.append(id)
             case .text(let text):
@@ -92,18 +94,22 @@ public final class BPETokenizer: Sendable {
         case special(Token)
     }
 
-    private func splitOnSpecialTokens(_ text: String) -> [Segment] {
+    private func splitOnSpecialTokens(_ text: String, literal: [Range<Int>]) -> [Segment] {
         var segments: [Segment] = []
         let rest = Substring(text)
         var plainStart = rest.startIndex
         var index = rest.startIndex
+        var offset = 0
         while index != rest.endIndex {
-            if let match = specialTokens.first(where: { rest[index...].hasPrefix($0.text) }) {
+            if let match = specialTokens.first(where: { rest[index...].hasPrefix($0.text) }),
+               !literal.contains(where: { $0.overlaps(offset..<offset + match.text.utf8.count) }) {
                 if plainStart != index { segments.append(.text(rest[plainStart..<index])) }
                 segments.append(.special(match.id))
                 index = rest.index(index, offsetBy: match.text.count)
+                offset += match.text.utf8.count
                 plainStart = index
             } else {
+                offset += rest[index].utf8.count
                 index = rest.index(after: index)
             }
         }

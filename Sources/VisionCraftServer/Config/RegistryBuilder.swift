@@ -24,7 +24,7 @@ struct RegistryBuilder {
         if let modelsDirectory {
             // Every GGUF in the models folder, unless the configuration routes that name elsewhere.
             for (name, backend) in EmbeddedModels.load(
-                directory: modelsDirectory, contextLength: configuration.contextLength, logger: logger)
+                directory: modelsDirectory, options: configuration.embeddedEngine, logger: logger)
             where !configured.contains(name) {
                 chatModels.append(ChatModel(
                     name: name, isVisionCapable: false, pool: BackendPool(members: [backend], clock: clock)))

@@ -32,6 +32,11 @@ public struct ServerConfiguration: Codable, Sendable {
         public var keyCacheMilliseconds: Int?
         /// Tokens each embedded-model sequence can hold, prompt and answer together.
         public var contextLength: Int?
+        /// Sequences an embedded model generates at once; with `context_length`, the bound on
+        /// its KV-cache memory. Later requests wait for a free one.
+        public var engineSequences: Int?
+        /// Threads an embedded model computes with; the machine's cores when absent.
+        public var engineThreads: Int?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
                     shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {
@@ -107,7 +112,11 @@ public struct ServerConfiguration: Codable, Sendable {
     public var shutdownGraceSeconds: Int { server?.shutdownGraceSeconds ?? 30 }
     public var backendCheckSeconds: Int { server?.backendCheckSeconds ?? 30 }
     public var keyCacheMilliseconds: Int { server?.keyCacheMilliseconds ?? 1000 }
-    public var contextLength: Int { server?.contextLength ?? 2048 }
+    public var embeddedEngine: EmbeddedEngineOptions {
+        EmbeddedEngineOptions(
+            contextLength: server?.contextLength ?? 2048, sequences: server?.engineSequences ?? 8,
+            threads: server?.engineThreads ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
     public var tierPolicies: TierPolicies { tiers ?? .defaults }
 
     public static func load(path: String) throws -> ServerConfiguration {

@@ -1,30 +1,26 @@
-import Dispatch
-import Foundation
 import LLMEngine
-import NIOConcurrencyHelpers
 
-/// Chat from a GGUF model in this process. Generation runs on a serial dispatch queue of its own,
-/// never on Swift's cooperative pool, so the HTTP server stays responsive while it computes; one
-/// request is generated at a time for now.
+/// Chat from a GGUF model in this process. Generation runs on the engine's own threads, never on
+/// Swift's cooperative pool, so the HTTP server stays responsive while it computes; concurrent
+/// requests share forward passes through the engine's continuous-batching scheduler.
 public final class EmbeddedChatBackend: ChatBackend {
     public let id: String
     let model: LlamaModel
-    private let queue: DispatchQueue
-    /// Used only on `queue`.
-    private let state: LlamaState
+    let template: ChatTemplate
+    private let scheduler: GenerationScheduler
 
-    public init(model: LlamaModel, name: String, contextLength: Int) {
+    public init(model: LlamaModel, name: String, template: ChatTemplate, options: EmbeddedEngineOptions) {
         self.model = model
+        self.template = template
         id = "embedded:\(name)"
-        queue = DispatchQueue(label: "visioncraft.engine.\(name)")
-        state = model.makeState(capacity: contextLength)
+        scheduler = GenerationScheduler(model: model, slots: options.sequences, contextLength: options.contextLength)
     }
 
     public func startChat(_ request: ChatCompletionRequest) async throws(BackendError) -> ChatEventStream {
-        let prompt = try ChatMLPrompt.tokens(for: request.messages, tokenizer: model.tokenizer)
-        guard prompt.count < state.capacity else {
+        let prompt = try promptTokens(request.messages)
+        guard prompt.count < scheduler.contextLength else {
             throw BackendError(
-                .rejected, "The prompt is \(prompt.count) tokens; this model's context holds \(state.capacity).")
+                .rejected, "The prompt is \(prompt.count) tokens; this model's context holds \(scheduler.contextLength).")
         }
         let generation = GenerationRequest(
             promptTokens: prompt, maxTokens: request.maxTokens,
@@ -35,21 +31,32 @@ public final class EmbeddedChatBackend: ChatBackend {
             stopSequences: request.stop)
 
         let (events, continuation) = AsyncThrowingStream<ChatEvent, any Error>.makeStream()
-        let cancelled = NIOLockedValueBox(false)
-        continuation.onTermination = { _ in cancelled.withLockedValue { $0 = true } }
-        queue.async { [model, state] in
-            let result = model.generate(
-                generation, state: state, isCancelled: { cancelled.withLockedValue { $0 } },
-                emit: { continuation.yield(.delta($0)) })
-            continuation.yield(.finished(reason: result.finishReason.rawValue))
-            continuation.yield(.usage(promptTokens: result.promptTokens, completionTokens: result.completionTokens))
-            continuation.finish()
-        }
+        let handle = scheduler.submit(
+            generation, onText: { continuation.yield(.delta($0)) },
+            onFinish: { result in
+                continuation.yield(.finished(reason: result.finishReason.rawValue))
+                continuation.yield(.usage(promptTokens: result.promptTokens, completionTokens: result.completionTokens))
+                continuation.finish()
+            })
+        // A client that goes away frees its sequence's slot at the next step.
+        continuation.onTermination = { _ in handle.cancel() }
         let iterator = EventIterator(events.makeAsyncIterator())
         return ChatEventStream { try await iterator.next() }
     }
 
     public func probe() async -> Bool { true }
+
+    /// The conversation through the model's own chat template. A template that refuses it (say,
+    /// roles that must alternate) is the caller's error.
+    func promptTokens(_ messages: [ChatMessage]) throws(BackendError) -> [Int32] {
+        do {
+            return try template.tokens(messages.map { .init(role: $0.role, content: $0.text) }, tokenizer: model.tokenizer)
+        } catch .raised(let message) {
+            throw BackendError(.rejected, "The model's chat template refused the conversation: \(message)")
+        } catch {
+            throw BackendError(.failed, "The model's chat template failed: \(error)")
+        }
+    }
 
     /// Carries the stream's iterator into the `@Sendable` closure of `ChatEventStream`.
     private final class EventIterator: @unchecked Sendable {

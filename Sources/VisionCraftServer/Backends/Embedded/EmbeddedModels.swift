@@ -5,23 +5,35 @@ import Logging
 /// Finds the GGUF files in the models folder and serves each under its name, quantization tag
 /// dropped: `SmolLM2-135M-Instruct.Q4_1.gguf` is `SmolLM2-135M-Instruct`.
 enum EmbeddedModels {
-    static func load(directory: String, contextLength: Int, logger: Logger) -> [(name: String, backend: EmbeddedChatBackend)] {
+    static func load(directory: String, options: EmbeddedEngineOptions, logger: Logger) -> [(name: String, backend: EmbeddedChatBackend)] {
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return files.filter { $0.hasSuffix(".gguf") }.sorted().compactMap { file in
             let name = publicName(of: file)
             let path = (directory as NSString).appendingPathComponent(file)
             do {
                 let started = ContinuousClock.now
-                let model = try LlamaModel(path: path)
+                logger.info("Loading embedded model", metadata: ["model": "\(name)", "file": "\(path)"])
+                let model = try LlamaModel(path: path, threads: options.threads)
                 logger.info("Loaded embedded model", metadata: [
                     "model": "\(name)", "layers": "\(model.config.layerCount)",
-                    "load_time": "\(ContinuousClock.now - started)",
+                    "load_time": "\(ContinuousClock.now - started)", "threads": "\(options.threads)",
+                    "sequences": "\(options.sequences)", "context_length": "\(options.contextLength)",
                 ])
-                return (name, EmbeddedChatBackend(model: model, name: name, contextLength: contextLength))
+                return (name, EmbeddedChatBackend(model: model, name: name, template: chatTemplate(model, name, logger), options: options))
             } catch {
                 logger.error("Cannot serve \(file): \(error)")
                 return nil
             }
+        }
+    }
+
+    /// The file's own chat template, or ChatML when it has none or one this interpreter cannot run.
+    static func chatTemplate(_ model: LlamaModel, _ name: String, _ logger: Logger) -> ChatTemplate {
+        do {
+            return try ChatTemplate(file: model.file)
+        } catch {
+            logger.warning("Using ChatML instead of the model's chat template", metadata: ["model": "\(name)", "reason": "\(error)"])
+            return try! ChatTemplate(source: ChatTemplate.chatML)
         }
     }
 

@@ -1,0 +1,38 @@
+import LLMKernels
+
+/// Activation vectors in 32-value blocks of 8-bit integers with a scale, as llama.cpp quantizes
+/// activations before multiplying them with Q4_0, Q4_1 and Q8_0 weights: integer dot products are
+/// the fast path, and doing it the same way keeps our numbers with llama.cpp's.
+final class QuantizedBatch: @unchecked Sendable {
+    // @unchecked: scratch space of one forward pass, used by one pass at a time.
+    let length: Int
+    let capacity: Int
+    private let values: UnsafeMutablePointer<Int8>
+    private let scales: UnsafeMutablePointer<Float>
+    private let sums: UnsafeMutablePointer<Float>
+
+    /// Room for `capacity` vectors of `length` values (a multiple of 32).
+    init(length: Int, capacity: Int) {
+        self.length = length
+        self.capacity = capacity
+        values = .allocate(capacity: length * capacity)
+        scales = .allocate(capacity: length / 32 * capacity)
+        sums = .allocate(capacity: length / 32 * capacity)
+    }
+
+    deinit {
+        values.deallocate()
+        scales.deallocate()
+        sums.deallocate()
+    }
+
+    /// Quantizes `count` vectors laid out one after another from `input`.
+    func quantize(_ input: UnsafePointer<Float>, count: Int) {
+        precondition(count <= capacity)
+        llmk_quantize(input, Int32(length * count), values, scales, sums)
+    }
+
+    var kernelView: llmk_activations {
+        llmk_activations(values: values, scales: scales, sums: sums)
+    }
+}

@@ -1,0 +1,63 @@
+/// The working memory of a forward pass over up to `tokens` tokens at once, allocated once and
+/// reused so that a step costs no allocation. Vectors of the batch lie one after another.
+public final class ForwardScratch: @unchecked Sendable {
+    // @unchecked: used by one forward pass at a time.
+    public let tokens: Int
+    let x: UnsafeMutablePointer<Float>
+    let normalized: UnsafeMutablePointer<Float>
+    let query: UnsafeMutablePointer<Float>
+    let key: UnsafeMutablePointer<Float>
+    let value: UnsafeMutablePointer<Float>
+    let attentionOut: UnsafeMutablePointer<Float>
+    let projected: UnsafeMutablePointer<Float>
+    let gate: UnsafeMutablePointer<Float>
+    let up: UnsafeMutablePointer<Float>
+    /// Per token: cos and sin of each rotary pair's angle at the token's position.
+    let rotation: UnsafeMutablePointer<Float>
+    /// Per compute thread: attention scores over the whole context.
+    let scores: UnsafeMutablePointer<Float>
+    let quantizedEmbedding: QuantizedBatch
+    let quantizedHidden: QuantizedBatch
+    /// Logits of the tokens that asked for them, grown on demand: the vocabulary is large.
+    private(set) var logits: UnsafeMutablePointer<Float>
+    private var logitRows = 0
+    private let vocabularySize: Int
+    private let buffers: [UnsafeMutablePointer<Float>]
+
+    public init(config: LlamaConfig, tokens: Int, threads: Int) {
+        self.tokens = tokens
+        vocabularySize = config.vocabularySize
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            pointer.initialize(repeating: 0, count: count)
+            return pointer
+        }
+        x = buffer(tokens * config.embeddingLength)
+        normalized = buffer(tokens * config.embeddingLength)
+        query = buffer(tokens * config.embeddingLength)
+        key = buffer(tokens * config.kvDimension)
+        value = buffer(tokens * config.kvDimension)
+        attentionOut = buffer(tokens * config.embeddingLength)
+        projected = buffer(tokens * config.embeddingLength)
+        gate = buffer(tokens * config.feedForwardLength)
+        up = buffer(tokens * config.feedForwardLength)
+        rotation = buffer(tokens * config.headDimension)
+        scores = buffer(max(1, threads) * config.contextLength)
+        quantizedEmbedding = QuantizedBatch(length: config.embeddingLength, capacity: tokens)
+        quantizedHidden = QuantizedBatch(length: config.feedForwardLength, capacity: tokens)
+        logits = buffer(0)
+        buffers = [x, normalized, query, key, value, attentionOut, projected, gate, up, rotation, scores]
+    }
+
+    func reserveLogits(rows: Int) {
+        guard rows > logitRows else { return }
+        logits.deallocate()
+        logits = .allocate(capacity: rows * vocabularySize)
+        logitRows = rows
+    }
+
+    deinit {
+        for buffer in buffers { buffer.deallocate() }
+        logits.deallocate()
+    }
+}

@@ -1,0 +1,59 @@
+// The engine's innermost loops: integer dot products of quantized weight rows with 8-bit
+// activations. Everything around them (the model, threads, sampling) is Swift; these are in C
+// because they need AVX2's byte multiply-adds, chosen at run time with a portable fallback.
+#ifndef LLM_KERNELS_H
+#define LLM_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Weight encodings with a fast path, numbered as GGML numbers them.
+enum {
+    LLMK_Q4_0 = 2,
+    LLMK_Q4_1 = 3,
+    LLMK_Q8_0 = 8,
+};
+
+/// Activations quantized in blocks of 32: per block a scale `d` and `s` = d·Σq (both rounded
+/// through half precision, as llama.cpp stores them), and 32 signed bytes.
+typedef struct {
+    const int8_t *values;
+    const float *scales;
+    const float *sums;
+} llmk_activations;
+
+/// Quantizes `count` floats (a multiple of 32) to nearest, ties to even.
+void llmk_quantize(const float *input, int count, int8_t *values, float *scales, float *sums);
+
+/// output[b * output_stride + r] = row r · activation b, for rows [row_begin, row_end) and b in
+/// [0, batch). Activation b starts `b * blocks` blocks into `activations`. Returns 0 when
+/// `type` has no fast path here.
+int llmk_matmul(int type, const void *weights, size_t row_bytes, int blocks, llmk_activations activations,
+                int batch, float *output, int output_stride, int row_begin, int row_end);
+
+/// The instruction set the kernels use on this CPU: 0 portable, 1 AVX2, 2 AVX-512 VNNI.
+/// LLMK_ISA=<level> in the environment asks for a lower one.
+int llmk_best_level(void);
+
+/// `llmk_matmul` on the path of `level` (at most the best one): for tests that check every
+/// path gives the same numbers.
+int llmk_matmul_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks,
+                         llmk_activations activations, int batch, float *output, int output_stride, int row_begin,
+                         int row_end);
+
+/// A hint to the CPU inside spin-wait loops.
+void llmk_cpu_relax(void);
+
+/// Converts `count` floats to half precision (round to nearest even).
+void llmk_to_half(const float *input, uint16_t *output, int count);
+
+/// scores[t] = scale · (query · key_t) for t in [0, count), key_t = keys + t·stride halves, each
+/// `length` long; `query` is rounded through half precision first, as llama.cpp does.
+void llmk_attention_scores(const float *query, const uint16_t *keys, int stride, int length, int count, float scale,
+                           float *scores);
+
+/// output = Σ_t half(weights[t]) · value_t over t in [0, count), value_t = values + t·stride.
+void llmk_attention_values(const float *weights, const uint16_t *values, int stride, int length, int count,
+                           float *output);
+
+#endif

@@ -1,0 +1,98 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import LLMEngine
+
+/// Continuous batching on the real default model: sequences that share forward passes produce
+/// exactly what each produces alone, a cancelled one frees its slot, and waiting ones get it.
+@Suite(.serialized) struct GenerationSchedulerTests {
+    static let model = GenerationReferenceTests.model
+
+    /// Collects what the scheduler hands back for one request.
+    final class Collector: Sendable {
+        let text = Mutex("")
+        let result = Mutex<GenerationResult?>(nil)
+        let firstText = Mutex<(@Sendable () -> Void)?>(nil)
+
+        func submit(_ request: GenerationRequest, to scheduler: GenerationScheduler) -> GenerationHandle {
+            scheduler.submit(request, onText: { piece in
+                self.text.withLock { $0 += piece }
+                self.firstText.withLock { callback in
+                    callback?()
+                    callback = nil
+                }
+            }, onFinish: { result in self.result.withLock { $0 = result } })
+        }
+
+        func finished() async -> GenerationResult? {
+            for _ in 0..<600 {
+                if let result = result.withLock({ $0 }) { return result }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return nil
+        }
+    }
+
+    /// The one-at-a-time generator, on a thread of its own.
+    func solo(_ request: GenerationRequest, _ model: LlamaModel) async -> (String, GenerationResult) {
+        await withCheckedContinuation { continuation in
+            Thread {
+                var text = ""
+                let result = model.generate(request, state: model.makeState(capacity: 512)) { text += $0 }
+                continuation.resume(returning: (text, result))
+            }.start()
+        }
+    }
+
+    var requests: [GenerationRequest] {
+        let prompts = GenerationReferenceTests.cases.map(\.promptIDs)
+        return (0..<8).map { index in
+            // Different prompts, lengths and limits, one sampled with a seed, one with a stop.
+            GenerationRequest(
+                promptTokens: prompts[index % prompts.count], maxTokens: 24 + 3 * index,
+                sampling: index == 5 ? SamplingParameters(temperature: 0.8, topK: 40, topP: 0.9, seed: 11) : .init(),
+                stopSequences: index == 6 ? ["."] : [])
+        }
+    }
+
+    @Test func eightSequencesTogetherGiveWhatEachGivesAlone() async throws {
+        let model = try #require(Self.model, "the default model is needed; `make test` fetches it")
+        var expected: [(String, GenerationResult)] = []
+        for request in requests { expected.append(await solo(request, model)) }
+
+        let scheduler = GenerationScheduler(model: model, slots: 8, contextLength: 512)
+        let collectors = requests.map { _ in Collector() }
+        for (request, collector) in zip(requests, collectors) { _ = collector.submit(request, to: scheduler) }
+        for (index, collector) in collectors.enumerated() {
+            let result = try #require(await collector.finished())
+            #expect(collector.text.withLock { $0 } == expected[index].0, "request \(index)")
+            #expect(result == expected[index].1, "request \(index)")
+        }
+        #expect(scheduler.load == 0)
+    }
+
+    @Test func aCancelledSequenceFreesItsSlotForOneThatWaits() async throws {
+        let model = try #require(Self.model)
+        let scheduler = GenerationScheduler(model: model, slots: 2, contextLength: 512)
+        let long = GenerationRequest(promptTokens: GenerationReferenceTests.cases[2].promptIDs, maxTokens: 400,
+                                     sampling: SamplingParameters(temperature: 1, seed: 3))
+        let short = GenerationRequest(promptTokens: GenerationReferenceTests.cases[0].promptIDs, maxTokens: 10, sampling: .init())
+
+        let cancelled = Collector(), running = Collector(), waiting = Collector()
+        let handle = cancelled.submit(long, to: scheduler)
+        cancelled.firstText.withLock { $0 = { handle.cancel() } }
+        _ = running.submit(long, to: scheduler)
+        _ = waiting.submit(short, to: scheduler)
+
+        let stopped = try #require(await cancelled.finished())
+        #expect(stopped.cancelled)
+        #expect(stopped.completionTokens < 400)
+        // The waiting request got the freed slot and finished while the long one still runs.
+        let third = try #require(await waiting.finished())
+        #expect(!third.cancelled && third.completionTokens > 0)
+        #expect(waiting.text.withLock { $0 } == (await solo(short, model)).0)
+        let second = try #require(await running.finished())
+        #expect(!second.cancelled)
+        #expect(scheduler.load == 0)
+    }
+}
