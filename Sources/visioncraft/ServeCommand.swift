@@ -42,7 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: configuration, keys: SQLiteKeyRepository(database: database),
             usageRepository: SQLiteUsageRepository(database: database),
             environment: ProcessInfo.processInfo.environment,
-            modelsDirectory: (storage.dataDir as NSString).appendingPathComponent("models"), logger: logger)
+            modelsDirectory: (storage.dataDir as NSString).appendingPathComponent("models"),
+            botStore: SQLiteBotStore(database: database), logger: logger)
         let application = buildApplication(
             services: services, host: host ?? configuration.host, port: port ?? configuration.port)
         var groupConfiguration = ServiceGroupConfiguration(

@@ -6,14 +6,20 @@ import time
 from llama_cpp import Llama
 
 model, prompt_tokens, decode_tokens, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+repeats = int(sys.argv[5]) if len(sys.argv) > 5 else 3
 llm = Llama(model_path=model, n_ctx=prompt_tokens + decode_tokens + 16, n_threads=threads, n_batch=512, verbose=False)
 prompt = llm.tokenize(("The quick brown fox jumps over the lazy dog. " * 64).encode(), add_bos=False)[:prompt_tokens]
-start = time.perf_counter()
-llm.eval(prompt)
-prefill = time.perf_counter() - start
-start = time.perf_counter()
-for _ in range(decode_tokens):
-    token = llm.sample(temp=0.0)
-    llm.eval([token])
-decode = time.perf_counter() - start
-print(f"llama.cpp prefill_tokens_per_s={prompt_tokens / prefill:.1f} decode_tokens_per_s={decode_tokens / decode:.1f}")
+best_prefill = best_decode = float("inf")
+# The best of `repeats` runs, as on our side: a shared machine only ever slows a run down.
+for _ in range(repeats):
+    llm.reset()
+    start = time.perf_counter()
+    llm.eval(prompt)
+    best_prefill = min(best_prefill, time.perf_counter() - start)
+    start = time.perf_counter()
+    for _ in range(decode_tokens):
+        token = llm.sample(temp=0.0)
+        llm.eval([token])
+    best_decode = min(best_decode, time.perf_counter() - start)
+print(f"llama.cpp threads={threads} prefill_tokens_per_s={prompt_tokens / best_prefill:.1f} "
+      f"decode_tokens_per_s={decode_tokens / best_decode:.1f}")

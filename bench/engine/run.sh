@@ -6,10 +6,11 @@ cd "$(dirname "$0")/../.."
 PROMPT=${PROMPT:-128}
 DECODE=${DECODE:-128}
 THREADS=${THREADS:-2}
+REPEATS=${REPEATS:-3}
 MODEL=${MODEL:-data/models/SmolLM2-135M-Instruct.Q4_1.gguf}
 bash scripts/fetch-default-model.sh "$(dirname "$MODEL")"
 python3 -c "import llama_cpp" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check llama-cpp-python==0.3.36
 swift build -c release --product visioncraft >/dev/null
-echo "model: $MODEL, prompt $PROMPT tokens, decode $DECODE tokens"
-.build/release/visioncraft bench-engine --model "$MODEL" --prompt-tokens "$PROMPT" --decode-tokens "$DECODE" --threads "$THREADS"
-python3 bench/engine/llama_cpp_speed.py "$MODEL" "$PROMPT" "$DECODE" "$THREADS"
+echo "model: $MODEL, prompt $PROMPT tokens, decode $DECODE tokens, best of $REPEATS runs"
+.build/release/visioncraft bench-engine --model "$MODEL" --prompt-tokens "$PROMPT" --decode-tokens "$DECODE" --threads "$THREADS" --repeats "$REPEATS"
+python3 bench/engine/llama_cpp_speed.py "$MODEL" "$PROMPT" "$DECODE" "$THREADS" "$REPEATS"

@@ -8,6 +8,8 @@ public struct ServerConfiguration: Codable, Sendable {
     public var chatModels: [ChatModelEntry]?
     public var imageModels: [ImageModelEntry]?
     public var gifModels: [ImageModelEntry]?
+    /// The Telegram bot; absent, the server runs without one.
+    public var telegram: TelegramSettings?
 
     public init(
         server: ServerSection? = nil, tiers: TierPolicies? = nil, chatModels: [ChatModelEntry]? = nil,

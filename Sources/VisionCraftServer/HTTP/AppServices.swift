@@ -15,12 +15,15 @@ public struct AppServices: Sendable {
     public let metrics: ServerMetrics
     public let clock: WallClock
     public let logger: Logger
+    /// The Telegram bot, when the configuration has one.
+    public let bot: TelegramBot?
     let httpClients: [HTTPClient]
 
     /// Builds the services and restores today's quota use from storage.
     public static func make(
         configuration: ServerConfiguration, keys: any KeyRepository, usageRepository: any UsageRepository,
-        environment: [String: String], modelsDirectory: String? = nil, clock: WallClock = .system, logger: Logger
+        environment: [String: String], modelsDirectory: String? = nil, botStore: (any BotStore)? = nil,
+        clock: WallClock = .system, logger: Logger
     ) async throws -> AppServices {
         var builder = RegistryBuilder(environment: environment, clock: clock, logger: logger)
         let registry = try builder.build(configuration, modelsDirectory: modelsDirectory)
@@ -29,17 +32,30 @@ public struct AppServices: Sendable {
         admission.restore(try await usageRepository.quotaCounts(
             dayStart: AdmissionStateMachine.startOfDay(now), monthStart: AdmissionStateMachine.startOfMonth(now)))
         let cachedKeys = CachedKeyRepository(keys, lifetime: .milliseconds(configuration.keyCacheMilliseconds))
+        var httpClients = Array(builder.clients.values)
+        var bot: TelegramBot?
+        if let settings = try BotSettings.resolve(configuration.telegram, environment: environment) {
+            guard let botStore else { throw ConfigurationError("telegram: the bot needs the database") }
+            let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+            httpClients.append(http)
+            let client = TelegramClient(http: http, baseURL: settings.apiBaseURL, token: settings.token, logger: logger)
+            let commands = BotCommands(
+                settings: settings, store: botStore, keys: cachedKeys, admission: admission,
+                policies: configuration.tierPolicies, gateway: TelegramAPIGateway(client: client, channel: settings.channel),
+                clock: clock, logger: logger)
+            bot = TelegramBot(settings: settings, client: client, commands: commands, store: botStore, logger: logger)
+        }
         return AppServices(
             configuration: configuration, keys: cachedKeys, usageRepository: usageRepository,
             authenticator: KeyAuthenticator(repository: cachedKeys), admission: admission,
             usage: UsageRecorder(repository: usageRepository, logger: logger), registry: registry,
-            metrics: ServerMetrics(), clock: clock, logger: logger, httpClients: Array(builder.clients.values))
+            metrics: ServerMetrics(), clock: clock, logger: logger, bot: bot, httpClients: httpClients)
     }
 
     /// Long-running parts that must start with the server and stop after it.
     var backgroundServices: [any Service] {
         [usage, BackendMonitor(registry: registry, interval: .seconds(configuration.backendCheckSeconds)),
-         HTTPClientsShutdown(clients: httpClients)]
+         HTTPClientsShutdown(clients: httpClients)] + (bot.map { [$0] } ?? [])
     }
 }
 

@@ -10,6 +10,9 @@ public func buildRouter(services: AppServices) -> Router<BasicRequestContext> {
     CatalogController(services: services).addRoutes(to: router)
     ChatController(services: services).addRoutes(to: router)
     ImageController(services: services).addRoutes(to: router)
+    if let bot = services.bot, let path = bot.settings.webhookPath, let secret = bot.settings.webhookSecret {
+        TelegramWebhookController(bot: bot, secret: secret).addRoutes(to: router, path: path)
+    }
     return router
 }
 

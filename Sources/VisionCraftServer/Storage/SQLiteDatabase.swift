@@ -57,6 +57,31 @@ public struct SQLiteDatabase: Sendable {
                 CREATE INDEX usage_events_time ON usage_events(created_at);
                 """)
         }
+        migrator.registerMigration("v2-telegram-bot") { db in
+            try db.execute(sql: """
+                CREATE TABLE telegram_accounts (
+                    user_id INTEGER PRIMARY KEY,
+                    chat_id INTEGER NOT NULL,
+                    key_id INTEGER REFERENCES api_keys(id),
+                    banned INTEGER NOT NULL DEFAULT 0,
+                    left_channel INTEGER NOT NULL DEFAULT 0,
+                    trial_claimed_at REAL
+                );
+                CREATE TABLE stars_payments (
+                    charge_id TEXT PRIMARY KEY,
+                    user_id INTEGER NOT NULL,
+                    tier TEXT NOT NULL,
+                    stars INTEGER NOT NULL,
+                    days INTEGER NOT NULL,
+                    paid_at REAL NOT NULL,
+                    refunded_at REAL
+                );
+                CREATE TABLE bot_state (
+                    name TEXT PRIMARY KEY,
+                    value INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

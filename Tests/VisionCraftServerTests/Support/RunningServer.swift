@@ -33,6 +33,8 @@ func withRunningServer<App: ApplicationProtocol, Value: Sendable>(
 }
 
 /// A plain HTTP client for live tests: it reads what a real client would, streams included.
+/// Each request has a connection of its own: test servers come and go on ephemeral ports, and a
+/// pooled connection to a server that has gone could be handed to a new one on the same port.
 enum LiveClient {
     static let shared = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
 
@@ -40,6 +42,7 @@ enum LiveClient {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Connection", value: "close")
         if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
         request.body = .bytes(ByteBuffer(string: json))
         let response = try await shared.execute(request, timeout: .seconds(30))
@@ -48,7 +51,9 @@ enum LiveClient {
     }
 
     static func get(_ url: String) async throws -> (status: Int, body: ByteBuffer) {
-        let response = try await shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Connection", value: "close")
+        let response = try await shared.execute(request, timeout: .seconds(30))
         return (Int(response.status.code), try await response.body.collect(upTo: 16 * 1024 * 1024))
     }
 }

@@ -1,0 +1,47 @@
+import Foundation
+
+/// A Telegram user as the bot knows them: their key, and what they may still do.
+public struct TelegramAccount: Sendable, Equatable {
+    public var userID: Int64
+    /// Where the bot writes to them (their private chat with the bot).
+    public var chatID: Int64
+    public var keyID: Int64?
+    public var isBanned: Bool
+    public var leftChannel: Bool
+    public var trialClaimedAt: Date?
+
+    public init(userID: Int64, chatID: Int64, keyID: Int64? = nil, isBanned: Bool = false, leftChannel: Bool = false,
+                trialClaimedAt: Date? = nil) {
+        self.userID = userID
+        self.chatID = chatID
+        self.keyID = keyID
+        self.isBanned = isBanned
+        self.leftChannel = leftChannel
+        self.trialClaimedAt = trialClaimedAt
+    }
+}
+
+/// A Telegram Stars payment for a tier; its charge id is Telegram's and unique.
+public struct StarsPayment: Sendable, Equatable {
+    public var chargeID: String
+    public var userID: Int64
+    public var tier: Tier
+    public var stars: Int
+    public var days: Int
+    public var paidAt: Date
+    public var refundedAt: Date?
+}
+
+/// What the bot keeps between restarts: accounts, payments, and how far it has read updates.
+public protocol BotStore: Sendable {
+    func account(userID: Int64) async throws -> TelegramAccount?
+    func save(_ account: TelegramAccount) async throws
+    func accountsWithKeys() async throws -> [TelegramAccount]
+    /// Records a payment; false when this charge was recorded before, so it is credited once.
+    func record(_ payment: StarsPayment) async throws -> Bool
+    func payment(chargeID: String) async throws -> StarsPayment?
+    func markRefunded(chargeID: String, at: Date) async throws
+    /// The first update id not yet handled.
+    func updateOffset() async throws -> Int64
+    func setUpdateOffset(_ offset: Int64) async throws
+}

@@ -1,0 +1,242 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import Testing
+@testable import VisionCraftServer
+
+/// The operator's bot end to end: the real server with its bot, Telegram played by a Bot API
+/// double on a loopback socket, the key checked on the real chat endpoint (embedded model).
+@Suite(.serialized) struct TelegramBotTests {
+    static let admin: Int64 = 999
+
+    init() {
+        TelegramClient.delayScale = 0.01  // backoffs of milliseconds, not seconds
+    }
+
+    static func environment(
+        telegram url: String, database: SQLiteDatabase, clock: ManualClock = ManualClock(), webhook: Bool = false
+    ) async throws -> TestEnvironment {
+        var settings = TelegramSettings(channel: TelegramBotAPIDouble.channel)
+        settings.apiBaseUrl = url
+        settings.adminIds = [admin]
+        settings.pollTimeoutSeconds = 1
+        settings.membershipCheckMinutes = 600
+        if webhook {
+            settings.mode = "webhook"
+            settings.webhookUrl = "https://bot.example.com/telegram/hook"
+        }
+        var configuration = ServerConfiguration()
+        configuration.telegram = settings
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let services = try await AppServices.make(
+            configuration: configuration, keys: SQLiteKeyRepository(database: database),
+            usageRepository: SQLiteUsageRepository(database: database),
+            environment: ["TELEGRAM_BOT_TOKEN": TelegramBotAPIDouble.token, "TELEGRAM_WEBHOOK_SECRET": "s3cret"],
+            modelsDirectory: EmbeddedModelTests.modelsDirectory, botStore: SQLiteBotStore(database: database),
+            clock: clock.wallClock, logger: logger)
+        return TestEnvironment(services: services, clock: clock, database: database)
+    }
+
+    /// A live server with its bot, Telegram played by a fresh double, a fresh database.
+    static func withBot(
+        _ body: @Sendable (TelegramBotAPIDouble, TestEnvironment, String) async throws -> Void
+    ) async throws {
+        let telegram = TelegramBotAPIDouble()
+        try await telegram.run { url in
+            let environment = try await Self.environment(telegram: url, database: try SQLiteDatabase.inMemory())
+            try await environment.live { server in try await body(telegram, environment, server) }
+        }
+    }
+
+    /// Waits for the bot's `count`-th message to `chat` and returns it.
+    static func message(_ count: Int, to chat: Int64, _ telegram: TelegramBotAPIDouble) async throws -> String {
+        let arrived = await eventually(timeout: .seconds(15)) { telegram.messages(to: chat).count >= count }
+        try #require(arrived, "message \(count) to \(chat); so far: \(telegram.messages(to: chat))")
+        return telegram.messages(to: chat)[count - 1]
+    }
+
+    static func key(in text: String) throws -> String {
+        let match = try #require(text.firstMatch(of: /vc_[A-Za-z0-9_\-]+/), "no key in \(text)")
+        return String(match.output)
+    }
+
+    static func chat(_ server: String, key: String) async throws -> (status: Int, message: String) {
+        let response = try await LiveClient.post(
+            "\(server)/v1/chat/completions",
+            json: body(["model": EmbeddedModelTests.name, "messages": [["role": "user", "content": "Hi"]], "max_tokens": 128]),
+            key: key)
+        return (response.status, response.body.json["error"]["message"].string ?? "")
+    }
+
+    @Test func aMembersKeyPausesWhenTheyLeaveAndWorksAgainWhenTheyRejoin() async throws {
+        let telegram = TelegramBotAPIDouble()
+        try await telegram.run { url in
+            let environment = try await Self.environment(telegram: url, database: try SQLiteDatabase.inMemory())
+            try await environment.live { server in
+                telegram.send("/key", from: 42)
+                #expect(try await Self.message(1, to: 42, telegram).contains("Join \(TelegramBotAPIDouble.channel) first"))
+
+                telegram.join(42)
+                telegram.send("/key", from: 42)
+                let key = try Self.key(in: try await Self.message(2, to: 42, telegram))
+                #expect(try await Self.chat(server, key: key).status == 200)
+
+                telegram.send("/key", from: 42)
+                #expect(try await Self.message(3, to: 42, telegram).contains("already have a key"))
+
+                telegram.leave(42)
+                #expect(try await Self.message(4, to: 42, telegram).contains("paused"))
+                environment.clock.advance(by: 2)
+                let refused = try await Self.chat(server, key: key)
+                #expect(refused.status == 403)
+                #expect(refused.message.contains("left the channel"))
+
+                telegram.join(42)
+                #expect(try await Self.message(5, to: 42, telegram).contains("works again"))
+                environment.clock.advance(by: 2)
+                #expect(try await Self.chat(server, key: key).status == 200, "the same key, not a new one")
+
+                telegram.send("/rotate", from: 42)
+                let rotated = try Self.key(in: try await Self.message(6, to: 42, telegram))
+                #expect(rotated != key)
+                environment.clock.advance(by: 2)
+                #expect(try await Self.chat(server, key: key).status == 401, "the old key stops at once")
+                environment.clock.advance(by: 2)
+                #expect(try await Self.chat(server, key: rotated).status == 200)
+            }
+            #expect(telegram.calls("getChatMember").count == 3, "membership is asked each time a key is asked for")
+            #expect(telegram.calls("sendMessage").allSatisfy { $0.parameters["parse_mode"] == nil }, "plain text only")
+        }
+    }
+
+    @Test func aTrialIsOncePerPeriod() async throws {
+        try await Self.withBot { telegram, environment, _ in
+            telegram.join(7)
+            telegram.send("/key", from: 7)
+            _ = try await Self.message(1, to: 7, telegram)
+            telegram.send("/trial", from: 7)
+            #expect(try await Self.message(2, to: 7, telegram).contains("Tier 1 is yours until 2026-01-02 00:00 UTC"))
+            let record = try #require(try await environment.services.keys.list().first)
+            #expect(record.effectiveTier(at: environment.clock.wallClock.now()) == .tier1)
+
+            environment.clock.advance(by: 3 * 86_400)
+            telegram.send("/trial", from: 7)
+            #expect(try await Self.message(3, to: 7, telegram).contains("next one is available on 2026-01-08 00:00 UTC"))
+
+            environment.clock.advance(by: 4 * 86_400 + 1)
+            telegram.send("/trial", from: 7)
+            #expect(try await Self.message(4, to: 7, telegram).contains("Tier 1 is yours"))
+        }
+    }
+
+    @Test func aStarsPaymentUpgradesOnceAndARefundEndsIt() async throws {
+        try await Self.withBot { telegram, environment, server in
+            telegram.join(5)
+            telegram.send("/key", from: 5)
+            let key = try Self.key(in: try await Self.message(1, to: 5, telegram))
+
+            telegram.send("/premium", from: 5)
+            #expect(await eventually { telegram.calls("sendInvoice").count == 2 })
+            let invoices = telegram.calls("sendInvoice").map(\.parameters)
+            #expect(invoices.map { $0["currency"] as? String } == ["XTR", "XTR"])
+            #expect(invoices.map { $0["payload"] as? String } == ["tier1:5", "tier2:5"])
+
+            telegram.preCheckout(id: "q1", from: 5, payload: "tier2:5", amount: 1000)
+            telegram.preCheckout(id: "q2", from: 5, payload: "tier2:5", amount: 1)
+            telegram.preCheckout(id: "q3", from: 6, payload: "tier2:5", amount: 1000)
+            #expect(await eventually { telegram.calls("answerPreCheckoutQuery").count == 3 })
+            #expect(telegram.calls("answerPreCheckoutQuery").map { $0.parameters["ok"] as? Bool } == [true, false, false])
+
+            telegram.pay(chargeID: "charge-1", from: 5, payload: "tier2:5", amount: 1000)
+            #expect(try await Self.message(3, to: 5, telegram).contains("Tier 2 is active until 2026-01-31 00:00 UTC"))
+            // Tier 2 has no rate limit: requests back to back all pass.
+            for _ in 0..<3 { #expect(try await Self.chat(server, key: key).status == 200) }
+
+            telegram.pay(chargeID: "charge-1", from: 5, payload: "tier2:5", amount: 1000)
+            #expect(try await Self.message(4, to: 5, telegram).contains("already credited"))
+            let record = try #require(try await environment.services.keys.list().first)
+            #expect(record.tier == .tier2)
+            #expect(record.tierUntil == environment.clock.wallClock.now().addingTimeInterval(30 * 86_400))
+
+            telegram.send("/refund charge-1", from: 5)
+            #expect(try await Self.message(5, to: 5, telegram).contains("Unknown command"), "operators only")
+            telegram.send("/refund charge-1", from: Self.admin)
+            #expect(try await Self.message(1, to: Self.admin, telegram).contains("Refunded 1000 Stars"))
+            #expect(telegram.calls("refundStarPayment").map { $0.parameters["telegram_payment_charge_id"] as? String } == ["charge-1"])
+            #expect(try await environment.services.keys.list().first?.tier == .free)
+            #expect(try await Self.chat(server, key: key).status == 200)
+            #expect(try await Self.chat(server, key: key).status == 429, "back on Free's one request per second")
+        }
+    }
+
+    @Test func aRestartLosesNothingAndRepeatsNothing() async throws {
+        let telegram = TelegramBotAPIDouble()
+        let database = try SQLiteDatabase.inMemory()
+        try await telegram.run { url in
+            try await Self.environment(telegram: url, database: database).live { _ in
+                telegram.join(3)
+                telegram.send("/key", from: 3)
+                telegram.send("/help", from: 3)
+                _ = try await Self.message(2, to: 3, telegram)
+            }
+            // While the server is down, more arrives.
+            telegram.send("/limits", from: 3)
+            telegram.send("/key", from: 3)
+            let environment = try await Self.environment(telegram: url, database: database)
+            try await environment.live { _ in
+                #expect(try await Self.message(4, to: 3, telegram).contains("already have a key"))
+                #expect(telegram.messages(to: 3)[2].contains("Tier 2"), "the /limits answer")
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            #expect(telegram.messages(to: 3).count == 4, "each update answered exactly once")
+            #expect(try await environment.services.keys.list().count == 1)
+        }
+    }
+
+    @Test func theBotRidesOutAnOutageWhileTheAPIKeepsServing() async throws {
+        let telegram = TelegramBotAPIDouble()
+        try await telegram.run { url in
+            let environment = try await Self.environment(telegram: url, database: try SQLiteDatabase.inMemory())
+            let (key, _) = try await environment.mintKey(.tier2)
+            telegram.fail(next: 6, status: 500)
+            telegram.fail(next: 2, status: 429, retryAfter: 1)
+            telegram.join(8)
+            telegram.send("/key", from: 8)
+            // A malformed update is skipped, not fatal.
+            telegram.enqueueRaw(["message": ["text": 5]])
+            telegram.send("/help", from: 8)
+            try await environment.live { server in
+                #expect(try await Self.chat(server, key: key).status == 200, "the API does not wait for Telegram")
+                _ = try Self.key(in: try await Self.message(1, to: 8, telegram))
+                #expect(try await Self.message(2, to: 8, telegram).contains("/premium"))
+            }
+            #expect(telegram.calls.count > 8, "the failed calls were retried")
+        }
+    }
+
+    @Test func webhookUpdatesNeedTheSecretToken() async throws {
+        let telegram = TelegramBotAPIDouble()
+        try await telegram.run { url in
+            let environment = try await Self.environment(telegram: url, database: try SQLiteDatabase.inMemory(), webhook: true)
+            try await environment.live { server in
+                #expect(await eventually { telegram.calls("setWebhook").count == 1 })
+                #expect(telegram.calls("setWebhook").first?.parameters["secret_token"] as? String == "s3cret")
+                let update = #"{"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "/help", "from": {"id": 11}, "chat": {"id": 11, "type": "private"}}}"#
+                var request = HTTPClientRequest(url: "\(server)/telegram/hook")
+                request.method = .POST
+                request.body = .bytes(ByteBuffer(string: update))
+                #expect(try await LiveClient.shared.execute(request, timeout: .seconds(5)).status == .unauthorized)
+                request.headers.add(name: "X-Telegram-Bot-Api-Secret-Token", value: "s3cret")
+                #expect(try await LiveClient.shared.execute(request, timeout: .seconds(5)).status == .ok)
+                #expect(try await Self.message(1, to: 11, telegram).contains("/key"))
+                // Telegram delivering the same update again changes nothing.
+                #expect(try await LiveClient.shared.execute(request, timeout: .seconds(5)).status == .ok)
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(telegram.messages(to: 11).count == 1)
+            }
+            #expect(telegram.calls("getUpdates").isEmpty)
+        }
+    }
+}
