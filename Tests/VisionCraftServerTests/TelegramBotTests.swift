@@ -21,7 +21,7 @@ import Testing
         settings.apiBaseUrl = url
         settings.adminIds = [admin]
         settings.pollTimeoutSeconds = 1
-        settings.membershipCheckMinutes = 600
+        settings.membershipCheckMinutes = 0.01
         if webhook {
             settings.mode = "webhook"
             settings.webhookUrl = "https://bot.example.com/telegram/hook"
@@ -106,7 +106,7 @@ import Testing
                 environment.clock.advance(by: 2)
                 #expect(try await Self.chat(server, key: rotated).status == 200)
             }
-            #expect(telegram.calls("getChatMember").count == 3, "membership is asked each time a key is asked for")
+            #expect(telegram.calls("getChatMember").allSatisfy { $0.parameters["chat_id"] as? String == TelegramBotAPIDouble.channel })
             #expect(telegram.calls("sendMessage").allSatisfy { $0.parameters["parse_mode"] == nil }, "plain text only")
         }
     }
@@ -169,6 +169,48 @@ import Testing
             #expect(try await Self.chat(server, key: key).status == 200)
             #expect(try await Self.chat(server, key: key).status == 429, "back on Free's one request per second")
         }
+    }
+
+    @Test func operatorsBanUnbanAndGrantAndMissedLeavesAreCaught() async throws {
+        try await Self.withBot { telegram, environment, server in
+            telegram.join(21)
+            telegram.send("/key", from: 21)
+            let key = try Self.key(in: try await Self.message(1, to: 21, telegram))
+
+            telegram.send("/ban 21", from: Self.admin)
+            #expect(try await Self.message(1, to: Self.admin, telegram) == "21 is banned.")
+            let banned = try await Self.chat(server, key: key)
+            #expect(banned.status == 403)
+            #expect(banned.message.contains("banned"))
+            telegram.send("/key", from: 21)
+            #expect(try await Self.message(2, to: 21, telegram).contains("banned"))
+
+            telegram.send("/unban 21", from: Self.admin)
+            telegram.send("/grant 21 tier2 10", from: Self.admin)
+            #expect(try await Self.message(3, to: Self.admin, telegram).contains("Tier 2 until 2026-01-11 00:00 UTC"))
+            for _ in 0..<3 { #expect(try await Self.chat(server, key: key).status == 200) }
+
+            // A leave the bot never heard of: the periodic re-check finds it.
+            telegram.setMemberQuietly(21, "left")
+            #expect(try await Self.message(3, to: 21, telegram).contains("paused"))
+            #expect(try await Self.chat(server, key: key).status == 403)
+        }
+    }
+
+    @Test func aConfiguredBotWithoutItsSecretsIsAClearStartupError() throws {
+        var settings = TelegramSettings(channel: "@c")
+        #expect(throws: ConfigurationError.self) { try BotSettings.resolve(settings, environment: [:]) }
+        do {
+            _ = try BotSettings.resolve(settings, environment: [:])
+        } catch {
+            #expect("\(error)".contains("TELEGRAM_BOT_TOKEN"))
+        }
+        settings.mode = "webhook"
+        settings.webhookUrl = "https://example.com/hook"
+        #expect(throws: ConfigurationError.self) { try BotSettings.resolve(settings, environment: ["TELEGRAM_BOT_TOKEN": "t"]) }
+        let resolved = try BotSettings.resolve(settings, environment: ["TELEGRAM_BOT_TOKEN": "t", "TELEGRAM_WEBHOOK_SECRET": "s"])
+        #expect(resolved?.webhookPath == "/hook")
+        #expect(try BotSettings.resolve(nil, environment: [:]) == nil)
     }
 
     @Test func aRestartLosesNothingAndRepeatsNothing() async throws {

@@ -23,7 +23,7 @@ public struct TelegramSettings: Codable, Sendable, Equatable {
     /// How often `/trial` may be claimed.
     public var trialPeriodDays: Int?
     /// How often every key holder's channel membership is re-checked, for leaves the bot missed.
-    public var membershipCheckMinutes: Int?
+    public var membershipCheckMinutes: Double?
     public var pollTimeoutSeconds: Int?
     /// What `/paysupport` answers.
     public var supportText: String?
@@ -82,7 +82,7 @@ public struct BotSettings: Sendable {
             prices: [.tier1: section.tier1Stars ?? 500, .tier2: section.tier2Stars ?? 1000],
             premiumDays: section.premiumDays ?? 30, trialHours: section.trialHours ?? 24,
             trialPeriodDays: section.trialPeriodDays ?? 7,
-            membershipCheck: .seconds(60 * (section.membershipCheckMinutes ?? 60)),
+            membershipCheck: .milliseconds(Int(60_000 * (section.membershipCheckMinutes ?? 60))),
             pollTimeoutSeconds: section.pollTimeoutSeconds ?? 30,
             supportText: section.supportText ?? "For help with a payment, write to the operator of this bot.")
     }
