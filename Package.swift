@@ -35,7 +35,7 @@ let package = Package(
         // portable fallback). Optimised in every configuration for the same reason.
         .target(
             name: "LLMKernels",
-            cSettings: [.unsafeFlags(["-O3"])]
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]
         ),
         .testTarget(
             name: "LLMEngineTests",

@@ -38,11 +38,12 @@ static inline uint16_t llmk_float_to_half(float f) {
     if (magnitude >= 0x477FF000) return (uint16_t)(sign | 0x7C00);
     if (magnitude < 0x38800000) {
         if (magnitude < 0x33000000) return (uint16_t)sign;
+        // A half subnormal counts units of 2^-24: the 24-bit significand shifted right.
         const uint32_t shift = 126 - (magnitude >> 23);
         const uint32_t mantissa = (magnitude & 0x7FFFFF) | 0x800000;
-        uint32_t half = mantissa >> (shift + 1);
-        const uint32_t rest = mantissa & ((1u << (shift + 1)) - 1);
-        const uint32_t midpoint = 1u << shift;
+        uint32_t half = mantissa >> shift;
+        const uint32_t rest = mantissa & ((1u << shift) - 1);
+        const uint32_t midpoint = 1u << (shift - 1);
         if (rest > midpoint || (rest == midpoint && (half & 1))) half++;
         return (uint16_t)(sign | half);
     }

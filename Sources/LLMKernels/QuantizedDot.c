@@ -54,7 +54,7 @@ static float dot_q4_portable(int type, const uint8_t *row, int blocks, const int
         memcpy(&dw, pointer, 2);
         if (has_minimum) {
             memcpy(&mw, pointer + 2, 2);
-            minimum_terms += llmk_half_to_float(mw) * s[block];
+            minimum_terms = fmaf(llmk_half_to_float(mw), s[block], minimum_terms);
         }
         const uint8_t *packed = pointer + size - 16;
         const int8_t *x = q + block * 32;

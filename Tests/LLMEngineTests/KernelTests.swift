@@ -22,6 +22,20 @@ struct KernelTests {
         return bytes
     }
 
+    @Test func halfPrecisionRoundsAsIEEEDoes() {
+        // Every half's neighbourhood, subnormals included: Swift's Float16 rounds correctly.
+        var inputs: [Float] = []
+        for bits in UInt16(0)...UInt16(0x7BFF) {
+            let value = Float(Float16(bitPattern: bits))
+            let next = Float(Float16(bitPattern: bits + 1))
+            inputs += [value, -value, (value + next) / 2, value.nextUp, next.nextDown]
+        }
+        var output = [UInt16](repeating: 0, count: inputs.count)
+        llmk_to_half(inputs, &output, Int32(inputs.count))
+        let mismatches = inputs.indices.filter { output[$0] != Float16(inputs[$0]).bitPattern }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(3).map { inputs[$0] })")
+    }
+
     @Test(arguments: types)
     func everyPathGivesTheSameNumbersAsPlainFloats(_ type: GGMLType) throws {
         var generator = SplitMix64(seed: 42)

@@ -4,8 +4,10 @@ import LLMKernels
 /// A Llama-family transformer. `forward` runs a batch of tokens — from one sequence (a prompt)
 /// or from many (concurrent generations) — through every layer at once, so each weight is read
 /// from memory once per batch, and leaves logits in the states of the tokens that ask for them.
-/// The numerics follow llama.cpp's CPU path (8-bit activations for quantized weights,
-/// half-precision KV cache), and a token's result does not depend on what else is in its batch.
+/// The arithmetic is llama.cpp's CPU path operation for operation (8-bit activations for
+/// quantized weights, half-precision KV cache, its lane orders, exp and fused multiply-adds), so
+/// the logits are bit-identical to llama.cpp's one-token-at-a-time output; and a token's result
+/// does not depend on what else is in its batch.
 public final class LlamaModel: Sendable {
     public let config: LlamaConfig
     public let tokenizer: BPETokenizer
@@ -148,11 +150,9 @@ public final class LlamaModel: Sendable {
         let keys = state.keys(layer: layer) + kvHead * headDimension
         let values = state.values(layer: layer) + kvHead * headDimension
         let query = scratch.query + index * config.embeddingLength + head * headDimension
-        llmk_attention_scores(query, keys, Int32(kvDimension), Int32(headDimension), Int32(position + 1),
-                              1 / Float(headDimension).squareRoot(), scores)
-        softmax(UnsafeMutableBufferPointer(start: scores, count: position + 1))
-        llmk_attention_values(scores, values, Int32(kvDimension), Int32(headDimension), Int32(position + 1),
-                              scratch.attentionOut + index * config.embeddingLength + head * headDimension)
+        llmk_attention(query, keys, values, Int32(kvDimension), Int32(headDimension), Int32(position + 1),
+                       1 / Float(headDimension).squareRoot(), scores,
+                       scratch.attentionOut + index * config.embeddingLength + head * headDimension)
     }
 
     /// x += W·input: the residual connection after attention and after the feed-forward block.
@@ -177,10 +177,8 @@ public final class LlamaModel: Sendable {
                     into: weight.1, outputStride: width, rows: rows)
             }
             for b in 0..<count {
-                for j in rows {
-                    let g = scratch.gate[b * width + j]
-                    scratch.gate[b * width + j] = g / (1 + exp(-g)) * scratch.up[b * width + j]
-                }
+                llmk_swiglu(scratch.gate + b * width, scratch.up + b * width, Int32(rows.lowerBound),
+                            Int32(rows.upperBound), Int32(width))
             }
         }
     }
@@ -238,21 +236,11 @@ public final class LlamaModel: Sendable {
                 let (i, j) = config.rotaryStyle == .adjacentPairs ? (2 * pair, 2 * pair + 1) : (pair, pair + half)
                 let cosine = rotation[2 * pair], sine = rotation[2 * pair + 1]
                 let a = base[i], b = base[j]
-                base[i] = a * cosine - b * sine
-                base[j] = a * sine + b * cosine
+                // Fused as GCC compiles llama.cpp's `x0*cos - x1*sin` and `x0*sin + x1*cos`: the first
+                // product of each exact, the second rounded. Bit for bit its rotation.
+                base[i] = (-(b * sine)).addingProduct(a, cosine)
+                base[j] = (b * cosine).addingProduct(a, sine)
             }
         }
-    }
-
-    private func softmax(_ values: UnsafeMutableBufferPointer<Float>) {
-        var maximum = -Float.infinity
-        for value in values { maximum = max(maximum, value) }
-        var sum: Double = 0
-        for j in 0..<values.count {
-            values[j] = exp(values[j] - maximum)
-            sum += Double(values[j])
-        }
-        let inverse = Float(1 / sum)
-        for j in 0..<values.count { values[j] *= inverse }
     }
 }

@@ -47,13 +47,14 @@ void llmk_cpu_relax(void);
 /// Converts `count` floats to half precision (round to nearest even).
 void llmk_to_half(const float *input, uint16_t *output, int count);
 
-/// scores[t] = scale · (query · key_t) for t in [0, count), key_t = keys + t·stride halves, each
-/// `length` long; `query` is rounded through half precision first, as llama.cpp does.
-void llmk_attention_scores(const float *query, const uint16_t *keys, int stride, int length, int count, float scale,
-                           float *scores);
+/// One head's attention for one query over `count` cached positions (keys and values each
+/// `length` halves, `stride` halves apart), in llama.cpp's arithmetic: scores = Q·K × scale,
+/// softmax, output = Σ weight · V. `scores` needs room for `count` floats.
+void llmk_attention(const float *query, const uint16_t *keys, const uint16_t *values, int stride, int length,
+                    int count, float scale, float *scores, float *output);
 
-/// output = Σ_t half(weights[t]) · value_t over t in [0, count), value_t = values + t·stride.
-void llmk_attention_values(const float *weights, const uint16_t *values, int stride, int length, int count,
-                           float *output);
+/// gate[i] = silu(gate[i]) × up[i] for i in [begin, end) of a row `total` long, in llama.cpp's
+/// arithmetic (its vectorised exp, and libm's for the row's last total % 16).
+void llmk_swiglu(float *gate, const float *up, int begin, int end, int total);
 
 #endif

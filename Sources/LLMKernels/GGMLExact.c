@@ -1,0 +1,97 @@
+// The parts of llama.cpp's forward pass outside the matrix products, in its exact arithmetic on
+// this kind of CPU (an AVX-512 build, as pip builds llama-cpp-python here): the lane order of
+// its half-precision dot products and their reductions, its softmax, and its vectorised exp, so
+// that greedy output can match llama.cpp token for token.
+
+#include "LLMKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "Half.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LLMK_X86 1
+#endif
+
+// GCC's _mm512_reduce_add_ps: halves, quarters, then (0+2)+(1+3).
+static inline float llmk_reduce16(const float v[16]) {
+    float t3[8], t6[4];
+    for (int i = 0; i < 8; i++) t3[i] = v[8 + i] + v[i];
+    for (int i = 0; i < 4; i++) t6[i] = t3[4 + i] + t3[i];
+    return (t6[0] + t6[2]) + (t6[1] + t6[3]);
+}
+
+// GGML_F32x16_REDUCE over four 16-lane accumulators laid out one after another.
+static inline float llmk_reduce_lanes64(const float lanes[64]) {
+    float x0[16];
+    for (int l = 0; l < 16; l++) {
+        const float a = lanes[l] + lanes[32 + l];
+        const float b = lanes[16 + l] + lanes[48 + l];
+        x0[l] = a + b;
+    }
+    return llmk_reduce16(x0);
+}
+
+// One lane of ggml_v_expf (AVX-512): a polynomial on the reduced argument, scaled by 2^n.
+static inline float llmk_ggml_expf(float x) {
+    const float r = 0x1.8p23f;
+    const float z = fmaf(x, 0x1.715476p+0f, r);
+    const float n = z - r;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                         fmaf(0x1.ffffecp-1f, b, 1.0f));
+    if (fabsf(n) > 192) return n <= 0 ? 0.0f : INFINITY;
+    const int exponent = (int)n;
+    if (exponent >= -126 && exponent <= 127) {
+        // A power of two: the multiplication is exact but for the final rounding, as scalef's.
+        uint32_t bits = (uint32_t)(exponent + 127) << 23;
+        float scale;
+        memcpy(&scale, &bits, sizeof scale);
+        return j * scale;
+    }
+    return scalbnf(j, exponent);
+}
+
+#define LLMK_SUFFIX(name) name##_portable
+#define LLMK_TARGET
+#define LLMK_H2F(h) llmk_half_to_float(h)
+#define LLMK_F2H(f) llmk_float_to_half(f)
+#include "AttentionGGMLX.inc"
+#undef LLMK_SUFFIX
+#undef LLMK_TARGET
+#undef LLMK_H2F
+#undef LLMK_F2H
+
+#ifdef LLMK_X86
+#define LLMK_SUFFIX(name) name##_f16c
+#define LLMK_TARGET __attribute__((target("avx2,fma,f16c")))
+#define LLMK_H2F(h) _cvtsh_ss(h)
+#define LLMK_F2H(f) _cvtss_sh(f, 0)
+#include "AttentionGGMLX.inc"
+#undef LLMK_SUFFIX
+#undef LLMK_TARGET
+#undef LLMK_H2F
+#undef LLMK_F2H
+#endif
+
+void llmk_to_half(const float *input, uint16_t *output, int count) {
+    for (int j = 0; j < count; j++) output[j] = llmk_float_to_half(input[j]);
+}
+
+void llmk_attention(const float *query, const uint16_t *keys, const uint16_t *values, int stride, int length,
+                    int count, float scale, float *scores, float *output) {
+#ifdef LLMK_X86
+    if (llmk_best_level() > 0) return attention_f16c(query, keys, values, stride, length, count, scale, scores, output);
+#endif
+    attention_portable(query, keys, values, stride, length, count, scale, scores, output);
+}
+
+void llmk_swiglu(float *gate, const float *up, int begin, int end, int total) {
+#ifdef LLMK_X86
+    if (llmk_best_level() > 0) return swiglu_f16c(gate, up, begin, end, total);
+#endif
+    swiglu_portable(gate, up, begin, end, total);
+}
