@@ -28,7 +28,7 @@ let package = Package(
         // built optimised in debug too, or the tests that run a real model would crawl.
         .target(
             name: "LLMEngine",
-            dependencies: ["LLMKernels"],
+            dependencies: ["LLMKernels", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: [.unsafeFlags(["-O"])]
         ),
         // The innermost quantized dot products, in C for AVX2 (chosen at run time, with a

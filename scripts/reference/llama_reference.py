@@ -11,9 +11,6 @@ import sys
 
 from llama_cpp import Llama
 
-model_path, out_path = sys.argv[1], sys.argv[2]
-llm = Llama(model_path=model_path, vocab_only=True, verbose=False)
-
 TEXTS = [
     "Hello, world!",
     "The quick brown fox jumps over the lazy dog.",
@@ -37,17 +34,26 @@ TEXTS = [
 
 CHAT = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
 
-cases = []
-for text in TEXTS:
-    ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-    cases.append({"text": text, "special": False, "ids": ids,
-                  "decoded": llm.detokenize(ids).decode("utf-8", errors="replace")})
-ids = llm.tokenize(CHAT.encode("utf-8"), add_bos=False, special=True)
-cases.append({"text": CHAT, "special": True, "ids": ids})
 
-with open(out_path, "w") as out:
-    json.dump({
-        "generator": f"scripts/reference/llama_reference.py with llama-cpp-python {importlib.metadata.version('llama-cpp-python')}",
-        "cases": cases,
-    }, out, indent=1, ensure_ascii=False)
-    out.write("\n")
+
+def main():
+    model_path, out_path = sys.argv[1], sys.argv[2]
+    llm = Llama(model_path=model_path, vocab_only=True, verbose=False)
+    cases = []
+    for text in TEXTS:
+        ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        cases.append({"text": text, "special": False, "ids": ids,
+                      "decoded": llm.detokenize(ids).decode("utf-8", errors="replace")})
+    ids = llm.tokenize(CHAT.encode("utf-8"), add_bos=False, special=True)
+    cases.append({"text": CHAT, "special": True, "ids": ids})
+
+    with open(out_path, "w") as out:
+        json.dump({
+            "generator": f"scripts/reference/llama_reference.py with llama-cpp-python {importlib.metadata.version('llama-cpp-python')}",
+            "cases": cases,
+        }, out, indent=1, ensure_ascii=False)
+        out.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,9 @@
-/// Byte-level BPE (`tokenizer.ggml.model` = `gpt2`), the tokenizer of SmolLM2, Llama 3 and Qwen2:
-/// text is split by the pre-tokenizer, each piece is spelled in the byte-level alphabet, and
-/// adjacent symbols are merged by rank until no listed merge applies.
+/// The BPE tokenizers of GGUF files. Byte-level BPE (`tokenizer.ggml.model` = `gpt2`), the
+/// tokenizer of SmolLM2, Llama 3 and Qwen2: text is split by the pre-tokenizer, each piece is
+/// spelled in the byte-level alphabet, and adjacent symbols are merged by rank until no listed
+/// merge applies. SentencePiece BPE (`llama`), that of Llama 2, TinyLlama and Mistral: spaces
+/// become `▁`, characters are merged by the score of what they make, and characters the
+/// vocabulary lacks are spelled as byte tokens.
 public final class BPETokenizer: Sendable {
     public typealias Token = Int32
 
@@ -10,33 +13,59 @@ public final class BPETokenizer: Sendable {
     public let bos: Token?
     public let eos: Token?
     public let preTokenizer: PreTokenizer
+    public let encoding: Encoding
     private let ids: [String: Token]
     private let mergeRanks: [String: Int]
     /// Control and user-defined tokens, longest first, matched whole in text when asked to.
     private let specialTokens: [(text: String, id: Token)]
 
-    public convenience init(file: GGUFFile) throws(GGUFError) {
+    /// The file's tokenizer; `preTokenizer` overrides the pre-tokenizer it names.
+    public enum Encoding: Sendable, Equatable {
+        case byteLevel
+        /// Scores rank the merges; `addSpacePrefix` puts a space before text that starts a
+        /// fragment (the text's start, or just after a special token).
+        case sentencePiece(scores: [Float], addSpacePrefix: Bool)
+    }
+
+    public convenience init(file: GGUFFile, preTokenizer: String? = nil) throws(GGUFError) {
         guard let model = file.metadata["tokenizer.ggml.model"]?.stringValue else {
             throw GGUFError.missingMetadata(path: file.path, key: "tokenizer.ggml.model")
         }
-        guard model == "gpt2" else {
-            throw GGUFError.malformed(path: file.path, reason: "tokenizer '\(model)' is not byte-level BPE")
+        guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.arrayValue?.compactMap(\.stringValue) else {
+            throw GGUFError.missingMetadata(path: file.path, key: "tokenizer.ggml.tokens")
         }
-        guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.arrayValue?.compactMap(\.stringValue),
-            let merges = file.metadata["tokenizer.ggml.merges"]?.arrayValue?.compactMap(\.stringValue)
-        else {
-            throw GGUFError.missingMetadata(path: file.path, key: "tokenizer.ggml.tokens / merges")
+        let encoding: Encoding
+        var merges: [String] = []
+        switch model {
+        case "gpt2":
+            guard let listed = file.metadata["tokenizer.ggml.merges"]?.arrayValue?.compactMap(\.stringValue) else {
+                throw GGUFError.missingMetadata(path: file.path, key: "tokenizer.ggml.merges")
+            }
+            merges = listed
+            encoding = .byteLevel
+        case "llama":
+            guard let scores = file.metadata["tokenizer.ggml.scores"]?.arrayValue?.compactMap(\.doubleValue),
+                  scores.count == tokens.count else {
+                throw GGUFError.missingMetadata(path: file.path, key: "tokenizer.ggml.scores")
+            }
+            let prefix = file.metadata["tokenizer.ggml.add_space_prefix"].map { $0.boolValue ?? true } ?? true
+            encoding = .sentencePiece(scores: scores.map(Float.init), addSpacePrefix: prefix)
+        default:
+            throw GGUFError.malformed(path: file.path, reason: "tokenizer '\(model)' is not supported (supported: gpt2, llama)")
         }
         let types = file.metadata["tokenizer.ggml.token_type"]?.arrayValue?.compactMap { $0.intValue.map(Int32.init) }
         self.init(
             tokens: tokens, tokenTypes: types ?? Array(repeating: 1, count: tokens.count), merges: merges,
             bos: file.metadata["tokenizer.ggml.bos_token_id"]?.intValue.map(Token.init),
             eos: file.metadata["tokenizer.ggml.eos_token_id"]?.intValue.map(Token.init),
-            preTokenizer: PreTokenizer(name: file.metadata["tokenizer.ggml.pre"]?.stringValue))
+            preTokenizer: PreTokenizer(name: preTokenizer ?? file.metadata["tokenizer.ggml.pre"]?.stringValue),
+            encoding: encoding)
     }
 
-    public init(tokens: [String], tokenTypes: [Int32], merges: [String], bos: Token?, eos: Token?, preTokenizer: PreTokenizer) {
+    public init(tokens: [String], tokenTypes: [Int32], merges: [String], bos: Token?, eos: Token?, preTokenizer: PreTokenizer,
+                encoding: Encoding = .byteLevel) {
         self.tokens = tokens
+        self.encoding = encoding
         self.tokenTypes = tokenTypes
         self.bos = bos
         self.eos = eos
@@ -61,13 +90,25 @@ public final class BPETokenizer: Sendable {
     /// ids, except inside `literalUTF8Ranges` (byte offsets), which stay plain text.
     public func encode(_ text: String, parseSpecial: Bool = false, literalUTF8Ranges: [Range<Int>] = []) -> [Token] {
         var output: [Token] = []
+        guard !text.isEmpty else { return output }
+        var afterSpecial = true
         for segment in parseSpecial ? splitOnSpecialTokens(text, literal: literalUTF8Ranges) : [.text(Substring(text))] {
             switch segment {
-            case .special(let id): output.append(id)
+            case .special(let id):
+                output.append(id)
+                afterSpecial = true
             case .text(let text):
-                for piece in preTokenizer.split(String(text)) {
-                    encodePiece(String(String.UnicodeScalarView(piece)), into: &output)
+                switch encoding {
+                case .byteLevel:
+                    for piece in preTokenizer.split(String(text)) {
+                        encodePiece(String(String.UnicodeScalarView(piece)), into: &output)
+                    }
+                case .sentencePiece(let scores, let addSpacePrefix):
+                    let spaced = (addSpacePrefix && afterSpecial ? " " : "") + text
+                    SentencePieceMerger.encode(spaced.replacingOccurrences(of: " ", with: "\u{2581}"), ids: ids,
+                                               scores: scores, into: &output)
                 }
+                afterSpecial = false
             }
         }
         return output
@@ -76,10 +117,15 @@ public final class BPETokenizer: Sendable {
     /// The bytes a token stands for. Control tokens stand for nothing in generated text.
     public func bytes(of token: Token) -> [UInt8] {
         guard token >= 0, Int(token) < tokens.count else { return [] }
-        switch tokenTypes[Int(token)] {
-        case 3: return []
-        case 4: return Array(tokens[Int(token)].utf8)
-        default: return ByteLevelAlphabet.decode(tokens[Int(token)]) ?? Array(tokens[Int(token)].utf8)
+        let text = tokens[Int(token)]
+        switch (tokenTypes[Int(token)], encoding) {
+        case (3, _): return []
+        case (4, _): return Array(text.utf8)
+        case (6, .sentencePiece):
+            // <0xAB>
+            return UInt8(text.dropFirst(3).dropLast(), radix: 16).map { [$0] } ?? []
+        case (_, .sentencePiece): return Array(text.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
+        case (_, .byteLevel): return ByteLevelAlphabet.decode(text) ?? Array(text.utf8)
         }
     }
 
@@ -119,6 +165,10 @@ public final class BPETokenizer: Sendable {
 
     private func encodePiece(_ piece: String, into output: inout [Token]) {
         var symbols = ByteLevelAlphabet.encode(piece.utf8).map(String.init)
+        if preTokenizer.usesWholePieces, let whole = ids[symbols.joined()] {
+            output.append(whole)
+            return
+        }
         if symbols.count > 1 {
             while true {
                 var best: (rank: Int, index: Int)?
