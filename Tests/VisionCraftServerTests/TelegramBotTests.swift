@@ -160,8 +160,13 @@ import Testing
             #expect(record.tier == .tier2)
             #expect(record.tierUntil == environment.clock.wallClock.now().addingTimeInterval(30 * 86_400))
 
+            // Paying for the same plan again, ten days on, extends the period it has.
+            environment.clock.advance(by: 10 * 86_400)
+            telegram.pay(chargeID: "charge-2", from: 5, payload: "tier2:5", amount: 1000)
+            #expect(try await Self.message(5, to: 5, telegram).contains("Tier 2 is active until 2026-03-02 00:00 UTC"))
+
             telegram.send("/refund charge-1", from: 5)
-            #expect(try await Self.message(5, to: 5, telegram).contains("Unknown command"), "operators only")
+            #expect(try await Self.message(6, to: 5, telegram).contains("Unknown command"), "operators only")
             telegram.send("/refund charge-1", from: Self.admin)
             #expect(try await Self.message(1, to: Self.admin, telegram).contains("Refunded 1000 Stars"))
             #expect(telegram.calls("refundStarPayment").map { $0.parameters["telegram_payment_charge_id"] as? String } == ["charge-1"])
