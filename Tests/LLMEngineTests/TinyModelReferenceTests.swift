@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+@testable import LLMEngine
+
+/// Architectures the default model does not exercise, on tiny random-weight files: Qwen2 (Q/K/V
+/// biases, RoPE over half-head pairs, Q4_1) and a Llama 2-style file (SentencePiece vocabulary,
+/// untied output, Q8_0). Every logit of every position must be llama.cpp's, bit for bit. Files and
+/// golden values from scripts/reference/tiny_model_reference.py.
+struct TinyModelReferenceTests {
+    struct Case: Sendable, CustomStringConvertible {
+        var file: String
+        var architecture: String
+        var logits: [[Float]]
+        var description: String { architecture }
+    }
+
+    nonisolated(unsafe) static let reference: [String: Any] = {
+        let url = Bundle.module.url(forResource: "tiny-models-reference", withExtension: "json", subdirectory: "Reference")!
+        return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }()
+
+    static let tokens: [Int32] = (reference["tokens"] as! [Int]).map(Int32.init)
+
+    static let cases: [Case] = (reference["models"] as! [[String: Any]]).map {
+        Case(file: $0["file"] as! String, architecture: $0["architecture"] as! String,
+             logits: ($0["logits"] as! [[Double]]).map { $0.map(Float.init) })
+    }
+
+    @Test(arguments: cases)
+    func everyLogitIsLlamaCpps(_ reference: Case) throws {
+        let url = try #require(Bundle.module.url(
+            forResource: (reference.file as NSString).deletingPathExtension, withExtension: "gguf", subdirectory: "Reference"))
+        let model = try LlamaModel(path: url.path, threads: 2)
+        #expect(model.config.architecture == reference.architecture)
+        let state = model.makeState(capacity: 64)
+        for (position, token) in Self.tokens.enumerated() {
+            model.forward(token: token, state: state)
+            let expected = reference.logits[position]
+            let worst = expected.indices.map { abs(state.logits[$0] - expected[$0]) }.max() ?? 0
+            #expect(Array(state.logits) == expected, "position \(position): largest difference \(worst)")
+        }
+    }
+}
