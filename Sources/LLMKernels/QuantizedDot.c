@@ -73,6 +73,22 @@ static float dot_q4_portable(int type, const uint8_t *row, int blocks, const int
     return horizontal_sum_8(accumulator) + minimum_terms;
 }
 
+// Q4_0 as llama.cpp sums its repacked matrices: the block's integer total, scaled and added.
+static float dot_q4_0_blockwise_portable(const uint8_t *row, int blocks, const int8_t *q, const float *d) {
+    float total = 0;
+    for (int block = 0; block < blocks; block++) {
+        const uint8_t *pointer = row + block * 18;
+        uint16_t dw;
+        memcpy(&dw, pointer, 2);
+        const uint8_t *packed = pointer + 2;
+        const int8_t *x = q + block * 32;
+        int sum = 0;
+        for (int j = 0; j < 16; j++) sum += ((packed[j] & 0x0F) - 8) * x[j] + ((packed[j] >> 4) - 8) * x[j + 16];
+        total = fmaf((float)sum, llmk_half_to_float(dw) * d[block], total);
+    }
+    return total;
+}
+
 static float dot_q8_0_portable(const uint8_t *row, int blocks, const int8_t *q, const float *d) {
     float accumulator[8] = {0};
     for (int block = 0; block < blocks; block++) {
@@ -142,7 +158,7 @@ int llmk_best_level(void) {
 
 int llmk_matmul_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks, llmk_activations a,
                          int batch, float *output, int stride, int begin, int end) {
-    if (type != LLMK_Q4_0 && type != LLMK_Q4_1 && type != LLMK_Q8_0) return 0;
+    if (type != LLMK_Q4_0 && type != LLMK_Q4_1 && type != LLMK_Q8_0 && type != LLMK_Q4_0_BLOCKWISE) return 0;
 #ifdef LLMK_X86
     switch (level < x86_level() ? level : x86_level()) {
     case 2: return matmul_vnni(type, weights, row_bytes, blocks, a, batch, output, stride, begin, end);
@@ -159,6 +175,7 @@ int llmk_matmul_at_level(int level, int type, const void *weights, size_t row_by
             switch (type) {
             case LLMK_Q4_1:
             case LLMK_Q4_0: value = dot_q4_portable(type, row, blocks, q, d, a.sums + (size_t)b * blocks); break;
+            case LLMK_Q4_0_BLOCKWISE: value = dot_q4_0_blockwise_portable(row, blocks, q, d); break;
             default: value = dot_q8_0_portable(row, blocks, q, d); break;
             }
             output[(size_t)b * stride + r] = value;

@@ -5,7 +5,10 @@ import Testing
 /// The C kernels: every instruction-set path gives bit-identical products, whatever the batch,
 /// and they agree with a plain float product of the dequantized weights.
 struct KernelTests {
-    static let types: [GGMLType] = [.q4_0, .q4_1, .q8_0]
+    /// Each weight type with the kernel number it goes to; Q4_0 twice, in both summation orders.
+    static let types: [(GGMLType, Int32)] = [
+        (.q4_0, Int32(LLMK_Q4_0)), (.q4_0, Int32(LLMK_Q4_0_BLOCKWISE)), (.q4_1, Int32(LLMK_Q4_1)), (.q8_0, Int32(LLMK_Q8_0)),
+    ]
 
     /// Random weight rows of `type`: random scale bytes kept finite, random quant bytes.
     func randomRows(_ type: GGMLType, rows: Int, length: Int, generator: inout SplitMix64) -> [UInt8] {
@@ -37,7 +40,8 @@ struct KernelTests {
     }
 
     @Test(arguments: types)
-    func everyPathGivesTheSameNumbersAsPlainFloats(_ type: GGMLType) throws {
+    func everyPathGivesTheSameNumbersAsPlainFloats(_ kernel: (GGMLType, Int32)) throws {
+        let type = kernel.0
         var generator = SplitMix64(seed: 42)
         let rows = 37, length = 96, batch = 11
         let weights = randomRows(type, rows: rows, length: length, generator: &generator)
@@ -50,7 +54,7 @@ struct KernelTests {
             weights.withUnsafeBytes { raw in
                 output.withUnsafeMutableBufferPointer { out in
                     _ = llmk_matmul_at_level(
-                        level, Int32(type.rawValue), raw.baseAddress!, type.rowBytes(elements: length)!,
+                        level, kernel.1, raw.baseAddress!, type.rowBytes(elements: length)!,
                         Int32(length / 32), quantized.kernelView, Int32(batch), out.baseAddress!, Int32(rows), 0, Int32(rows))
                 }
             }

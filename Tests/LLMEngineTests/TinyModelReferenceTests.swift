@@ -4,7 +4,7 @@ import Testing
 
 /// Architectures the default model does not exercise, on tiny random-weight files: Qwen2 (Q/K/V
 /// biases, RoPE over half-head pairs, Q4_1) and a Llama 2-style file (SentencePiece vocabulary,
-/// untied output, Q8_0). Every logit of every position must be llama.cpp's, bit for bit. Files and
+/// untied output, Q4_0 summed per block as llama.cpp sums the matrices it repacks). Every logit of every position must be llama.cpp's, bit for bit. Files and
 /// golden values from scripts/reference/tiny_model_reference.py.
 struct TinyModelReferenceTests {
     struct Case: Sendable, CustomStringConvertible {

@@ -1,6 +1,6 @@
 """Writes two tiny random-weight models and llama.cpp's logits for them, to check architectures
 the default model does not exercise: Qwen2 (biases on Q, K and V, RoPE over half-head pairs) and
-a Llama 2-style file with a SentencePiece vocabulary, untied output and Q8_0 weights. Weights are
+a Llama 2-style file with a SentencePiece vocabulary, untied output and Q4_0 weights. Weights are
 seeded, so the files are reproducible; llama.cpp (llama-cpp-python, one token per batch) gives the
 logits of every position of a fixed token sequence.
 
@@ -91,7 +91,7 @@ def write(path, arch, rng, weight_type, tied, biases):
 
 models = [
     ("tiny-qwen2.gguf", "qwen2", gguf.GGMLQuantizationType.Q4_1, True, True, 1),
-    ("tiny-llama.gguf", "llama", gguf.GGMLQuantizationType.Q8_0, False, False, 2),
+    ("tiny-llama.gguf", "llama", gguf.GGMLQuantizationType.Q4_0, False, False, 2),
 ]
 reference = {"generator": f"llama-cpp-python {importlib.metadata.version('llama-cpp-python')}, "
                           f"gguf {importlib.metadata.version('gguf')}", "tokens": TOKENS, "models": []}

@@ -11,8 +11,10 @@ enum MatrixMultiply {
         into output: UnsafeMutablePointer<Float>, outputStride: Int, rows: Range<Int>
     ) {
         guard !rows.isEmpty else { return }
+        // llama.cpp repacks Q4_0 matrices whose row count is a multiple of 8 and sums them per block.
+        let type = weight.type == .q4_0 && weight.rowCount % 8 == 0 ? Int32(LLMK_Q4_0_BLOCKWISE) : Int32(weight.type.rawValue)
         let handled = llmk_matmul(
-            Int32(weight.type.rawValue), weight.bytes.baseAddress!, weight.rowBytes, Int32(weight.rowLength / 32),
+            type, weight.bytes.baseAddress!, weight.rowBytes, Int32(weight.rowLength / 32),
             quantized.kernelView, Int32(batch), output, Int32(outputStride), Int32(rows.lowerBound), Int32(rows.upperBound))
         if handled != 0 { return }
 

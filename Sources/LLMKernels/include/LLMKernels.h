@@ -12,6 +12,9 @@ enum {
     LLMK_Q4_0 = 2,
     LLMK_Q4_1 = 3,
     LLMK_Q8_0 = 8,
+    /// Q4_0 summed as llama.cpp sums the Q4_0 matrices it repacks (those with a multiple of 8
+    /// rows, on AVX2): each block's whole integer dot product, scaled and added in turn.
+    LLMK_Q4_0_BLOCKWISE = 1002,
 };
 
 /// Activations quantized in blocks of 32: per block a scale `d` and `s` = d·Σq (both rounded
