@@ -29,7 +29,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
         var prefill = Duration.seconds(1_000_000), decode = Duration.seconds(1_000_000)
         for _ in 0..<max(1, repeats) {
             state.reset()
-            prefill = min(prefill, Self.measure { Self.prefill(prompt, model: model, state: state, scratch: scratch) })
+            prefill = min(prefill, Self.measure { model.prefill(prompt, state: state, scratch: scratch) })
             var sampler = Sampler(SamplingParameters())
             decode = min(decode, Self.measure {
                 for _ in 0..<decodeTokens {
@@ -48,7 +48,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
             for _ in 0..<max(1, repeats) {
                 for state in states {
                     state.reset()
-                    Self.prefill(prompt, model: model, state: state, scratch: batchScratch)
+                    model.prefill(prompt, state: state, scratch: batchScratch)
                 }
                 var samplers = states.map { _ in Sampler(SamplingParameters()) }
                 elapsed = min(elapsed, Self.measure {
@@ -63,18 +63,6 @@ struct BenchEngineCommand: AsyncParsableCommand {
             print("visioncraft streams=\(count) aggregate_decode_tokens_per_s=\(Self.rate(count * decodeTokens, elapsed))")
         }
         print("visioncraft all_streams peak_rss_mb=\(Self.peakResidentMegabytes())")
-    }
-
-    /// A prompt in batches of the scratch's size, logits only for its last token.
-    static func prefill(_ prompt: [Int32], model: LlamaModel, state: LlamaState, scratch: ForwardScratch) {
-        var start = 0
-        while start < prompt.count {
-            let end = min(start + scratch.tokens, prompt.count)
-            model.forward(prompt[start..<end].enumerated().map { offset, token in
-                LlamaModel.Step(token: token, state: state, wantsLogits: start + offset == prompt.count - 1)
-            }, scratch: scratch)
-            start = end
-        }
     }
 
     static func measure(_ body: () -> Void) -> Duration {

@@ -122,12 +122,8 @@ public final class GenerationScheduler: Sendable {
 
         private func admit() {
             while !waiting.isEmpty && !freeStates.isEmpty {
+                // Cancelled jobs were dropped just before; one cancelled since goes at the next step.
                 let job = waiting.removeFirst()
-                if job.handle.isCancelled {
-                    job.onFinish(cancelledResult(job.request))
-                    inbox.load.subtract(1, ordering: .relaxed)
-                    continue
-                }
                 let state = freeStates.removeLast()
                 state.reset()
                 let sequence = Sequence(job: job, state: state, tokenizer: model.tokenizer)
@@ -144,7 +140,6 @@ public final class GenerationScheduler: Sendable {
             waiting.removeAll { $0.handle.isCancelled }
             for sequence in running where sequence.job.handle.isCancelled {
                 sequence.completion.cancel()
-                sequence.finished = true
                 finish(sequence)
             }
         }

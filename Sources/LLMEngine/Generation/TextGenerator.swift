@@ -39,15 +39,9 @@ extension LlamaModel {
         var completion = Completion(request, tokenizer: tokenizer)
         guard request.maxTokens > 0 else { return completion.result }
         let scratch = makeScratch(tokens: min(Self.promptChunk, max(1, request.promptTokens.count)))
-        for chunk in stride(from: 0, to: request.promptTokens.count, by: scratch.tokens) {
-            if isCancelled() {
-                completion.cancel()
-                return completion.result
-            }
-            let end = min(chunk + scratch.tokens, request.promptTokens.count)
-            forward((chunk..<end).map {
-                Step(token: request.promptTokens[$0], state: state, wantsLogits: $0 == request.promptTokens.count - 1)
-            }, scratch: scratch)
+        guard prefill(request.promptTokens, state: state, scratch: scratch, isCancelled: isCancelled) else {
+            completion.cancel()
+            return completion.result
         }
         while true {
             if isCancelled() {
@@ -59,6 +53,22 @@ extension LlamaModel {
             guard let next else { return completion.result }
             forward([Step(token: next, state: state, wantsLogits: true)], scratch: scratch)
         }
+    }
+
+    /// Runs a prompt through the model in batches of the scratch's size, asking for logits only
+    /// after its last token. Returns false when `isCancelled` stopped it between batches.
+    @discardableResult
+    public func prefill(
+        _ prompt: [BPETokenizer.Token], state: LlamaState, scratch: ForwardScratch, isCancelled: () -> Bool = { false }
+    ) -> Bool {
+        for start in stride(from: 0, to: prompt.count, by: scratch.tokens) {
+            if isCancelled() { return false }
+            let end = min(start + scratch.tokens, prompt.count)
+            forward((start..<end).map {
+                Step(token: prompt[$0], state: state, wantsLogits: $0 == prompt.count - 1)
+            }, scratch: scratch)
+        }
+        return true
     }
 
     /// How many prompt tokens go through one forward pass: enough to read each weight once for

@@ -230,10 +230,12 @@ public final class LlamaModel: Sendable {
     private func rotate(_ vector: UnsafeMutablePointer<Float>, heads: Int, rotation: UnsafeMutablePointer<Float>) {
         let headDimension = config.headDimension
         let half = headDimension / 2
+        // Where a pair's second value sits: next to the first, or half a head on.
+        let (stride, partner) = config.rotaryStyle == .adjacentPairs ? (2, 1) : (1, half)
         for head in 0..<heads {
             let base = vector + head * headDimension
             for pair in 0..<half {
-                let (i, j) = config.rotaryStyle == .adjacentPairs ? (2 * pair, 2 * pair + 1) : (pair, pair + half)
+                let i = stride * pair, j = i + partner
                 let cosine = rotation[2 * pair], sine = rotation[2 * pair + 1]
                 let a = base[i], b = base[j]
                 // Fused as GCC compiles llama.cpp's `x0*cos - x1*sin` and `x0*sin + x1*cos`: the first

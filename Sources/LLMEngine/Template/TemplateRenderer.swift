@@ -75,7 +75,7 @@ struct TemplateRenderer {
         if let condition {
             var kept: [TemplateValue] = []
             for item in items {
-                scopes.append(bindings(targets, item))
+                scopes.append(try bindings(targets, item))
                 defer { scopes.removeLast() }
                 if try evaluate(condition).isTruthy { kept.append(item) }
             }
@@ -86,7 +86,7 @@ struct TemplateRenderer {
             return
         }
         for (index, item) in items.enumerated() {
-            var scope = try bindingsChecked(targets, item)
+            var scope = try bindings(targets, item)
             scope["loop"] = .object([
                 ("index", .int(index + 1)), ("index0", .int(index)), ("first", .bool(index == 0)),
                 ("last", .bool(index == items.count - 1)), ("length", .int(items.count)),
@@ -101,11 +101,7 @@ struct TemplateRenderer {
         }
     }
 
-    private func bindings(_ targets: [String], _ item: TemplateValue) -> [String: TemplateValue] {
-        (try? bindingsChecked(targets, item)) ?? [:]
-    }
-
-    private func bindingsChecked(_ targets: [String], _ item: TemplateValue) throws(TemplateError) -> [String: TemplateValue] {
+    private func bindings(_ targets: [String], _ item: TemplateValue) throws(TemplateError) -> [String: TemplateValue] {
         guard targets.count > 1 else { return [targets[0]: item] }
         guard case .array(let parts) = item, parts.count == targets.count else {
             throw .evaluation("cannot unpack \(item.pythonRepresentation()) into \(targets.count) names")

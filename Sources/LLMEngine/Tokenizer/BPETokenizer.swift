@@ -85,9 +85,8 @@ public final class BPETokenizer: Sendable {
     }
 
     /// Token ids for `text`. With `parseSpecial`, control tokens written in the text (such as
-    /// `<|im_start|>` from a chat template) become those tokens; without, they are plain text.
-    /// Tokens for `text`. With `parseSpecial`, special tokens written in the text become their
-    /// ids, except inside `literalUTF8Ranges` (byte offsets), which stay plain text.
+    /// `<|im_start|>` from a chat template) become those tokens, except inside `literalUTF8Ranges` (byte
+    /// offsets, the text a user wrote); without, they are plain text.
     public func encode(_ text: String, parseSpecial: Bool = false, literalUTF8Ranges: [Range<Int>] = []) -> [Token] {
         var output: [Token] = []
         guard !text.isEmpty else { return output }

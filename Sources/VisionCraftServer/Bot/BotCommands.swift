@@ -33,17 +33,17 @@ struct BotCommands: Sendable {
     func handle(_ update: TelegramUpdate) async throws -> [BotAction] {
         switch update.event {
         case .command(let chatID, let userID, let name, let arguments):
-            let reply = BotAction.message(chatID: chatID, text: try await command(name, arguments, userID: userID, chatID: chatID))
-            return name == "premium" ? [reply] + (try await invoices(chatID: chatID, userID: userID)) : [reply]
+            if name == "premium" { return try await premium(chatID: chatID, userID: userID) }
+            return [.message(chatID: chatID, text: try await command(name, arguments, userID: userID, chatID: chatID))]
         case .preCheckout(let queryID, let userID, let payload, let currency, let amount):
             let problem = checkPayment(userID: userID, payload: payload, currency: currency, amount: amount)
             return [.answerPreCheckout(queryID: queryID, ok: problem == nil, error: problem)]
         case .payment(let chatID, let userID, let payload, let chargeID, let currency, let amount):
             return [.message(chatID: chatID, text: try await credit(
                 userID: userID, chatID: chatID, payload: payload, chargeID: chargeID, currency: currency, amount: amount))]
-        case .membership(let chatID, let username, let userID, let status):
+        case .membership(let chatID, let username, let userID, let isMember):
             guard isOurChannel(chatID: chatID, username: username) else { return [] }
-            return try await membershipChanged(userID: userID, isMember: TelegramUpdate.isMember(status: status))
+            return try await membershipChanged(userID: userID, isMember: isMember)
         case .ignored:
             return []
         }
@@ -58,11 +58,6 @@ struct BotCommands: Sendable {
         case "rotate": return try await rotateKey(userID: userID, chatID: chatID)
         case "limits": return limitsText()
         case "usage": return try await usageText(userID: userID)
-        case "premium":
-            guard let account = try await store.account(userID: userID), account.keyID != nil, !account.isBanned else {
-                return "Get a key with /key first."
-            }
-            return "Choose a plan below. Paying for the plan you have extends it."
         case "trial": return try await claimTrial(userID: userID, chatID: chatID)
         case "paysupport": return settings.supportText
         case "ban", "unban", "grant", "refund":
@@ -169,13 +164,17 @@ struct BotCommands: Sendable {
 
     // MARK: Payments
 
-    private func invoices(chatID: Int64, userID: Int64) async throws -> [BotAction] {
-        guard let account = try await store.account(userID: userID), account.keyID != nil, !account.isBanned else { return [] }
-        return [Tier.tier1, .tier2].compactMap { tier in
+    /// A Stars invoice for each paid plan, after a line saying what they are.
+    private func premium(chatID: Int64, userID: Int64) async throws -> [BotAction] {
+        guard let account = try await store.account(userID: userID), account.keyID != nil, !account.isBanned else {
+            return [.message(chatID: chatID, text: "Get a key with /key first.")]
+        }
+        let invoices: [BotAction] = [Tier.tier1, .tier2].compactMap { tier in
             settings.prices[tier].map {
                 .invoice(chatID: chatID, tier: tier, stars: $0, days: settings.premiumDays, payload: "\(tier.rawValue):\(userID)")
             }
         }
+        return [.message(chatID: chatID, text: "Choose a plan below. Paying for the plan you have extends it.")] + invoices
     }
 
     /// Why a payment must not go through, or nil when it may.

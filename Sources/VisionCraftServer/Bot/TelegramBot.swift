@@ -169,7 +169,7 @@ struct TelegramAPIGateway: TelegramGateway {
     func isChannelMember(userID: Int64) async throws -> Bool {
         do {
             let member = try await client.callRetrying("getChatMember", ["chat_id": chatID, "user_id": .number(Double(userID))])
-            return TelegramUpdate.isMember(status: member["status"]?.stringValue ?? "", isMemberFlag: member["is_member"] == .bool(true))
+            return TelegramUpdate.isMember(member)
         } catch TelegramError.refused {
             return false  // "user not found" and the like: not a member
         }

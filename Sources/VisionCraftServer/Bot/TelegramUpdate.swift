@@ -9,8 +9,8 @@ struct TelegramUpdate: Sendable, Equatable {
         case command(chatID: Int64, userID: Int64, name: String, arguments: [String])
         case preCheckout(queryID: String, userID: Int64, payload: String, currency: String, amount: Int)
         case payment(chatID: Int64, userID: Int64, payload: String, chargeID: String, currency: String, amount: Int)
-        /// Someone's membership of a chat changed (`chat_member`), with their new status.
-        case membership(chatID: Int64, chatUsername: String?, userID: Int64, status: String)
+        /// Someone joined or left a chat (`chat_member`).
+        case membership(chatID: Int64, chatUsername: String?, userID: Int64, isMember: Bool)
         case ignored
     }
 
@@ -55,16 +55,20 @@ struct TelegramUpdate: Sendable, Equatable {
         if let change = json["chat_member"] {
             guard let chatID = change["chat"]?["id"]?.intValue,
                   let userID = change["new_chat_member"]?["user"]?["id"]?.intValue,
-                  let status = change["new_chat_member"]?["status"]?.stringValue else { return .ignored }
-            let isMember = change["new_chat_member"]?["is_member"] == .bool(true)
+                  change["new_chat_member"]?["status"]?.stringValue != nil else { return .ignored }
             return .membership(chatID: Int64(chatID), chatUsername: change["chat"]?["username"]?.stringValue,
-                               userID: Int64(userID), status: status == "restricted" && isMember ? "member" : status)
+                               userID: Int64(userID), isMember: isMember(change["new_chat_member"] ?? .null))
         }
         return .ignored
     }
 
-    /// Whether a `getChatMember` status counts as being in the channel.
-    static func isMember(status: String, isMemberFlag: Bool = false) -> Bool {
-        ["creator", "administrator", "member"].contains(status) || (status == "restricted" && isMemberFlag)
+    /// Whether a ChatMember (from `chat_member` or `getChatMember`) is in the chat: its status, or
+    /// for a restricted member its `is_member` flag.
+    static func isMember(_ member: JSONValue) -> Bool {
+        switch member["status"]?.stringValue {
+        case "creator", "administrator", "member": true
+        case "restricted": member["is_member"] == .bool(true)
+        default: false
+        }
     }
 }

@@ -45,7 +45,7 @@ enum JSONWriter {
 
     static func writeString(_ string: String, into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "\""))
-        var utf8 = string.utf8
+        let utf8 = string.utf8
         // Copy runs that need no escaping in one go.
         var runStart = utf8.startIndex
         var position = utf8.startIndex
