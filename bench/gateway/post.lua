@@ -1,10 +1,13 @@
--- wrk: POST one chat completion with the key from $BENCH_KEY. With $BENCH_DELAY_MS set, each
+-- wrk: POST one chat completion with the key from $BENCH_KEY (or, with BENCH_METHOD=GET, a plain
+-- GET of the URL). With $BENCH_DELAY_MS set, each
 -- connection waits that long between requests, which holds the total rate near
 -- connections * 1000 / delay requests per second.
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_KEY") or "none")
-wrk.body = '{"model":"bench-model","messages":[{"role":"user","content":"Say hello"}],"max_tokens":128}'
+wrk.method = os.getenv("BENCH_METHOD") or "POST"
+if wrk.method == "POST" then
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_KEY") or "none")
+  wrk.body = '{"model":"bench-model","messages":[{"role":"user","content":"Say hello"}],"max_tokens":128}'
+end
 
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 if pause > 0 then

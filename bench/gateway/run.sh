@@ -3,7 +3,8 @@
 # OpenAI-compatible upstream, loaded by wrk on this machine in one run, figures side by side.
 #   - highest sustained rate: wrk with $CONNECTIONS connections, as fast as they go;
 #   - added latency: wrk held near each of $FIXED_RATES requests/s, through each gateway and to the mock
-#     directly; the gateway's p50/p99 minus the mock's.
+#     directly; the gateway's p50/p99 minus the mock's. VisionCraft's GET /health (no key, no
+#     upstream) at the same rate shows what the HTTP framework alone adds.
 # VisionCraft runs with auth, limits and usage recording on (a Tier 1 key whose chat limits are
 # raised to be out of the way, so the limiter still runs on every request).
 set -euo pipefail
@@ -123,8 +124,10 @@ echo
 echo "== added latency near $FIXED_RATE requests/s ($FIXED_CONNECTIONS connections, one request per ${DELAY} ms each)"
 MOCK_FIXED=$(load mock "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" none "$FIXED_CONNECTIONS" "$DELAY")
 VC_FIXED=$(load visioncraft "http://127.0.0.1:$VC_PORT/v1/chat/completions" "$VC_KEY" "$FIXED_CONNECTIONS" "$DELAY")
+# The floor under any gateway work: the HTTP framework answering GET /health, no key, no upstream.
+VC_HEALTH=$(BENCH_METHOD=GET load vc-health "http://127.0.0.1:$VC_PORT/health" none "$FIXED_CONNECTIONS" "$DELAY")
 printf '%-12s %12s %10s %10s %14s %14s\n' target "requests/s" "p50 ms" "p99 ms" "added p50 ms" "added p99 ms"
-for line in "$MOCK_FIXED" "$VC_FIXED"; do
+for line in "$MOCK_FIXED" "$VC_FIXED" "$VC_HEALTH"; do
   printf '%-12s %12s %10.3f %10.3f %14.3f %14.3f\n' "${line%% *}" "$(field "$line" rps)" \
     "$(echo "$(field "$line" p50) / 1000" | bc -l)" "$(echo "$(field "$line" p99) / 1000" | bc -l)" \
     "$(echo "($(field "$line" p50) - $(field "$MOCK_FIXED" p50)) / 1000" | bc -l)" \

@@ -13,21 +13,33 @@ public struct UpstreamEndpoint: Sendable {
     /// Longest wait for the response head.
     public var requestTimeout: TimeAmount
 
+    /// Host, port and path prefix when the upstream speaks plain HTTP; nil for HTTPS.
+    let plainHTTP: (host: String, port: Int, pathPrefix: String)?
+
     public init(baseURL: String, apiKey: String?, requestTimeout: TimeAmount) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.apiKey = apiKey
         self.requestTimeout = requestTimeout
+        if let url = URL(string: self.baseURL), url.scheme?.lowercased() == "http", let host = url.host {
+            plainHTTP = (host, url.port ?? 80, url.path)
+        } else {
+            plainHTTP = nil
+        }
     }
 
     func request(_ path: String, method: HTTPMethod, json: JSONValue? = nil) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
-        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(json.buffer)
-        }
+        request.headers = headers(json: json != nil)
+        if let json { request.body = .bytes(json.buffer) }
         return request
+    }
+
+    func headers(json: Bool) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        if let apiKey { headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        if json { headers.add(name: "Content-Type", value: "application/json") }
+        return headers
     }
 
     /// The host alone, for backend ids in logs: no path, no credentials.
@@ -44,6 +56,9 @@ enum UpstreamFailure {
         if let error = error as? HTTPClientError,
             error == .readTimeout || error == .deadlineExceeded
         {
+            return BackendError(.timedOut, "The backend did not answer in time.")
+        }
+        if (error as? LoopLocalHTTPClient.Failure) == .timedOut {
             return BackendError(.timedOut, "The backend did not answer in time.")
         }
         if error is CancellationError || (error as? HTTPClientError) == .cancelled {

@@ -11,6 +11,8 @@ struct RegistryBuilder {
     let logger: Logger
     /// One client per distinct timeout setting; clients pool connections per host themselves.
     private(set) var clients: [String: HTTPClient] = [:]
+    /// Whole-answer clients of plain-HTTP chat upstreams, one per upstream and timeout setting.
+    private(set) var loopLocalClients: [String: LoopLocalHTTPClient] = [:]
 
     init(environment: [String: String], clock: WallClock, logger: Logger) {
         self.environment = environment
@@ -59,7 +61,8 @@ struct RegistryBuilder {
         guard let endpoint = endpoint(model, entry) else { return nil }
         return OpenAICompatibleChatBackend(
             endpoint: endpoint, upstreamModel: upstreamModel,
-            sendsSamplingExtensions: entry.sendSamplingExtensions ?? true, client: client(for: entry, readDefault: 120))
+            sendsSamplingExtensions: entry.sendSamplingExtensions ?? true, client: client(for: entry, readDefault: 120),
+            wholeAnswerClient: loopLocalClient(for: entry, endpoint: endpoint, readDefault: 120))
     }
 
     private mutating func imageBackend(_ model: String, _ entry: ServerConfiguration.UpstreamEntry) throws
@@ -88,13 +91,28 @@ struct RegistryBuilder {
             requestTimeout: .milliseconds(Int64((entry.requestTimeoutSeconds ?? 600) * 1000)))
     }
 
+    private mutating func loopLocalClient(
+        for entry: ServerConfiguration.UpstreamEntry, endpoint: UpstreamEndpoint, readDefault: Double
+    ) -> LoopLocalHTTPClient? {
+        guard let target = endpoint.plainHTTP else { return nil }
+        let (connect, read) = timeouts(entry, readDefault: readDefault)
+        let key = "\(target.host):\(target.port)/\(connect)/\(read)"
+        if let client = loopLocalClients[key] { return client }
+        let client = LoopLocalHTTPClient(host: target.host, port: target.port, connectTimeout: connect, readTimeout: read)
+        loopLocalClients[key] = client
+        return client
+    }
+
+    private func timeouts(_ entry: ServerConfiguration.UpstreamEntry, readDefault: Double) -> (TimeAmount, TimeAmount) {
+        (.milliseconds(Int64((entry.connectTimeoutSeconds ?? 5) * 1000)),
+         .milliseconds(Int64((entry.readTimeoutSeconds ?? readDefault) * 1000)))
+    }
+
     private mutating func client(for entry: ServerConfiguration.UpstreamEntry, readDefault: Double) -> HTTPClient {
-        let connect = entry.connectTimeoutSeconds ?? 5
-        let read = entry.readTimeoutSeconds ?? readDefault
+        let (connect, read) = timeouts(entry, readDefault: readDefault)
         let key = "\(connect)/\(read)"
         if let client = clients[key] { return client }
-        let client = HTTPClient.upstream(
-            connectTimeout: .milliseconds(Int64(connect * 1000)), readTimeout: .milliseconds(Int64(read * 1000)))
+        let client = HTTPClient.upstream(connectTimeout: connect, readTimeout: read)
         clients[key] = client
         return client
     }

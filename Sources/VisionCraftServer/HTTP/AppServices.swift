@@ -18,6 +18,7 @@ public struct AppServices: Sendable {
     /// The Telegram bot, when the configuration has one.
     public let bot: TelegramBot?
     let httpClients: [HTTPClient]
+    let loopLocalClients: [LoopLocalHTTPClient]
 
     /// Builds the services and restores today's quota use from storage.
     public static func make(
@@ -49,13 +50,14 @@ public struct AppServices: Sendable {
             configuration: configuration, keys: cachedKeys, usageRepository: usageRepository,
             authenticator: KeyAuthenticator(repository: cachedKeys), admission: admission,
             usage: UsageRecorder(repository: usageRepository, logger: logger), registry: registry,
-            metrics: ServerMetrics(), clock: clock, logger: logger, bot: bot, httpClients: httpClients)
+            metrics: ServerMetrics(), clock: clock, logger: logger, bot: bot, httpClients: httpClients,
+            loopLocalClients: Array(builder.loopLocalClients.values))
     }
 
     /// Long-running parts that must start with the server and stop after it.
     var backgroundServices: [any Service] {
         [usage, BackendMonitor(registry: registry, interval: .seconds(configuration.backendCheckSeconds)),
-         HTTPClientsShutdown(clients: httpClients)] + (bot.map { [$0] } ?? [])
+         HTTPClientsShutdown(clients: httpClients, loopLocalClients: loopLocalClients)] + (bot.map { [$0] } ?? [])
     }
 }
 
@@ -76,9 +78,11 @@ struct BackendMonitor: Service {
 /// Closes upstream connection pools once the server no longer needs them.
 struct HTTPClientsShutdown: Service {
     let clients: [HTTPClient]
+    let loopLocalClients: [LoopLocalHTTPClient]
 
     func run() async throws {
         try? await gracefulShutdown()
+        for client in loopLocalClients { client.shutdown() }
         for client in clients {
             try? await client.shutdown()
         }

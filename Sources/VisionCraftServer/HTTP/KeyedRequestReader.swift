@@ -28,9 +28,9 @@ struct KeyedRequestReader: Sendable {
 
     static func bearerToken(_ header: String?) -> String? {
         guard let header else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        // Keys are base64url: spaces and tabs can only surround the scheme and the key.
+        let fields = header.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard fields.count == 2, fields[0].lowercased() == "bearer" else { return nil }
+        return String(fields[1])
     }
 }

@@ -11,6 +11,9 @@ public struct ServerMetrics: Sendable {
     /// one means a registry lookup and label formatting that every request would otherwise repeat.
     private let requestMetrics = NIOLockedValueBox<[RequestKey: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
 
+    /// The other counters, by label and dimension values, made once for the same reason.
+    private let counters = NIOLockedValueBox<[[String]: CoreMetrics.Counter]>([:])
+
     private struct RequestKey: Hashable {
         var method: String
         var route: String
@@ -45,25 +48,29 @@ public struct ServerMetrics: Sendable {
     }
 
     public func tokens(model: String, prompt: Int, completion: Int) {
-        if prompt > 0 {
-            Counter(label: "visioncraft_tokens_total", dimensions: [("model", model), ("kind", "prompt")], factory: factory)
-                .increment(by: prompt)
-        }
+        if prompt > 0 { counter("visioncraft_tokens_total", [("model", model), ("kind", "prompt")]).increment(by: prompt) }
         if completion > 0 {
-            Counter(label: "visioncraft_tokens_total", dimensions: [("model", model), ("kind", "completion")], factory: factory)
-                .increment(by: completion)
+            counter("visioncraft_tokens_total", [("model", model), ("kind", "completion")]).increment(by: completion)
         }
     }
 
     public func limitRejected(category: UsageCategory, status: Int) {
         let reason = status == 429 ? "rate" : "quota"
-        Counter(label: "visioncraft_limit_rejections_total",
-                dimensions: [("category", category.rawValue), ("reason", reason)], factory: factory).increment()
+        counter("visioncraft_limit_rejections_total", [("category", category.rawValue), ("reason", reason)]).increment()
     }
 
     public func backendFailed(model: String, kind: BackendError.Kind) {
-        Counter(label: "visioncraft_backend_errors_total", dimensions: [("model", model), ("kind", kind.rawValue)],
-                factory: factory).increment()
+        counter("visioncraft_backend_errors_total", [("model", model), ("kind", kind.rawValue)]).increment()
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
+        let key = [label] + dimensions.flatMap { [$0.0, $0.1] }
+        return counters.withLockedValue { cache in
+            if let counter = cache[key] { return counter }
+            let counter = Counter(label: label, dimensions: dimensions, factory: factory)
+            cache[key] = counter
+            return counter
+        }
     }
 
     public func exposition() -> String {

@@ -13,16 +13,34 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
     /// `top_k` and `repetition_penalty` are not OpenAI parameters; OpenAI itself rejects them.
     let sendsSamplingExtensions: Bool
     let client: HTTPClient
+    /// Carries whole (non-streamed) answers from plain-HTTP upstreams, the latency-critical case.
+    let wholeAnswerClient: LoopLocalHTTPClient?
 
-    public init(endpoint: UpstreamEndpoint, upstreamModel: String, sendsSamplingExtensions: Bool, client: HTTPClient) {
+    init(
+        endpoint: UpstreamEndpoint, upstreamModel: String, sendsSamplingExtensions: Bool, client: HTTPClient,
+        wholeAnswerClient: LoopLocalHTTPClient?
+    ) {
         self.endpoint = endpoint
         self.upstreamModel = upstreamModel
         self.sendsSamplingExtensions = sendsSamplingExtensions
         self.client = client
+        self.wholeAnswerClient = wholeAnswerClient
         self.id = "openai:\(endpoint.displayHost)/\(upstreamModel)"
     }
 
     public func startChat(_ request: ChatCompletionRequest) async throws(BackendError) -> ChatEventStream {
+        if !request.stream, let wholeAnswerClient, let target = endpoint.plainHTTP {
+            let response: LoopLocalHTTPClient.Response
+            do {
+                response = try await wholeAnswerClient.send(
+                    .POST, target.pathPrefix + "/chat/completions", headers: endpoint.headers(json: true),
+                    body: upstreamBody(for: request).buffer, headTimeout: endpoint.requestTimeout)
+            } catch {
+                throw UpstreamFailure.from(error)
+            }
+            guard response.status == .ok else { throw UpstreamFailure.from(status: response.status, body: response.body) }
+            return ChatEventStream.of(try Self.events(ofWholeAnswer: response.body))
+        }
         let httpRequest = endpoint.request("/chat/completions", method: .POST, json: upstreamBody(for: request))
         let response: HTTPClientResponse
         do {
@@ -35,7 +53,13 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
             throw UpstreamFailure.from(status: response.status, body: body)
         }
         guard request.stream else {
-            return ChatEventStream.of(try await Self.wholeAnswer(response))
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            } catch {
+                throw UpstreamFailure.from(error)
+            }
+            return ChatEventStream.of(try Self.events(ofWholeAnswer: body))
         }
         let reader = UpstreamChatStreamReader(
             lines: response.body.splitUTF8Lines(maximumBufferSize: 8 * 1024 * 1024).makeAsyncIterator())
@@ -43,13 +67,7 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
     }
 
     /// The events of an upstream's non-streamed answer, in the order a stream would give them.
-    static func wholeAnswer(_ response: HTTPClientResponse) async throws(BackendError) -> [ChatEvent] {
-        let body: ByteBuffer
-        do {
-            body = try await response.body.collect(upTo: 64 * 1024 * 1024)
-        } catch {
-            throw UpstreamFailure.from(error)
-        }
+    static func events(ofWholeAnswer body: ByteBuffer) throws(BackendError) -> [ChatEvent] {
         guard let answer = (try? JSONValue.parse(body.readableBytesView)).map(UpstreamChunk.init(json:)),
             !answer.isError, let choice = answer.choices.first
         else {
