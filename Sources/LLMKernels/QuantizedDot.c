@@ -13,6 +13,39 @@
 
 static inline float round_through_half(float f) { return llmk_half_to_float(llmk_float_to_half(f)); }
 
+// Block layouts (ggml's): a half scale, for Q4_1 and Q5_1 a half minimum, for Q5 four bytes of
+// fifth bits, then the packed values.
+static inline int llmk_has_minimum(int type) { return type == LLMK_Q4_1 || type == LLMK_Q5_1; }
+
+static inline int llmk_block_bytes(int type) {
+    switch (type) {
+    case LLMK_Q4_0:
+    case LLMK_Q4_0_BLOCKWISE: return 18;
+    case LLMK_Q4_1: return 20;
+    case LLMK_Q5_0: return 22;
+    case LLMK_Q5_1: return 24;
+    default: return 34;
+    }
+}
+
+// Weight j (0..31) of a Q4 or Q5 block as the integer its dot product multiplies: Q4_0 and Q5_0
+// are offset to signed, Q4_1 and Q5_1 stay unsigned (their minimum is added separately).
+static inline int llmk_small_weight(int type, const uint8_t *block, int j) {
+    const uint8_t *packed = block + llmk_block_bytes(type) - 16;
+    const int nibble = j < 16 ? (packed[j] & 0x0F) : (packed[j - 16] >> 4);
+    switch (type) {
+    case LLMK_Q4_1: return nibble;
+    case LLMK_Q5_0:
+    case LLMK_Q5_1: {
+        uint32_t bits;
+        memcpy(&bits, block + llmk_block_bytes(type) - 20, 4);
+        const int value = nibble | (int)((bits >> j) & 1) << 4;
+        return type == LLMK_Q5_0 ? value - 16 : value;
+    }
+    default: return nibble - 8;
+    }
+}
+
 void llmk_quantize(const float *input, int count, int8_t *values, float *scales, float *sums) {
     for (int block = 0; block < count / 32; block++) {
         const float *x = input + block * 32;
@@ -42,32 +75,25 @@ static inline float horizontal_sum_8(const float lanes[8]) {
     return (r0 + r2) + (r1 + r3);
 }
 
-// Q4_1 (unsigned nibbles, a minimum per block) and Q4_0 (nibbles offset by 8).
-static float dot_q4_portable(int type, const uint8_t *row, int blocks, const int8_t *q, const float *d, const float *s) {
-    const int has_minimum = type == LLMK_Q4_1;
-    const int size = has_minimum ? 20 : 18, offset = has_minimum ? 0 : 8;
+// Q4_0, Q4_1, Q5_0 and Q5_1: eight lanes of four products, the minimum terms summed apart.
+static float dot_small_portable(int type, const uint8_t *row, int blocks, const int8_t *q, const float *d, const float *s) {
+    const int size = llmk_block_bytes(type);
     float accumulator[8] = {0};
     float minimum_terms = 0;
     for (int block = 0; block < blocks; block++) {
         const uint8_t *pointer = row + block * size;
         uint16_t dw, mw;
         memcpy(&dw, pointer, 2);
-        if (has_minimum) {
+        if (llmk_has_minimum(type)) {
             memcpy(&mw, pointer + 2, 2);
             minimum_terms = fmaf(llmk_half_to_float(mw), s[block], minimum_terms);
         }
-        const uint8_t *packed = pointer + size - 16;
         const int8_t *x = q + block * 32;
         const float scale = llmk_half_to_float(dw) * d[block];
-        for (int lane = 0; lane < 4; lane++) {
-            int low = 0, high = 0;
-            for (int k = 0; k < 4; k++) {
-                const int j = lane * 4 + k;
-                low += ((packed[j] & 0x0F) - offset) * x[j];
-                high += ((packed[j] >> 4) - offset) * x[j + 16];
-            }
-            accumulator[lane] = fmaf(scale, (float)low, accumulator[lane]);
-            accumulator[lane + 4] = fmaf(scale, (float)high, accumulator[lane + 4]);
+        for (int lane = 0; lane < 8; lane++) {
+            int sum = 0;
+            for (int k = 0; k < 4; k++) sum += llmk_small_weight(type, pointer, lane * 4 + k) * x[lane * 4 + k];
+            accumulator[lane] = fmaf(scale, (float)sum, accumulator[lane]);
         }
     }
     return horizontal_sum_8(accumulator) + minimum_terms;
@@ -80,10 +106,9 @@ static float dot_q4_0_blockwise_portable(const uint8_t *row, int blocks, const i
         const uint8_t *pointer = row + block * 18;
         uint16_t dw;
         memcpy(&dw, pointer, 2);
-        const uint8_t *packed = pointer + 2;
         const int8_t *x = q + block * 32;
         int sum = 0;
-        for (int j = 0; j < 16; j++) sum += ((packed[j] & 0x0F) - 8) * x[j] + ((packed[j] >> 4) - 8) * x[j + 16];
+        for (int j = 0; j < 32; j++) sum += llmk_small_weight(LLMK_Q4_0, pointer, j) * x[j];
         total = fmaf((float)sum, llmk_half_to_float(dw) * d[block], total);
     }
     return total;
@@ -158,7 +183,10 @@ int llmk_best_level(void) {
 
 int llmk_matmul_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks, llmk_activations a,
                          int batch, float *output, int stride, int begin, int end) {
-    if (type != LLMK_Q4_0 && type != LLMK_Q4_1 && type != LLMK_Q8_0 && type != LLMK_Q4_0_BLOCKWISE) return 0;
+    if (type != LLMK_Q4_0 && type != LLMK_Q4_1 && type != LLMK_Q5_0 && type != LLMK_Q5_1 && type != LLMK_Q8_0 &&
+        type != LLMK_Q4_0_BLOCKWISE) {
+        return 0;
+    }
 #ifdef LLMK_X86
     switch (level < x86_level() ? level : x86_level()) {
     case 2: return matmul_vnni(type, weights, row_bytes, blocks, a, batch, output, stride, begin, end);
@@ -174,7 +202,9 @@ int llmk_matmul_at_level(int level, int type, const void *weights, size_t row_by
             float value;
             switch (type) {
             case LLMK_Q4_1:
-            case LLMK_Q4_0: value = dot_q4_portable(type, row, blocks, q, d, a.sums + (size_t)b * blocks); break;
+            case LLMK_Q4_0:
+            case LLMK_Q5_1:
+            case LLMK_Q5_0: value = dot_small_portable(type, row, blocks, q, d, a.sums + (size_t)b * blocks); break;
             case LLMK_Q4_0_BLOCKWISE: value = dot_q4_0_blockwise_portable(row, blocks, q, d); break;
             default: value = dot_q8_0_portable(row, blocks, q, d); break;
             }

@@ -90,7 +90,7 @@ import Testing
         #expect(abs(sum - expectedSum) <= 1e-6 * max(1, abs(expectedSum)), "\(sum) vs \(expectedSum)")
     }
 
-    @Test(arguments: ["F32", "F16", "Q4_0", "Q4_1", "Q8_0", "Q4_K", "Q6_K"])
+    @Test(arguments: ["F32", "F16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q6_K"])
     func blocksOfEveryTypeDequantizeAsTheReferenceDoes(_ typeName: String) throws {
         let blocks = try #require((Self.reference["blocks"] as? [String: [String: Any]])?[typeName])
         let type = try #require(GGMLType(rawValue: UInt32(blocks["type"] as! Int)))

@@ -8,6 +8,7 @@ struct KernelTests {
     /// Each weight type with the kernel number it goes to; Q4_0 twice, in both summation orders.
     static let types: [(GGMLType, Int32)] = [
         (.q4_0, Int32(LLMK_Q4_0)), (.q4_0, Int32(LLMK_Q4_0_BLOCKWISE)), (.q4_1, Int32(LLMK_Q4_1)), (.q8_0, Int32(LLMK_Q8_0)),
+        (.q5_0, Int32(LLMK_Q5_0)), (.q5_1, Int32(LLMK_Q5_1)),
     ]
 
     /// Random weight rows of `type`: random scale bytes kept finite, random quant bytes.
@@ -16,8 +17,8 @@ struct KernelTests {
         var bytes = (0..<rows * rowBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let blockBytes = rowBytes / (length / 32)
         for block in stride(from: 0, to: bytes.count, by: blockBytes) {
-            // Scales (and Q4_1's minimum) as small positive halves: 0x2000–0x27FF.
-            for offset in type == .q4_1 ? [0, 2] : [0] {
+            // Scales (and Q4_1's and Q5_1's minimum) as small positive halves: 0x2000–0x27FF.
+            for offset in type == .q4_1 || type == .q5_1 ? [0, 2] : [0] {
                 bytes[block + offset] = UInt8.random(in: 0...255, using: &generator)
                 bytes[block + offset + 1] = 0x20 | UInt8.random(in: 0...7, using: &generator)
             }

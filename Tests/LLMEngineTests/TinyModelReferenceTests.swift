@@ -2,16 +2,17 @@ import Foundation
 import Testing
 @testable import LLMEngine
 
-/// Architectures the default model does not exercise, on tiny random-weight files: Qwen2 (Q/K/V
-/// biases, RoPE over half-head pairs, Q4_1) and a Llama 2-style file (SentencePiece vocabulary,
-/// untied output, Q4_0 summed per block as llama.cpp sums the matrices it repacks). Every logit of every position must be llama.cpp's, bit for bit. Files and
-/// golden values from scripts/reference/tiny_model_reference.py.
+/// What the default model does not exercise, on tiny random-weight files: Qwen2 (Q/K/V biases,
+/// RoPE over half-head pairs, Q4_1), a Llama 2-style file (SentencePiece vocabulary, untied
+/// output, Q4_0 summed per block as llama.cpp sums the matrices it repacks), and the same with
+/// Q5_0 and Q5_1 weights. Every logit of every position must be llama.cpp's, bit for bit. Files
+/// and golden values from scripts/reference/tiny_model_reference.py.
 struct TinyModelReferenceTests {
     struct Case: Sendable, CustomStringConvertible {
         var file: String
         var architecture: String
         var logits: [[Float]]
-        var description: String { architecture }
+        var description: String { file }
     }
 
     nonisolated(unsafe) static let reference: [String: Any] = {

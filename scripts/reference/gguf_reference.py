@@ -85,9 +85,9 @@ def random_blocks(qtype, count):
     blocks = bytearray(rng.integers(0, 256, size=count * block_bytes, dtype=np.uint8).tobytes())
     for index in range(count):
         start = index * block_bytes
-        if qtype in (Q.Q4_0, Q.Q8_0):
+        if qtype in (Q.Q4_0, Q.Q8_0, Q.Q5_0):
             blocks[start:start + 2] = f16_bytes([rng.uniform(-0.05, 0.05)])
-        elif qtype == Q.Q4_1:
+        elif qtype in (Q.Q4_1, Q.Q5_1):
             blocks[start:start + 4] = f16_bytes([rng.uniform(0.001, 0.05), rng.uniform(-0.4, 0.0)])
         elif qtype == Q.Q4_K:
             blocks[start:start + 4] = f16_bytes([rng.uniform(0.0001, 0.005), rng.uniform(0.0001, 0.005)])
@@ -97,7 +97,8 @@ def random_blocks(qtype, count):
 
 
 blocks = {}
-for qtype in [Q.F32, Q.F16, Q.Q4_0, Q.Q4_1, Q.Q8_0, Q.Q4_K, Q.Q6_K]:
+# Q5_0 and Q5_1 last, so the earlier types' seeded blocks stay as they were.
+for qtype in [Q.F32, Q.F16, Q.Q4_0, Q.Q4_1, Q.Q8_0, Q.Q4_K, Q.Q6_K, Q.Q5_0, Q.Q5_1]:
     block_elements, block_bytes = gguf.GGML_QUANT_SIZES[qtype]
     count = 64 if block_elements == 1 else 3
     raw = random_blocks(qtype, count)

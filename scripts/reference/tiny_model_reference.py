@@ -1,6 +1,8 @@
-"""Writes two tiny random-weight models and llama.cpp's logits for them, to check architectures
-the default model does not exercise: Qwen2 (biases on Q, K and V, RoPE over half-head pairs) and
-a Llama 2-style file with a SentencePiece vocabulary, untied output and Q4_0 weights. Weights are
+"""Writes three tiny random-weight models and llama.cpp's logits for them, to check what the
+default model does not exercise: Qwen2 (biases on Q, K and V, RoPE over half-head pairs), a
+Llama 2-style file with a SentencePiece vocabulary, untied output and Q4_0 weights, and the same
+architecture with Q5_0 and Q5_1 weights (the types Q4_K_M files fall back to for matrices whose
+rows are not a multiple of 256 values, such as most of SmolLM2's and Qwen2.5's). Weights are
 seeded, so the files are reproducible; llama.cpp (llama-cpp-python, one token per batch) gives the
 logits of every position of a fixed token sequence.
 
@@ -54,6 +56,7 @@ def write(path, arch, rng, weight_type, tied, biases):
     writer.add_unk_token_id(0)
 
     def tensor(name, rows, columns, kind, scale):
+        kind = kind(name) if callable(kind) else kind
         data = (rng.standard_normal((rows, columns)) * scale).astype(np.float32)
         if kind == gguf.GGMLQuantizationType.F32:
             writer.add_tensor(name, data)
@@ -89,9 +92,16 @@ def write(path, arch, rng, weight_type, tied, biases):
     writer.close()
 
 
+def five_bit(name):
+    """Q5_0 for the matrices read first, Q5_1 for the output side, as in llama.cpp's fallbacks."""
+    second = any(part in name for part in ("attn_output", "ffn_down", "output.weight"))
+    return gguf.GGMLQuantizationType.Q5_1 if second else gguf.GGMLQuantizationType.Q5_0
+
+
 models = [
     ("tiny-qwen2.gguf", "qwen2", gguf.GGMLQuantizationType.Q4_1, True, True, 1),
     ("tiny-llama.gguf", "llama", gguf.GGMLQuantizationType.Q4_0, False, False, 2),
+    ("tiny-llama-q5.gguf", "llama", five_bit, False, False, 3),
 ]
 reference = {"generator": f"llama-cpp-python {importlib.metadata.version('llama-cpp-python')}, "
                           f"gguf {importlib.metadata.version('gguf')}", "tokens": TOKENS, "models": []}

@@ -5,6 +5,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f16 = 1
     case q4_0 = 2
     case q4_1 = 3
+    case q5_0 = 6
+    case q5_1 = 7
     case q8_0 = 8
     case q4_K = 12
     case q6_K = 14
@@ -13,7 +15,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     public var blockElements: Int {
         switch self {
         case .f32, .f16: 1
-        case .q4_0, .q4_1, .q8_0: 32
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: 32
         case .q4_K, .q6_K: 256
         }
     }
@@ -25,6 +27,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .f16: 2
         case .q4_0: 18
         case .q4_1: 20
+        case .q5_0: 22
+        case .q5_1: 24
         case .q8_0: 34
         case .q4_K: 144
         case .q6_K: 210
@@ -37,6 +41,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .f16: "F16"
         case .q4_0: "Q4_0"
         case .q4_1: "Q4_1"
+        case .q5_0: "Q5_0"
+        case .q5_1: "Q5_1"
         case .q8_0: "Q8_0"
         case .q4_K: "Q4_K"
         case .q6_K: "Q6_K"

@@ -12,7 +12,7 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         case .malformed(let path, let reason): "\(path) is not a valid GGUF file: \(reason)"
         case .unsupportedVersion(let path, let version): "\(path) is GGUF version \(version); versions 2 and 3 are supported"
         case .unsupportedTensorType(let path, let tensor, let type):
-            "\(path): tensor '\(tensor)' has type \(type), which this engine does not support (F32, F16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)"
+            "\(path): tensor '\(tensor)' has type \(type), which this engine does not support (F32, F16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K)"
         case .missingMetadata(let path, let key): "\(path) lacks the metadata key '\(key)'"
         }
     }

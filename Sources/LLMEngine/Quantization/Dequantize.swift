@@ -13,6 +13,8 @@ public enum Dequantize {
             case .f16: output[0] = half(input, 0)
             case .q4_0: q4_0(input, output)
             case .q4_1: q4_1(input, output)
+            case .q5_0: q5(input, output, minimum: false)
+            case .q5_1: q5(input, output, minimum: true)
             case .q8_0: q8_0(input, output)
             case .q4_K: q4_K(input, output)
             case .q6_K: q6_K(input, output)
@@ -43,6 +45,27 @@ public enum Dequantize {
             let byte = block[4 + j]
             output[j] = Float(byte & 0x0F) * d + m
             output[j + 16] = Float(byte >> 4) * d + m
+        }
+    }
+
+    /// 32 weights of 5 bits: scale d (and for Q5_1 a minimum m), the fifth bits of all 32 as a
+    /// little-endian word, then their low 4 bits packed as in Q4. Q5_0 is offset by 16.
+    static func q5(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>, minimum: Bool) {
+        let d = half(block, 0)
+        let m = minimum ? half(block, 2) : 0
+        let bitsOffset = minimum ? 4 : 2
+        let fifthBits = block.loadUnaligned(fromByteOffset: bitsOffset, as: UInt32.self).littleEndian
+        for j in 0..<16 {
+            let byte = block[bitsOffset + 4 + j]
+            let low = Int(byte & 0x0F) | Int((fifthBits >> UInt32(j)) & 1) << 4
+            let high = Int(byte >> 4) | Int((fifthBits >> UInt32(j + 16)) & 1) << 4
+            if minimum {
+                output[j] = Float(low) * d + m
+                output[j + 16] = Float(high) * d + m
+            } else {
+                output[j] = Float(low - 16) * d
+                output[j + 16] = Float(high - 16) * d
+            }
         }
     }
 

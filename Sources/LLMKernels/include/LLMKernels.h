@@ -11,6 +11,8 @@
 enum {
     LLMK_Q4_0 = 2,
     LLMK_Q4_1 = 3,
+    LLMK_Q5_0 = 6,
+    LLMK_Q5_1 = 7,
     LLMK_Q8_0 = 8,
     /// Q4_0 summed as llama.cpp sums the Q4_0 matrices it repacks (those with a multiple of 8
     /// rows, on AVX2): each block's whole integer dot product, scaled and added in turn.
