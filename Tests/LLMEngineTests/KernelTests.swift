@@ -61,27 +61,80 @@ struct KernelTests {
             }
             return output
         }
-        let portable = run(level: 0, batch: batch)
-        for level in 1...max(1, llmk_best_level()) {
-            #expect(run(level: level, batch: batch).map(\.bitPattern) == portable.map(\.bitPattern), "level \(level)")
-        }
-        // One vector alone gets exactly what it gets in the batch.
-        #expect(run(level: llmk_best_level(), batch: 1).map(\.bitPattern) == portable.prefix(rows).map(\.bitPattern))
+        // The 8-bit activations cost at most about 1% of the products' size.
+        checkEveryPath(run, type: type, weights: weights, rows: rows, length: length, input: input, batch: batch,
+                       tolerance: 0.01)
+    }
 
-        // Against floats: the 8-bit activations cost at most about 1% of the products' size.
+    /// Every instruction-set path gives the portable path's bits, one vector alone gets what it
+    /// gets in a batch, and the products are those of the dequantized weights within `tolerance`
+    /// of the products' size.
+    func checkEveryPath(
+        _ run: (_ level: Int32, _ batch: Int) -> [Float], type: GGMLType, weights: [UInt8], rows: Int, length: Int,
+        input: [Float], batch: Int, tolerance: Double
+    ) {
+        let portable = run(0, batch)
+        for level in 1...max(1, llmk_best_level()) {
+            #expect(run(level, batch).map(\.bitPattern) == portable.map(\.bitPattern), "level \(level)")
+        }
+        #expect(run(llmk_best_level(), 1).map(\.bitPattern) == portable.prefix(rows).map(\.bitPattern))
+        let rowBytes = type.rowBytes(elements: length)!
         for row in 0..<rows {
             var values = [Float](repeating: 0, count: length)
             values.withUnsafeMutableBufferPointer { buffer in
                 weights.withUnsafeBytes { raw in
-                    let rowBytes = type.rowBytes(elements: length)!
                     Dequantize.row(UnsafeRawBufferPointer(rebasing: raw[row * rowBytes..<(row + 1) * rowBytes]), type: type, into: buffer)
                 }
             }
             for b in 0..<batch {
-                let exact = (0..<length).reduce(Float(0)) { $0 + values[$1] * input[b * length + $1] }
-                let scale = (0..<length).reduce(Float(0)) { $0 + abs(values[$1] * input[b * length + $1]) }
-                #expect(abs(portable[b * rows + row] - exact) <= 0.01 * scale + 1e-6, "row \(row), vector \(b)")
+                let exact = (0..<length).reduce(0.0) { $0 + Double(values[$1]) * Double(input[b * length + $1]) }
+                let scale = (0..<length).reduce(0.0) { $0 + abs(Double(values[$1]) * Double(input[b * length + $1])) }
+                #expect(abs(Double(portable[b * rows + row]) - exact) <= tolerance * scale + 1e-6, "row \(row), vector \(b)")
             }
         }
+    }
+
+    /// Where each type keeps its half-precision scales, so random blocks stay finite.
+    static let floatPathTypes: [(GGMLType, [Int])] = [(.f32, []), (.f16, []), (.q4_K, [0, 2]), (.q6_K, [208])]
+
+    @Test(arguments: floatPathTypes)
+    func typesWithoutAnIntegerPathGoThroughFloatsTheSameOnEveryPath(_ kind: (GGMLType, [Int])) throws {
+        let type = kind.0
+        var generator = SplitMix64(seed: 7)
+        let rows = 19, length = 512, batch = 5
+        let rowBytes = type.rowBytes(elements: length)!
+        var weights: [UInt8]
+        if type == .f32 {
+            weights = (0..<rows * length).flatMap { _ in
+                withUnsafeBytes(of: Float.random(in: -1...1, using: &generator).bitPattern.littleEndian, Array.init)
+            }
+        } else {
+            weights = (0..<rows * rowBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            if type == .f16 {
+                // Exponent bits kept below infinity's.
+                for index in stride(from: 1, to: weights.count, by: 2) { weights[index] &= 0xBB }
+            }
+            for block in stride(from: 0, to: weights.count, by: type.blockBytes) {
+                for offset in kind.1 {
+                    weights[block + offset] = UInt8.random(in: 0...255, using: &generator)
+                    weights[block + offset + 1] = 0x20 | UInt8.random(in: 0...7, using: &generator)
+                }
+            }
+        }
+        let input = (0..<batch * length).map { _ in Float.random(in: -2...2, using: &generator) }
+
+        func run(level: Int32, batch: Int) -> [Float] {
+            var output = [Float](repeating: .nan, count: batch * rows)
+            weights.withUnsafeBytes { raw in
+                output.withUnsafeMutableBufferPointer { out in
+                    #expect(llmk_matmul_float_at_level(
+                        level, Int32(type.rawValue), raw.baseAddress!, rowBytes, Int32(length), input, Int32(batch),
+                        out.baseAddress!, Int32(rows), 0, Int32(rows)) == 1)
+                }
+            }
+            return output
+        }
+        checkEveryPath(run, type: type, weights: weights, rows: rows, length: length, input: input, batch: batch,
+                       tolerance: 1e-5)
     }
 }

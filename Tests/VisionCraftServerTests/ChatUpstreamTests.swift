@@ -203,7 +203,8 @@ import Testing
                     }
                 }
                 try await reader.value
-                #expect(await eventually { upstream.cancelledStreams == 1 })
+                // Generous: the engine suites running beside this one can starve both cores.
+                #expect(await eventually(timeout: .seconds(20)) { upstream.cancelledStreams == 1 })
                 #expect(upstream.completedStreams == 0)
                 // The key's only generation slot is free again.
                 #expect(await eventually {

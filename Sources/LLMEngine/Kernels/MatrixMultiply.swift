@@ -1,8 +1,9 @@
 import LLMKernels
 
 /// Y = X·Wᵀ for one weight matrix in any supported type: row `r` of the tensor (its first
-/// dimension, contiguous) dotted with each input vector. Quantized weights go through the C
-/// kernels against 8-bit activations; other types through floats, a row at a time.
+/// dimension, contiguous) dotted with each input vector. Weights with an integer path go through
+/// the C kernels against 8-bit activations; the others (F32, F16, Q4_K, Q6_K) through floats, each
+/// row turned into floats once for the whole batch.
 enum MatrixMultiply {
     /// Writes `output[b * outputStride + r]` for the weight rows `rows` and the `batch` vectors of
     /// `input` (each `weight.rowLength` long, one after another), whose 8-bit form is `quantized`.
@@ -17,20 +18,9 @@ enum MatrixMultiply {
             type, weight.bytes.baseAddress!, weight.rowBytes, Int32(weight.rowLength / 32),
             quantized.kernelView, Int32(batch), output, Int32(outputStride), Int32(rows.lowerBound), Int32(rows.upperBound))
         if handled != 0 { return }
-
-        let length = weight.rowLength
-        let rowValues = UnsafeMutableBufferPointer<Float>.allocate(capacity: length)
-        defer { rowValues.deallocate() }
-        for row in rows {
-            Dequantize.row(
-                UnsafeRawBufferPointer(rebasing: weight.bytes[row * weight.rowBytes..<(row + 1) * weight.rowBytes]),
-                type: weight.type, into: rowValues)
-            for b in 0..<batch {
-                let x = input + b * length
-                var sum: Float = 0
-                for j in 0..<length { sum += rowValues[j] * x[j] }
-                output[b * outputStride + row] = sum
-            }
-        }
+        let handledAsFloats = llmk_matmul_float_at_level(
+            -1, Int32(weight.type.rawValue), weight.bytes.baseAddress!, weight.rowBytes, Int32(weight.rowLength),
+            input, Int32(batch), output, Int32(outputStride), Int32(rows.lowerBound), Int32(rows.upperBound))
+        precondition(handledAsFloats != 0, "no product for \(weight.type.name) weights")
     }
 }

@@ -1,3 +1,5 @@
+import LLMKernels
+
 /// Turns stored weights of any supported type back into floats, following ggml's reference
 /// formulas block by block. The plain path: matrix kernels work on blocks directly instead.
 public enum Dequantize {
@@ -78,55 +80,15 @@ public enum Dequantize {
     }
 
     /// 256 weights in 8 groups of 32, each with a 6-bit scale and minimum packed into 12 bytes,
-    /// themselves scaled by d and dmin; then 128 bytes of 4-bit values.
+    /// themselves scaled by d and dmin; then 128 bytes of 4-bit values. In C, shared with the
+    /// float matrix product.
     static func q4_K(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
-        let d = half(block, 0)
-        let dmin = half(block, 2)
-        let scales = UnsafeRawBufferPointer(rebasing: block[4..<16])
-        var q = 16
-        var out = 0
-        for group in stride(from: 0, to: 8, by: 2) {
-            let (scale1, min1) = scaleAndMin(group, scales)
-            let (scale2, min2) = scaleAndMin(group + 1, scales)
-            let d1 = d * Float(scale1), m1 = dmin * Float(min1)
-            let d2 = d * Float(scale2), m2 = dmin * Float(min2)
-            for l in 0..<32 { output[out + l] = d1 * Float(block[q + l] & 0x0F) - m1 }
-            for l in 0..<32 { output[out + 32 + l] = d2 * Float(block[q + l] >> 4) - m2 }
-            q += 32
-            out += 64
-        }
-    }
-
-    @inline(__always)
-    static func scaleAndMin(_ j: Int, _ scales: UnsafeRawBufferPointer) -> (UInt8, UInt8) {
-        if j < 4 {
-            return (scales[j] & 63, scales[j + 4] & 63)
-        }
-        return ((scales[j + 4] & 0x0F) | ((scales[j - 4] >> 6) << 4), (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4))
+        llmk_dequantize_q4_K(block.baseAddress!.assumingMemoryBound(to: UInt8.self), output.baseAddress!)
     }
 
     /// 256 weights: low 4 bits in 128 bytes, high 2 bits in 64 bytes, 16 signed 8-bit group scales,
     /// then the block scale d.
     static func q6_K(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
-        let d = half(block, 208)
-        var ql = 0, qh = 128, sc = 192, out = 0
-        for _ in 0..<2 {
-            for l in 0..<32 {
-                let group = l / 16
-                let high = block[qh + l]
-                let q1 = Int((block[ql + l] & 0x0F) | ((high >> 0) & 3) << 4) - 32
-                let q2 = Int((block[ql + l + 32] & 0x0F) | ((high >> 2) & 3) << 4) - 32
-                let q3 = Int((block[ql + l] >> 4) | ((high >> 4) & 3) << 4) - 32
-                let q4 = Int((block[ql + l + 32] >> 4) | ((high >> 6) & 3) << 4) - 32
-                output[out + l] = d * Float(Int8(bitPattern: block[sc + group])) * Float(q1)
-                output[out + l + 32] = d * Float(Int8(bitPattern: block[sc + group + 2])) * Float(q2)
-                output[out + l + 64] = d * Float(Int8(bitPattern: block[sc + group + 4])) * Float(q3)
-                output[out + l + 96] = d * Float(Int8(bitPattern: block[sc + group + 6])) * Float(q4)
-            }
-            out += 128
-            ql += 64
-            qh += 32
-            sc += 8
-        }
+        llmk_dequantize_q6_K(block.baseAddress!.assumingMemoryBound(to: UInt8.self), output.baseAddress!)
     }
 }

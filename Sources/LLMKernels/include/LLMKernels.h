@@ -1,5 +1,5 @@
 // The engine's innermost loops: integer dot products of quantized weight rows with 8-bit
-// activations. Everything around them (the model, threads, sampling) is Swift; these are in C
+// activations (and float ones for the types without an integer path yet). Everything around them (the model, threads, sampling) is Swift; these are in C
 // because they need AVX2's byte multiply-adds, chosen at run time with a portable fallback.
 #ifndef LLM_KERNELS_H
 #define LLM_KERNELS_H
@@ -7,13 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Weight encodings with a fast path, numbered as GGML numbers them.
+/// Weight encodings, numbered as GGML numbers them.
 enum {
+    LLMK_F32 = 0,
+    LLMK_F16 = 1,
     LLMK_Q4_0 = 2,
     LLMK_Q4_1 = 3,
     LLMK_Q5_0 = 6,
     LLMK_Q5_1 = 7,
     LLMK_Q8_0 = 8,
+    LLMK_Q4_K = 12,
+    LLMK_Q6_K = 14,
     /// Q4_0 summed as llama.cpp sums the Q4_0 matrices it repacks (those with a multiple of 8
     /// rows, on AVX2): each block's whole integer dot product, scaled and added in turn.
     LLMK_Q4_0_BLOCKWISE = 1002,
@@ -45,6 +49,17 @@ int llmk_best_level(void);
 int llmk_matmul_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks,
                          llmk_activations activations, int batch, float *output, int output_stride, int row_begin,
                          int row_end);
+
+/// The same product for weights without an integer path (F32, F16, Q4_K, Q6_K): each row turned
+/// into floats once, then dotted with the float vectors of `input` (each `length` long) in sixteen
+/// fused lanes. `level` as for `llmk_matmul_at_level`, or -1 for the best. Returns 0 for other types.
+int llmk_matmul_float_at_level(int level, int type, const void *weights, size_t row_bytes, int length,
+                               const float *input, int batch, float *output, int output_stride, int row_begin,
+                               int row_end);
+
+/// One 256-value block of Q4_K or Q6_K as floats, by ggml's reference formulas.
+void llmk_dequantize_q4_K(const uint8_t *block, float *output);
+void llmk_dequantize_q6_K(const uint8_t *block, float *output);
 
 /// A hint to the CPU inside spin-wait loops.
 void llmk_cpu_relax(void);
