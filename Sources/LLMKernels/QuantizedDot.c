@@ -46,7 +46,7 @@ static inline int llmk_small_weight(int type, const uint8_t *block, int j) {
     }
 }
 
-void llmk_quantize(const float *input, int count, int8_t *values, float *scales, float *sums) {
+static void quantize_portable(const float *input, int count, int8_t *values, float *scales, float *sums) {
     for (int block = 0; block < count / 32; block++) {
         const float *x = input + block * 32;
         float maximum = 0;
@@ -167,6 +167,21 @@ static int x86_level(void) {
     return cached;
 }
 #endif
+
+void llmk_quantize(const float *input, int count, int8_t *values, float *scales, float *sums) {
+    llmk_quantize_at_level(llmk_best_level(), input, count, values, scales, sums);
+}
+
+void llmk_quantize_at_level(int level, const float *input, int count, int8_t *values, float *scales, float *sums) {
+#ifdef LLMK_X86
+    switch (level < x86_level() ? level : x86_level()) {
+    case 2: return quantize_vnni(input, count, values, scales, sums);
+    case 1: return quantize_avx2(input, count, values, scales, sums);
+    default: break;
+    }
+#endif
+    quantize_portable(input, count, values, scales, sums);
+}
 
 int llmk_matmul(int type, const void *weights, size_t row_bytes, int blocks, llmk_activations a, int batch,
                 float *output, int stride, int begin, int end) {

@@ -40,6 +40,28 @@ struct KernelTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(3).map { inputs[$0] })")
     }
 
+    @Test func everyPathQuantizesActivationsToTheSameBytes() {
+        var generator = SplitMix64(seed: 11)
+        // Ordinary values, ties that must round to even, zeros, and blocks of one repeated value.
+        var input = (0..<32 * 40).map { _ in Float.random(in: -3...3, using: &generator) }
+        for j in 0..<32 { input[32 + j] = Float(j % 5) - 2 + 0.5; input[64 + j] = 0; input[96 + j] = -1.25 }
+        input[32] = 127 / 2.5  // puts the block's maximum where x · 127 / max lands on .5 ties
+        func run(_ level: Int32) -> ([Int8], [Float], [Float]) {
+            var values = [Int8](repeating: 0, count: input.count)
+            var scales = [Float](repeating: .nan, count: input.count / 32), sums = scales
+            llmk_quantize_at_level(level, input, Int32(input.count), &values, &scales, &sums)
+            return (values, scales, sums)
+        }
+        let portable = run(0)
+        #expect(portable.0[64..<96].allSatisfy { $0 == 0 } && portable.1[2] == 0)
+        for level in 1...max(1, llmk_best_level()) {
+            let other = run(level)
+            let bytes = zip(other.0, portable.0).filter { $0 != $1 }.count
+            let scales = zip(other.1 + other.2, portable.1 + portable.2).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(bytes == 0 && scales == 0, "level \(level): \(bytes) bytes and \(scales) scales or sums differ")
+        }
+    }
+
     @Test(arguments: types)
     func everyPathGivesTheSameNumbersAsPlainFloats(_ kernel: (GGMLType, Int32)) throws {
         let type = kernel.0

@@ -34,6 +34,9 @@ typedef struct {
 /// Quantizes `count` floats (a multiple of 32) to nearest, ties to even.
 void llmk_quantize(const float *input, int count, int8_t *values, float *scales, float *sums);
 
+/// `llmk_quantize` on the path of `level` (as for `llmk_matmul_at_level`), for tests.
+void llmk_quantize_at_level(int level, const float *input, int count, int8_t *values, float *scales, float *sums);
+
 /// output[b * output_stride + r] = row r · activation b, for rows [row_begin, row_end) and b in
 /// [0, batch). Activation b starts `b * blocks` blocks into `activations`. Returns 0 when
 /// `type` has no fast path here.
