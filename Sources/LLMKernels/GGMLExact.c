@@ -70,11 +70,13 @@ static inline float llmk_ggml_expf(float x) {
 #define LLMK_TARGET __attribute__((target("avx2,fma,f16c")))
 #define LLMK_H2F(h) _cvtsh_ss(h)
 #define LLMK_F2H(f) _cvtss_sh(f, 0)
+#define LLMK_ATTENTION_VECTORS 1
 #include "AttentionGGMLX.inc"
 #undef LLMK_SUFFIX
 #undef LLMK_TARGET
 #undef LLMK_H2F
 #undef LLMK_F2H
+#undef LLMK_ATTENTION_VECTORS
 #endif
 
 void llmk_to_half(const float *input, uint16_t *output, int count) {
