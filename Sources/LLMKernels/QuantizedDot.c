@@ -137,6 +137,19 @@ static float dot_q8_0_portable(const uint8_t *row, int blocks, const int8_t *q, 
 // time: AVX2, and AVX-512 VNNI on 256-bit vectors (one instruction for the byte products). Both
 // produce exactly the portable kernels' numbers: the integer sums are exact either way.
 
+// CALL(T, n) with n the tile's vector count as a constant, for count in 1...8.
+#define LLMK_FOR_COUNT(CALL, T)                                                                                 \
+    switch (count) {                                                                                            \
+    case 1: CALL(T, 1); break;                                                                                  \
+    case 2: CALL(T, 2); break;                                                                                  \
+    case 3: CALL(T, 3); break;                                                                                  \
+    case 4: CALL(T, 4); break;                                                                                  \
+    case 5: CALL(T, 5); break;                                                                                  \
+    case 6: CALL(T, 6); break;                                                                                  \
+    case 7: CALL(T, 7); break;                                                                                  \
+    default: CALL(T, 8); break;                                                                                 \
+    }
+
 #ifdef LLMK_X86
 #define LLMK_SUFFIX(name) name##_avx2
 #define LLMK_TARGET __attribute__((target("avx2,fma,f16c")))
