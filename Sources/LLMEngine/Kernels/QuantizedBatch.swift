@@ -28,8 +28,16 @@ final class QuantizedBatch: @unchecked Sendable {
 
     /// Quantizes `count` vectors laid out one after another from `input`.
     func quantize(_ input: UnsafePointer<Float>, count: Int) {
-        precondition(count <= capacity)
-        llmk_quantize(input, Int32(length * count), values, scales, sums)
+        quantize(input, vectors: 0..<count)
+    }
+
+    /// Quantizes the vectors `vectors` of those laid out one after another from `input`; threads
+    /// may each take their own range.
+    func quantize(_ input: UnsafePointer<Float>, vectors: Range<Int>) {
+        precondition(vectors.upperBound <= capacity)
+        guard !vectors.isEmpty else { return }
+        let start = vectors.lowerBound * length
+        llmk_quantize(input + start, Int32(length * vectors.count), values + start, scales + start / 32, sums + start / 32)
     }
 
     var kernelView: llmk_activations {

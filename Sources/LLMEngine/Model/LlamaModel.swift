@@ -84,14 +84,13 @@ public final class LlamaModel: Sendable {
 
         for (layerIndex, layer) in weights.layers.enumerated() {
             // Attention.
-            rmsNorm(scratch.x, count: count, weight: layer.attentionNorm, into: scratch.normalized)
-            scratch.quantizedEmbedding.quantize(scratch.normalized, count: count)
+            normalizeAndQuantize(count: count, weight: layer.attentionNorm, scratch: scratch)
             parallelMultiply([
                 (layer.query, scratch.query, layer.queryBias),
                 (layer.key, scratch.key, layer.keyBias),
                 (layer.value, scratch.value, layer.valueBias),
             ], input: scratch.normalized, quantized: scratch.quantizedEmbedding, count: count)
-            for index in 0..<count {
+            eachToken(count) { index in
                 let rotation = scratch.rotation + index * config.headDimension
                 rotate(scratch.query + index * dimension, heads: config.headCount, rotation: rotation)
                 rotate(scratch.key + index * kvDimension, heads: config.kvHeadCount, rotation: rotation)
@@ -112,8 +111,7 @@ public final class LlamaModel: Sendable {
                           count: count, scratch: scratch)
 
             // Feed-forward: down(silu(gate(x)) * up(x)).
-            rmsNorm(scratch.x, count: count, weight: layer.feedForwardNorm, into: scratch.normalized)
-            scratch.quantizedEmbedding.quantize(scratch.normalized, count: count)
+            normalizeAndQuantize(count: count, weight: layer.feedForwardNorm, scratch: scratch)
             gatedFeedForward(layer, scratch: scratch, count: count)
             addProjection(layer.down, of: scratch.gate, quantized: scratch.quantizedHidden, count: count, scratch: scratch)
         }
@@ -121,7 +119,7 @@ public final class LlamaModel: Sendable {
         // Only the tokens that asked pay for the vocabulary-sized output projection.
         let wanting = steps.indices.filter { steps[$0].wantsLogits }
         if !wanting.isEmpty {
-            rmsNorm(scratch.x, count: count, weight: weights.outputNorm, into: scratch.normalized)
+            rmsNorm(scratch.x, tokens: 0..<count, weight: weights.outputNorm, into: scratch.normalized)
             for (row, index) in wanting.enumerated() {
                 (scratch.attentionOut + row * dimension).update(from: scratch.normalized + index * dimension, count: dimension)
             }
@@ -156,13 +154,42 @@ public final class LlamaModel: Sendable {
     }
 
     /// x += W·input: the residual connection after attention and after the feed-forward block.
+    /// Each thread adds the rows it just computed, so no thread waits for a serial pass.
     private func addProjection(
         _ weight: GGUFTensor, of input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
         scratch: ForwardScratch
     ) {
-        quantized.quantize(input, count: count)
-        parallelMultiply([(weight, scratch.projected, nil)], input: input, quantized: quantized, count: count)
-        for j in 0..<count * config.embeddingLength { scratch.x[j] += scratch.projected[j] }
+        eachTokenRange(count) { quantized.quantize(input, vectors: $0) }
+        let dimension = config.embeddingLength
+        pool.run { thread in
+            let rows = pool.share(of: weight.rowCount, thread: thread)
+            MatrixMultiply.multiply(
+                weight, input: input, quantized: quantized, batch: count, into: scratch.projected,
+                outputStride: weight.rowCount, rows: rows)
+            for b in 0..<count {
+                for r in rows { scratch.x[b * dimension + r] += scratch.projected[b * dimension + r] }
+            }
+        }
+    }
+
+    /// The normalized residual stream in `scratch.normalized` and its 8-bit form, each thread
+    /// taking its share of the tokens.
+    private func normalizeAndQuantize(count: Int, weight: [Float], scratch: ForwardScratch) {
+        eachTokenRange(count) { tokens in
+            rmsNorm(scratch.x, tokens: tokens, weight: weight, into: scratch.normalized)
+            scratch.quantizedEmbedding.quantize(scratch.normalized, vectors: tokens)
+        }
+    }
+
+    /// `body` over the tokens of a batch split between the threads; a lone token stays on the
+    /// calling thread, as handing it over would cost more than the work.
+    private func eachTokenRange(_ count: Int, _ body: (Range<Int>) -> Void) {
+        guard count > 1 else { return body(0..<count) }
+        pool.run { thread in body(pool.share(of: count, thread: thread)) }
+    }
+
+    private func eachToken(_ count: Int, _ body: (Int) -> Void) {
+        eachTokenRange(count) { tokens in tokens.forEach(body) }
     }
 
     /// silu(gate·x) ⊙ (up·x) into `scratch.gate`, each thread applying the activation to the rows
@@ -205,9 +232,11 @@ public final class LlamaModel: Sendable {
     }
 
     /// x / sqrt(mean(x²) + ε) · w for each vector, the mean summed in double as ggml does.
-    private func rmsNorm(_ x: UnsafeMutablePointer<Float>, count: Int, weight: [Float], into output: UnsafeMutablePointer<Float>) {
+    private func rmsNorm(
+        _ x: UnsafeMutablePointer<Float>, tokens: Range<Int>, weight: [Float], into output: UnsafeMutablePointer<Float>
+    ) {
         let length = config.embeddingLength
-        for b in 0..<count {
+        for b in tokens {
             let vector = x + b * length, result = output + b * length
             var sum: Double = 0
             for j in 0..<length { sum += Double(vector[j] * vector[j]) }
