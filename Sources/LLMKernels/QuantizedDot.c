@@ -137,6 +137,17 @@ static float dot_q8_0_portable(const uint8_t *row, int blocks, const int8_t *q, 
 // time: AVX2, and AVX-512 VNNI on 256-bit vectors (one instruction for the byte products). Both
 // produce exactly the portable kernels' numbers: the integer sums are exact either way.
 
+// CALL(T) with T the weight type as a constant, for the types with an integer path (Q4_0 summed
+// per block has its own loop).
+#define LLMK_FOR_TYPE(CALL)                                                                                     \
+    switch (type) {                                                                                             \
+    case LLMK_Q4_1: CALL(LLMK_Q4_1); break;                                                                     \
+    case LLMK_Q4_0: CALL(LLMK_Q4_0); break;                                                                     \
+    case LLMK_Q5_1: CALL(LLMK_Q5_1); break;                                                                     \
+    case LLMK_Q5_0: CALL(LLMK_Q5_0); break;                                                                     \
+    default: CALL(LLMK_Q8_0); break;                                                                            \
+    }
+
 // CALL(T, n) with n the tile's vector count as a constant, for count in 1...8.
 #define LLMK_FOR_COUNT(CALL, T)                                                                                 \
     switch (count) {                                                                                            \
@@ -211,9 +222,9 @@ int llmk_best_level(void) {
 
 int llmk_matmul_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks, llmk_activations a,
                          int batch, float *output, int stride, int begin, int end) {
-    if (type != LLMK_Q4_0 && type != LLMK_Q4_1 && type != LLMK_Q5_0 && type != LLMK_Q5_1 && type != LLMK_Q8_0 &&
-        type != LLMK_Q4_0_BLOCKWISE) {
-        return 0;
+    switch (type) {
+    case LLMK_Q4_0: case LLMK_Q4_1: case LLMK_Q5_0: case LLMK_Q5_1: case LLMK_Q8_0: case LLMK_Q4_0_BLOCKWISE: break;
+    default: return 0;  // no integer path: the caller goes through floats
     }
 #ifdef LLMK_X86
     switch (level < x86_level() ? level : x86_level()) {

@@ -161,11 +161,7 @@ public final class LlamaModel: Sendable {
     ) {
         eachTokenRange(count) { quantized.quantize(input, vectors: $0) }
         let dimension = config.embeddingLength
-        pool.run { thread in
-            let rows = pool.share(of: weight.rowCount, thread: thread)
-            MatrixMultiply.multiply(
-                weight, input: input, quantized: quantized, batch: count, into: scratch.projected,
-                outputStride: weight.rowCount, rows: rows)
+        parallelMultiply([(weight, scratch.projected, nil)], input: input, quantized: quantized, count: count) { rows in
             for b in 0..<count {
                 for r in rows { scratch.x[b * dimension + r] += scratch.projected[b * dimension + r] }
             }
@@ -196,13 +192,8 @@ public final class LlamaModel: Sendable {
     /// it just computed, so no thread waits for a serial pass over the hidden layer.
     private func gatedFeedForward(_ layer: LlamaWeights.Layer, scratch: ForwardScratch, count: Int) {
         let width = config.feedForwardLength
-        pool.run { thread in
-            let rows = pool.share(of: width, thread: thread)
-            for weight in [(layer.gate, scratch.gate), (layer.up, scratch.up)] {
-                MatrixMultiply.multiply(
-                    weight.0, input: scratch.normalized, quantized: scratch.quantizedEmbedding, batch: count,
-                    into: weight.1, outputStride: width, rows: rows)
-            }
+        parallelMultiply([(layer.gate, scratch.gate, nil), (layer.up, scratch.up, nil)], input: scratch.normalized,
+                         quantized: scratch.quantizedEmbedding, count: count) { rows in
             for b in 0..<count {
                 llmk_swiglu(scratch.gate + b * width, scratch.up + b * width, Int32(rows.lowerBound),
                             Int32(rows.upperBound), Int32(width))
@@ -210,24 +201,28 @@ public final class LlamaModel: Sendable {
         }
     }
 
-    /// Several products of the same input, each thread taking its share of every matrix's rows
-    /// in one hand-off; biases added after.
+    /// Several products of the same input in one hand-off: each thread takes its share of every
+    /// matrix's rows and adds their biases, then runs `eachShare` on its rows (for products of
+    /// equal height) — work on fresh rows needs no wait for the other threads.
     private func parallelMultiply(
         _ products: [(weight: GGUFTensor, output: UnsafeMutablePointer<Float>, bias: [Float]?)],
-        input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int
+        input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
+        eachShare: ((Range<Int>) -> Void)? = nil
     ) {
+        precondition(eachShare == nil || Set(products.map(\.weight.rowCount)).count == 1)
         pool.run { thread in
             for product in products {
+                let height = product.weight.rowCount
+                let rows = pool.share(of: height, thread: thread)
                 MatrixMultiply.multiply(
                     product.weight, input: input, quantized: quantized, batch: count, into: product.output,
-                    outputStride: product.weight.rowCount, rows: pool.share(of: product.weight.rowCount, thread: thread))
+                    outputStride: height, rows: rows)
+                guard let bias = product.bias else { continue }
+                for b in 0..<count {
+                    for r in rows { product.output[b * height + r] += bias[r] }
+                }
             }
-        }
-        for product in products {
-            guard let bias = product.bias else { continue }
-            for b in 0..<count {
-                for j in 0..<bias.count { product.output[b * bias.count + j] += bias[j] }
-            }
+            eachShare?(pool.share(of: products[0].weight.rowCount, thread: thread))
         }
     }
 
