@@ -53,15 +53,13 @@ public struct UpstreamEndpoint: Sendable {
 enum UpstreamFailure {
     static func from(_ error: any Error) -> BackendError {
         if let error = error as? BackendError { return error }
-        if let error = error as? HTTPClientError,
-            error == .readTimeout || error == .deadlineExceeded
+        let httpClientError = error as? HTTPClientError
+        if httpClientError == .readTimeout || httpClientError == .deadlineExceeded
+            || (error as? LoopLocalHTTPClient.Failure) == .timedOut
         {
             return BackendError(.timedOut, "The backend did not answer in time.")
         }
-        if (error as? LoopLocalHTTPClient.Failure) == .timedOut {
-            return BackendError(.timedOut, "The backend did not answer in time.")
-        }
-        if error is CancellationError || (error as? HTTPClientError) == .cancelled {
+        if error is CancellationError || httpClientError == .cancelled {
             return BackendError(.failed, "The request to the backend was cancelled.")
         }
         return BackendError(.unreachable, "The backend could not be reached.")
