@@ -59,6 +59,9 @@ struct SSEChatStream: Sendable {
             if includeUsage { try await write(wire.usageChunk(progress.outcome.tokens), to: &writer) }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
         } catch {
+            // The client is gone (a write failed, or its leaving cancelled this task): the backend
+            // must stop now, not when this stream is released.
+            events.cancel()
             progress.update { $0.status = UsageRecord.clientClosedStatus }
         }
     }

@@ -13,10 +13,18 @@ public enum ChatEvent: Sendable, Equatable {
 public struct ChatEventStream: AsyncSequence, Sendable {
     public typealias Element = ChatEvent
     private let nextEvent: @Sendable () async throws -> ChatEvent?
+    private let stop: @Sendable () -> Void
 
-    public init(next: @escaping @Sendable () async throws -> ChatEvent?) {
+    /// `cancel` stops the generation for a consumer that will ask for nothing more; it is called
+    /// from the consuming task, between calls to `next`.
+    public init(next: @escaping @Sendable () async throws -> ChatEvent?, cancel: @escaping @Sendable () -> Void = {}) {
         self.nextEvent = next
+        self.stop = cancel
     }
+
+    /// Tells the backend the consumer stopped early (a client that left), so it stops generating
+    /// now rather than whenever the stream happens to be released.
+    public func cancel() { stop() }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let nextEvent: @Sendable () async throws -> ChatEvent?

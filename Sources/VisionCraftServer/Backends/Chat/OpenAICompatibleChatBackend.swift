@@ -63,7 +63,7 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
         }
         let reader = UpstreamChatStreamReader(
             lines: response.body.splitUTF8Lines(maximumBufferSize: 8 * 1024 * 1024).makeAsyncIterator())
-        return ChatEventStream { try await reader.next() }
+        return ChatEventStream(next: { try await reader.next() }, cancel: { reader.abandon() })
     }
 
     /// The events of an upstream's non-streamed answer, in the order a stream would give them.

@@ -7,7 +7,7 @@ import NIOCore
 final class UpstreamChatStreamReader: @unchecked Sendable {
     // @unchecked: an async iterator is driven by one task at a time; this class never escapes it.
     typealias Lines = NIODecodedAsyncSequence<HTTPClientResponse.Body, NIOSplitUTF8LinesMessageDecoder>
-    private var lines: Lines.AsyncIterator
+    private var lines: Lines.AsyncIterator?
     private var pending: [ChatEvent] = []
     private var ended = false
     private var finished = false
@@ -15,12 +15,20 @@ final class UpstreamChatStreamReader: @unchecked Sendable {
         self.lines = lines
     }
 
+    /// Releases the upstream response: AsyncHTTPClient cancels a request whose body nobody reads,
+    /// which closes the connection, and the upstream stops generating.
+    func abandon() {
+        lines = nil
+        ended = true
+        pending.removeAll()
+    }
+
     func next() async throws -> ChatEvent? {
         while pending.isEmpty {
             if ended { return nil }
             let line: String?
             do {
-                line = try await lines.next()
+                line = try await lines?.next()
             } catch {
                 ended = true
                 throw UpstreamFailure.from(error)

@@ -41,7 +41,7 @@ public final class EmbeddedChatBackend: ChatBackend {
         // A client that goes away frees its sequence's slot at the next step.
         continuation.onTermination = { _ in handle.cancel() }
         let iterator = EventIterator(events.makeAsyncIterator())
-        return ChatEventStream { try await iterator.next() }
+        return ChatEventStream(next: { try await iterator.next() }, cancel: { handle.cancel() })
     }
 
     public func probe() async -> Bool { true }
