@@ -111,7 +111,9 @@ final class LoopLocalExchangeHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(error)
+        // An upstream that closes a kept-alive connection with our request unread resets it: the
+        // same lost connection as a plain close, and just as safe to retry before any answer.
+        fail(hasResponseBytes ? error : LoopLocalHTTPClient.Failure.connectionLost(beforeResponse: true))
     }
 
     private func fail(_ error: any Error) {
