@@ -85,8 +85,15 @@ void llmk_to_half(const float *input, uint16_t *output, int count) {
 
 void llmk_attention(const float *query, const uint16_t *keys, const uint16_t *values, int stride, int length,
                     int count, float scale, float *scores, float *output) {
+    llmk_attention_at_level(llmk_best_level(), query, keys, values, stride, length, count, scale, scores, output);
+}
+
+void llmk_attention_at_level(int level, const float *query, const uint16_t *keys, const uint16_t *values, int stride,
+                             int length, int count, float scale, float *scores, float *output) {
 #ifdef LLMK_X86
-    if (llmk_best_level() > 0) return attention_f16c(query, keys, values, stride, length, count, scale, scores, output);
+    if (level > 0 && llmk_best_level() > 0) {
+        return attention_f16c(query, keys, values, stride, length, count, scale, scores, output);
+    }
 #endif
     attention_portable(query, keys, values, stride, length, count, scale, scores, output);
 }

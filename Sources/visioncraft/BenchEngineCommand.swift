@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import LLMEngine
 
+extension ProductOrder: ExpressibleByArgument {}
+
 /// `make bench-engine`'s half on our side: prefill and decode speed of the embedded engine, and
 /// the aggregate decode speed of several sequences sharing forward passes.
 struct BenchEngineCommand: AsyncParsableCommand {
@@ -16,9 +18,11 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Option(help: "Concurrent streams to measure aggregate decode with, comma-separated.") var streams: String = "1,4,8"
     @Option(help: "Runs of each measurement; the best is shown, as a shared machine only ever slows a run down.")
     var repeats: Int = 3
+    @Option(help: "How matrix products add up: blockwise (the server's default) or llama-cpp.")
+    var productOrder: ProductOrder = .blockwise
 
     func run() async throws {
-        let model = try LlamaModel(path: model, threads: threads)
+        let model = try LlamaModel(path: model, threads: threads, order: productOrder)
         let prompt = Array(model.tokenizer.encode(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 64))
             .prefix(promptTokens))
         let capacity = promptTokens + decodeTokens + 1
@@ -37,7 +41,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
                 }
             })
         }
-        print("visioncraft threads=\(threads) prefill_tokens_per_s=\(Self.rate(prompt.count, prefill)) decode_tokens_per_s=\(Self.rate(decodeTokens, decode))")
+        print("visioncraft product_order=\(productOrder.rawValue) threads=\(threads) prefill_tokens_per_s=\(Self.rate(prompt.count, prefill)) decode_tokens_per_s=\(Self.rate(decodeTokens, decode))")
         let modelMegabytes = Double((try? FileManager.default.attributesOfItem(atPath: self.model)[.size] as? Int) ?? 0) / 1_048_576
         print("visioncraft one_stream_2048_context peak_rss_mb=\(Self.peakResidentMegabytes()) model_file_mb=\(String(format: "%.0f", modelMegabytes))")
 

@@ -2,14 +2,36 @@ import LLMKernels
 import Testing
 @testable import LLMEngine
 
-/// The C kernels: every instruction-set path gives bit-identical products, whatever the batch,
-/// and they agree with a plain float product of the dequantized weights.
+/// The C kernels: every instruction-set path gives bit-identical products, whatever the batch
+/// and however the rows are shared out, and they agree with a plain float product of the
+/// dequantized weights.
 struct KernelTests {
-    /// Each weight type with the kernel number it goes to; Q4_0 twice, in both summation orders.
-    static let types: [(GGMLType, Int32)] = [
+    /// The weight types with an integer path.
+    static let types: [GGMLType] = [.q4_0, .q4_1, .q8_0, .q5_0, .q5_1]
+
+    /// The same for llama.cpp's order, with the kernel number each goes to: Q4_0 twice, in both
+    /// of llama.cpp's summation orders.
+    static let laneOrderTypes: [(GGMLType, Int32)] = [
         (.q4_0, Int32(LLMK_Q4_0)), (.q4_0, Int32(LLMK_Q4_0_BLOCKWISE)), (.q4_1, Int32(LLMK_Q4_1)), (.q8_0, Int32(LLMK_Q8_0)),
         (.q5_0, Int32(LLMK_Q5_0)), (.q5_1, Int32(LLMK_Q5_1)),
     ]
+
+    /// Random weights, a random batch of activations and its 8-bit form.
+    struct Problem {
+        var rows = 37, length = 96, batch = 11  // rows: four groups of eight and a part group
+        var weights: [UInt8] = []
+        var input: [Float] = []
+        var quantized = QuantizedBatch(length: 96, capacity: 11)
+    }
+
+    func problem(_ type: GGMLType) -> Problem {
+        var generator = SplitMix64(seed: 42)
+        var problem = Problem()
+        problem.weights = randomRows(type, rows: problem.rows, length: problem.length, generator: &generator)
+        problem.input = (0..<problem.batch * problem.length).map { _ in Float.random(in: -2...2, using: &generator) }
+        problem.input.withUnsafeBufferPointer { problem.quantized.quantize($0.baseAddress!, count: problem.batch) }
+        return problem
+    }
 
     /// Random weight rows of `type`: random scale bytes kept finite, random quant bytes.
     func randomRows(_ type: GGMLType, rows: Int, length: Int, generator: inout SplitMix64) -> [UInt8] {
@@ -46,46 +68,96 @@ struct KernelTests {
         var input = (0..<32 * 40).map { _ in Float.random(in: -3...3, using: &generator) }
         for j in 0..<32 { input[32 + j] = Float(j % 5) - 2 + 0.5; input[64 + j] = 0; input[96 + j] = -1.25 }
         input[32] = 127 / 2.5  // puts the block's maximum where x · 127 / max lands on .5 ties
-        func run(_ level: Int32) -> ([Int8], [Float], [Float]) {
+        func run(_ level: Int32) -> ([Int8], [Float], [Float], [Int32]) {
             var values = [Int8](repeating: 0, count: input.count)
             var scales = [Float](repeating: .nan, count: input.count / 32), sums = scales
-            llmk_quantize_at_level(level, input, Int32(input.count), &values, &scales, &sums)
-            return (values, scales, sums)
+            var totals = [Int32](repeating: .max, count: input.count / 32)
+            llmk_quantize_at_level(level, input, Int32(input.count), &values, &scales, &sums, &totals)
+            return (values, scales, sums, totals)
         }
         let portable = run(0)
         #expect(portable.0[64..<96].allSatisfy { $0 == 0 } && portable.1[2] == 0)
+        #expect(portable.3 == (0..<input.count / 32).map { block in portable.0[block * 32..<(block + 1) * 32].reduce(0) { $0 + Int32($1) } })
         for level in 1...max(1, llmk_best_level()) {
             let other = run(level)
             let bytes = zip(other.0, portable.0).filter { $0 != $1 }.count
             let scales = zip(other.1 + other.2, portable.1 + portable.2).filter { $0.bitPattern != $1.bitPattern }.count
-            #expect(bytes == 0 && scales == 0, "level \(level): \(bytes) bytes and \(scales) scales or sums differ")
+            #expect(bytes == 0 && scales == 0 && other.3 == portable.3,
+                    "level \(level): \(bytes) bytes and \(scales) scales or sums differ")
         }
     }
 
     @Test(arguments: types)
-    func everyPathGivesTheSameNumbersAsPlainFloats(_ kernel: (GGMLType, Int32)) throws {
-        let type = kernel.0
-        var generator = SplitMix64(seed: 42)
-        let rows = 37, length = 96, batch = 11
-        let weights = randomRows(type, rows: rows, length: length, generator: &generator)
-        let input = (0..<batch * length).map { _ in Float.random(in: -2...2, using: &generator) }
-        let quantized = QuantizedBatch(length: length, capacity: batch)
-        input.withUnsafeBufferPointer { quantized.quantize($0.baseAddress!, count: batch) }
+    func everyPathGivesTheSameNumbersAsPlainFloats(_ type: GGMLType) throws {
+        let problem = problem(type)
+        let (rows, length, batch, weights, quantized) = (problem.rows, problem.length, problem.batch, problem.weights, problem.quantized)
+        let kernelType = Int32(type.rawValue), blocks = Int32(length / 32)
+        var interleaved = [UInt8](repeating: 0xAA, count: llmk_interleaved_size(kernelType, Int32(rows), blocks))
+        weights.withUnsafeBytes { raw in
+            #expect(llmk_interleave(kernelType, raw.baseAddress!, type.rowBytes(elements: length)!, Int32(rows), blocks,
+                                    &interleaved) == 1)
+        }
 
-        func run(level: Int32, batch: Int) -> [Float] {
+        func run(level: Int32, batch: Int, rowRanges: [Range<Int>] = [0..<rows]) -> [Float] {
             var output = [Float](repeating: .nan, count: batch * rows)
-            weights.withUnsafeBytes { raw in
-                output.withUnsafeMutableBufferPointer { out in
-                    _ = llmk_matmul_at_level(
-                        level, kernel.1, raw.baseAddress!, type.rowBytes(elements: length)!,
-                        Int32(length / 32), quantized.kernelView, Int32(batch), out.baseAddress!, Int32(rows), 0, Int32(rows))
+            output.withUnsafeMutableBufferPointer { out in
+                for range in rowRanges {
+                    #expect(llmk_matmul_at_level(
+                        level, kernelType, interleaved, Int32(rows), blocks, quantized.kernelView, Int32(batch),
+                        out.baseAddress!, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound)) == 1)
                 }
             }
             return output
         }
+        // Rows taken in shares, as threads take them, write each row once and only their own.
+        #expect(run(level: llmk_best_level(), batch: batch, rowRanges: [0..<8, 8..<32, 32..<rows]).map(\.bitPattern)
+                == run(level: llmk_best_level(), batch: batch).map(\.bitPattern))
         // The 8-bit activations cost at most about 1% of the products' size.
-        checkEveryPath(run, type: type, weights: weights, rows: rows, length: length, input: input, batch: batch,
-                       tolerance: 0.01)
+        checkEveryPath({ run(level: $0, batch: $1) }, type: type, weights: weights, rows: rows, length: length,
+                       input: problem.input, batch: batch, tolerance: 0.01)
+    }
+
+    @Test(arguments: laneOrderTypes)
+    func everyPathInLlamaCppsOrderGivesTheSameNumbersAsPlainFloats(_ kernel: (GGMLType, Int32)) throws {
+        let type = kernel.0
+        let problem = problem(type)
+        let (rows, length) = (problem.rows, problem.length)
+        func run(level: Int32, batch: Int) -> [Float] {
+            var output = [Float](repeating: .nan, count: batch * rows)
+            problem.weights.withUnsafeBytes { raw in
+                output.withUnsafeMutableBufferPointer { out in
+                    #expect(llmk_matmul_lanes_at_level(
+                        level, kernel.1, raw.baseAddress!, type.rowBytes(elements: length)!, Int32(length / 32),
+                        problem.quantized.kernelView, Int32(batch), out.baseAddress!, Int32(rows), 0, Int32(rows)) == 1)
+                }
+            }
+            return output
+        }
+        checkEveryPath(run, type: type, weights: problem.weights, rows: rows, length: length, input: problem.input,
+                       batch: problem.batch, tolerance: 0.01)
+    }
+
+    /// Both orders multiply the same integers with the same scales: they differ only by rounding,
+    /// a few millionths of the products' size.
+    @Test(arguments: laneOrderTypes)
+    func theTwoOrdersDifferOnlyByRounding(_ kernel: (GGMLType, Int32)) throws {
+        let type = kernel.0
+        let problem = problem(type)
+        let (rows, length, batch) = (problem.rows, problem.length, problem.batch)
+        let kernelType = Int32(type.rawValue), blocks = Int32(length / 32)
+        var interleaved = [UInt8](repeating: 0, count: llmk_interleaved_size(kernelType, Int32(rows), blocks))
+        var lanes = [Float](repeating: .nan, count: batch * rows), blockwise = lanes
+        problem.weights.withUnsafeBytes { raw in
+            llmk_interleave(kernelType, raw.baseAddress!, type.rowBytes(elements: length)!, Int32(rows), blocks, &interleaved)
+            llmk_matmul_lanes(kernel.1, raw.baseAddress!, type.rowBytes(elements: length)!, blocks,
+                              problem.quantized.kernelView, Int32(batch), &lanes, Int32(rows), 0, Int32(rows))
+        }
+        llmk_matmul(kernelType, interleaved, Int32(rows), blocks, problem.quantized.kernelView, Int32(batch), &blockwise,
+                    Int32(rows), 0, Int32(rows))
+        let size = lanes.map(abs).max()!
+        let worst = zip(lanes, blockwise).map { abs($0 - $1) }.max()!
+        #expect(worst <= 1e-5 * size, "largest difference \(worst) in products up to \(size)")
+        #expect(worst > 0 || type == .q4_0, "the orders round differently")
     }
 
     /// Every instruction-set path gives the portable path's bits, a vector in a smaller batch gets
@@ -162,5 +234,40 @@ struct KernelTests {
         }
         checkEveryPath(run, type: type, weights: weights, rows: rows, length: length, input: input, batch: batch,
                        tolerance: 1e-5)
+    }
+}
+
+/// Attention in llama.cpp's arithmetic: the vector path gives the portable one's bits for head
+/// sizes on and off its 64-lane fast path, contexts shorter and longer than its 64 value lanes,
+/// and scores whose exponentials leave the range of a plain power-of-two scaling.
+struct AttentionKernelTests {
+    @Test(arguments: [(64, 1), (64, 63), (64, 64), (64, 65), (64, 200), (128, 77), (48, 70)])
+    func theVectorPathGivesThePortableBits(_ shape: (length: Int, count: Int)) {
+        var generator = SplitMix64(seed: UInt64(shape.length * 1000 + shape.count))
+        let stride = shape.length * 3
+        // The weights are rounded to half precision before they meet the values, which hides most
+        // differences in the scores' rounding: many trials, so that any one shows.
+        var differing = 0
+        for trial in 0..<100 {
+            // Large queries (every fourth trial) make some scores fall more than 126 powers of two
+            // below the maximum, off the plain power-of-two scaling of exp.
+            let range: Float = trial % 4 == 0 ? 150 : 3
+            let query = (0..<shape.length).map { _ in Float.random(in: -range...range, using: &generator) }
+            let cache = (0..<shape.count * stride).map { _ in Float.random(in: -1...1, using: &generator) }
+            var keys = [UInt16](repeating: 0, count: cache.count), values = keys
+            llmk_to_half(cache, &keys, Int32(cache.count))
+            llmk_to_half(cache.reversed(), &values, Int32(cache.count))
+            func run(_ level: Int32) -> [Float] {
+                var scores = [Float](repeating: 0, count: shape.count)
+                var output = [Float](repeating: .nan, count: shape.length)
+                llmk_attention_at_level(level, query, keys, values, Int32(stride), Int32(shape.length), Int32(shape.count),
+                                        1 / Float(shape.length).squareRoot(), &scores, &output)
+                return output
+            }
+            let portable = run(0)
+            #expect(portable.allSatisfy { $0.isFinite })
+            if run(1).map(\.bitPattern) != portable.map(\.bitPattern) { differing += 1 }
+        }
+        #expect(differing == 0, "\(differing) of 100 trials differ")
     }
 }

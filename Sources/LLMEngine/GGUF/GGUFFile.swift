@@ -77,6 +77,12 @@ public final class GGUFFile: Sendable {
         tensorIndex = Dictionary(tensors.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// Tells the system the pages under `tensor` are not needed for now: they leave this process's
+    /// resident memory and are read from the file again if touched.
+    public func releasePages(of tensor: GGUFTensor) {
+        file.releasePages(tensor.bytes)
+    }
+
     public func tensor(named name: String) -> GGUFTensor? {
         tensorIndex[name].map { tensors[$0] }
     }

@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A whole file mapped read-only into memory. Model weights are read in place: the kernel pages
-/// them in on first touch and shares them between processes, so loading costs no copy.
+/// A whole file mapped read-only into memory. Weights are read in place — the kernel pages them
+/// in on first touch and shares them between processes — unless a model copies them into another
+/// layout, and then it hands their pages back.
 public final class MappedFile: @unchecked Sendable {
     // @unchecked: the mapping is read-only and lives until deinit; nothing mutates it.
     public let path: String
@@ -26,6 +27,16 @@ public final class MappedFile: @unchecked Sendable {
             throw GGUFError.cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    /// Drops the whole pages inside `range` from resident memory; the mapping stays valid and
+    /// read-only, so a later read pages them back in from the file.
+    func releasePages(_ range: UnsafeRawBufferPointer) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: range.baseAddress) + page - 1) / page * page
+        let end = (Int(bitPattern: range.baseAddress) + range.count) / page * page
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED))
     }
 
     deinit {

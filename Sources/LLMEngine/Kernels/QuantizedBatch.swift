@@ -1,8 +1,8 @@
 import LLMKernels
 
 /// Activation vectors in 32-value blocks of 8-bit integers with a scale, as llama.cpp quantizes
-/// activations before multiplying them with Q4_0, Q4_1 and Q8_0 weights: integer dot products are
-/// the fast path, and doing it the same way keeps our numbers with llama.cpp's.
+/// activations before multiplying them with Q4_0, Q4_1, Q5 and Q8_0 weights: integer dot
+/// products are the fast path, and quantizing the same way keeps our numbers close to llama.cpp's.
 final class QuantizedBatch: @unchecked Sendable {
     // @unchecked: scratch space of one forward pass, used by one pass at a time.
     let length: Int
@@ -10,6 +10,7 @@ final class QuantizedBatch: @unchecked Sendable {
     private let values: UnsafeMutablePointer<Int8>
     private let scales: UnsafeMutablePointer<Float>
     private let sums: UnsafeMutablePointer<Float>
+    private let totals: UnsafeMutablePointer<Int32>
 
     /// Room for `capacity` vectors of `length` values (a multiple of 32).
     init(length: Int, capacity: Int) {
@@ -18,12 +19,14 @@ final class QuantizedBatch: @unchecked Sendable {
         values = .allocate(capacity: length * capacity)
         scales = .allocate(capacity: length / 32 * capacity)
         sums = .allocate(capacity: length / 32 * capacity)
+        totals = .allocate(capacity: length / 32 * capacity)
     }
 
     deinit {
         values.deallocate()
         scales.deallocate()
         sums.deallocate()
+        totals.deallocate()
     }
 
     /// Quantizes `count` vectors laid out one after another from `input`.
@@ -37,10 +40,11 @@ final class QuantizedBatch: @unchecked Sendable {
         precondition(vectors.upperBound <= capacity)
         guard !vectors.isEmpty else { return }
         let start = vectors.lowerBound * length
-        llmk_quantize(input + start, Int32(length * vectors.count), values + start, scales + start / 32, sums + start / 32)
+        llmk_quantize(input + start, Int32(length * vectors.count), values + start, scales + start / 32, sums + start / 32,
+                      totals + start / 32)
     }
 
     var kernelView: llmk_activations {
-        llmk_activations(values: values, scales: scales, sums: sums)
+        llmk_activations(values: values, scales: scales, sums: sums, totals: totals)
     }
 }

@@ -5,9 +5,10 @@ import LLMKernels
 /// or from many (concurrent generations) — through every layer at once, so each weight is read
 /// from memory once per batch, and leaves logits in the states of the tokens that ask for them.
 /// The arithmetic is llama.cpp's CPU path operation for operation (8-bit activations for
-/// quantized weights, half-precision KV cache, its lane orders, exp and fused multiply-adds), so
-/// the logits are bit-identical to llama.cpp's one-token-at-a-time output; and a token's result
-/// does not depend on what else is in its batch.
+/// quantized weights, half-precision KV cache, its lane orders, exp and fused multiply-adds); with
+/// `ProductOrder.llamaCpp` the matrix products too, and the logits are bit-identical to
+/// llama.cpp's one-token-at-a-time output. Either way a token's result does not depend on what
+/// else is in its batch.
 public final class LlamaModel: Sendable {
     public let config: LlamaConfig
     public let tokenizer: BPETokenizer
@@ -16,16 +17,20 @@ public final class LlamaModel: Sendable {
     /// The threads every forward pass of this model splits its arithmetic between.
     public let pool: ComputePool
 
-    public init(file: GGUFFile, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(GGUFError) {
+    public init(
+        file: GGUFFile, threads: Int = ProcessInfo.processInfo.activeProcessorCount, order: ProductOrder = .blockwise
+    ) throws(GGUFError) {
         self.file = file
         config = try LlamaConfig(file: file)
         tokenizer = try BPETokenizer(file: file)
-        weights = try LlamaWeights(file: file, config: config)
+        weights = try LlamaWeights(file: file, config: config, order: order)
         pool = ComputePool(threadCount: threads)
     }
 
-    public convenience init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(GGUFError) {
-        try self.init(file: GGUFFile(path: path), threads: threads)
+    public convenience init(
+        path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount, order: ProductOrder = .blockwise
+    ) throws(GGUFError) {
+        try self.init(file: GGUFFile(path: path), threads: threads, order: order)
     }
 
     public func makeState(capacity: Int? = nil) -> LlamaState {
@@ -156,7 +161,7 @@ public final class LlamaModel: Sendable {
     /// x += W·input: the residual connection after attention and after the feed-forward block.
     /// Each thread adds the rows it just computed, so no thread waits for a serial pass.
     private func addProjection(
-        _ weight: GGUFTensor, of input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
+        _ weight: WeightMatrix, of input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
         scratch: ForwardScratch
     ) {
         eachTokenRange(count) { quantized.quantize(input, vectors: $0) }
@@ -205,7 +210,7 @@ public final class LlamaModel: Sendable {
     /// matrix's rows and adds their biases, then runs `eachShare` on its rows (for products of
     /// equal height) — work on fresh rows needs no wait for the other threads.
     private func parallelMultiply(
-        _ products: [(weight: GGUFTensor, output: UnsafeMutablePointer<Float>, bias: [Float]?)],
+        _ products: [(weight: WeightMatrix, output: UnsafeMutablePointer<Float>, bias: [Float]?)],
         input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
         eachShare: ((Range<Int>) -> Void)? = nil
     ) {
@@ -213,16 +218,16 @@ public final class LlamaModel: Sendable {
         pool.run { thread in
             for product in products {
                 let height = product.weight.rowCount
-                let rows = pool.share(of: height, thread: thread)
-                MatrixMultiply.multiply(
-                    product.weight, input: input, quantized: quantized, batch: count, into: product.output,
-                    outputStride: height, rows: rows)
+                let rows = product.weight.rows(forThread: thread, of: pool)
+                product.weight.multiply(
+                    input: input, quantized: quantized, batch: count, into: product.output, outputStride: height,
+                    rows: rows)
                 guard let bias = product.bias else { continue }
                 for b in 0..<count {
                     for r in rows { product.output[b * height + r] += bias[r] }
                 }
             }
-            eachShare?(pool.share(of: products[0].weight.rowCount, thread: thread))
+            eachShare?(products[0].weight.rows(forThread: thread, of: pool))
         }
     }
 

@@ -3,29 +3,37 @@
 struct LlamaWeights: Sendable {
     struct Layer: Sendable {
         var attentionNorm: [Float]
-        var query: GGUFTensor
-        var key: GGUFTensor
-        var value: GGUFTensor
+        var query: WeightMatrix
+        var key: WeightMatrix
+        var value: WeightMatrix
         var queryBias: [Float]?
         var keyBias: [Float]?
         var valueBias: [Float]?
-        var attentionOutput: GGUFTensor
+        var attentionOutput: WeightMatrix
         var feedForwardNorm: [Float]
-        var gate: GGUFTensor
-        var up: GGUFTensor
-        var down: GGUFTensor
+        var gate: WeightMatrix
+        var up: WeightMatrix
+        var down: WeightMatrix
     }
 
     var tokenEmbedding: GGUFTensor
     var outputNorm: [Float]
     /// The output projection; models with tied embeddings reuse the token embedding.
-    var output: GGUFTensor
+    var output: WeightMatrix
     var layers: [Layer]
 
-    init(file: GGUFFile, config: LlamaConfig) throws(GGUFError) {
+    init(file: GGUFFile, config: LlamaConfig, order: ProductOrder) throws(GGUFError) {
         tokenEmbedding = try file.requiredTensor(named: "token_embd.weight")
         outputNorm = try file.requiredTensor(named: "output_norm.weight").floats()
-        output = file.tensor(named: "output.weight") ?? tokenEmbedding
+        // A matrix copied into the kernels' layout is not read from the file again: its pages are
+        // handed back, so the copy does not count twice in memory (the embedding rows a prompt
+        // looks up are paged back in as needed).
+        func matrix(_ tensor: GGUFTensor) -> WeightMatrix {
+            let matrix = WeightMatrix(tensor, order: order)
+            if matrix.isCopied { file.releasePages(of: tensor) }
+            return matrix
+        }
+        output = matrix(file.tensor(named: "output.weight") ?? tokenEmbedding)
         var layers: [Layer] = []
         for index in 0..<config.layerCount {
             func tensor(_ name: String) throws(GGUFError) -> GGUFTensor {
@@ -35,11 +43,11 @@ struct LlamaWeights: Sendable {
                 file.tensor(named: "blk.\(index).\(name).bias")?.floats()
             }
             layers.append(Layer(
-                attentionNorm: try tensor("attn_norm").floats(), query: try tensor("attn_q"), key: try tensor("attn_k"),
-                value: try tensor("attn_v"), queryBias: bias("attn_q"), keyBias: bias("attn_k"),
-                valueBias: bias("attn_v"), attentionOutput: try tensor("attn_output"),
-                feedForwardNorm: try tensor("ffn_norm").floats(), gate: try tensor("ffn_gate"), up: try tensor("ffn_up"),
-                down: try tensor("ffn_down")))
+                attentionNorm: try tensor("attn_norm").floats(), query: matrix(try tensor("attn_q")),
+                key: matrix(try tensor("attn_k")), value: matrix(try tensor("attn_v")), queryBias: bias("attn_q"),
+                keyBias: bias("attn_k"), valueBias: bias("attn_v"), attentionOutput: matrix(try tensor("attn_output")),
+                feedForwardNorm: try tensor("ffn_norm").floats(), gate: matrix(try tensor("ffn_gate")),
+                up: matrix(try tensor("ffn_up")), down: matrix(try tensor("ffn_down"))))
         }
         self.layers = layers
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LLMEngine
 
 /// The operator's configuration file (JSON, snake_case keys). Every field is optional; what is
 /// left out takes the defaults documented in the README.
@@ -39,6 +40,9 @@ public struct ServerConfiguration: Codable, Sendable {
         public var engineSequences: Int?
         /// Threads an embedded model computes with; the machine's cores when absent.
         public var engineThreads: Int?
+        /// `blockwise` (the default, fastest) or `llama-cpp` (llama.cpp's summation order: output
+        /// identical to llama.cpp's, batches about half as fast).
+        public var engineProductOrder: ProductOrder?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
                     shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {
@@ -117,7 +121,8 @@ public struct ServerConfiguration: Codable, Sendable {
     public var embeddedEngine: EmbeddedEngineOptions {
         EmbeddedEngineOptions(
             contextLength: server?.contextLength ?? 2048, sequences: server?.engineSequences ?? 8,
-            threads: server?.engineThreads ?? ProcessInfo.processInfo.activeProcessorCount)
+            threads: server?.engineThreads ?? ProcessInfo.processInfo.activeProcessorCount,
+            productOrder: server?.engineProductOrder ?? .blockwise)
     }
     public var tierPolicies: TierPolicies { tiers ?? .defaults }
 
@@ -133,16 +138,26 @@ public struct ServerConfiguration: Codable, Sendable {
         do {
             return try decoder.decode(ServerConfiguration.self, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
-            throw ConfigurationError("\(path): missing '\(key.stringValue)' at \(Self.describe(context.codingPath)).")
+            throw ConfigurationError("\(path): missing '\(Self.snakeCase(key.stringValue))' at \(Self.describe(context.codingPath)).")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             throw ConfigurationError("\(path): wrong type at \(Self.describe(context.codingPath)).")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw ConfigurationError("\(path): invalid value at \(Self.describe(context.codingPath)).")
         } catch {
             throw ConfigurationError("\(path) is not valid JSON: \(error)")
         }
     }
 
+    /// Where in the file, spelled as the file spells its keys.
     static func describe(_ path: [any CodingKey]) -> String {
-        path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? snakeCase($0.stringValue) }.joined(separator: ".")
+    }
+
+    /// `engineProductOrder` → `engine_product_order`: the decoder reports keys as Swift names them.
+    static func snakeCase(_ key: String) -> String {
+        key.reduce(into: "") { result, character in
+            if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
+        }
     }
 }
 

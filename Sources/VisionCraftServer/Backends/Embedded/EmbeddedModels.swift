@@ -13,10 +13,11 @@ enum EmbeddedModels {
             do {
                 let started = ContinuousClock.now
                 logger.info("Loading embedded model", metadata: ["model": "\(name)", "file": "\(path)"])
-                let model = try LlamaModel(path: path, threads: options.threads)
+                let model = try LlamaModel(path: path, threads: options.threads, order: options.productOrder)
                 logger.info("Loaded embedded model", metadata: [
                     "model": "\(name)", "layers": "\(model.config.layerCount)",
                     "load_time": "\(ContinuousClock.now - started)", "threads": "\(options.threads)",
+                    "product_order": "\(options.productOrder.rawValue)",
                     "sequences": "\(options.sequences)", "context_length": "\(options.contextLength)",
                 ])
                 return (name, EmbeddedChatBackend(model: model, name: name, template: chatTemplate(model, name, logger), options: options))

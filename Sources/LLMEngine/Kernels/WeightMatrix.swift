@@ -1,0 +1,74 @@
+import LLMKernels
+
+/// A weight matrix as the products read it, and Y = X·Wᵀ with it: row `r` (the tensor's first
+/// dimension, contiguous) dotted with each input vector. Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 are
+/// multiplied with 8-bit activations: in `.blockwise` order copied at load into the integer
+/// kernels' layout — rows in groups of eight, so each unpacked weight block serves every vector of
+/// a batch and eight rows at once — and in `.llamaCpp` order read in place. The others (F32, F16,
+/// Q4_K, Q6_K) are read in place and go through floats, each row turned into floats once for the
+/// whole batch.
+final class WeightMatrix: @unchecked Sendable {
+    // @unchecked: `interleaved` is written once in init and only read afterwards.
+    let tensor: GGUFTensor
+    let order: ProductOrder
+    private let interleaved: UnsafeMutableRawBufferPointer?
+
+    var rowCount: Int { tensor.rowCount }
+    var type: GGMLType { tensor.type }
+
+    /// In `.blockwise` order, copies `tensor` into the kernels' layout where it has an integer path.
+    init(_ tensor: GGUFTensor, order: ProductOrder) {
+        self.tensor = tensor
+        self.order = order
+        let type = Int32(tensor.type.rawValue), rows = Int32(tensor.rowCount), blocks = Int32(tensor.rowLength / 32)
+        let size = order == .blockwise ? llmk_interleaved_size(type, rows, blocks) : 0
+        guard size > 0 else {
+            interleaved = nil
+            return
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        llmk_interleave(type, tensor.bytes.baseAddress!, tensor.rowBytes, rows, blocks, buffer.baseAddress!)
+        interleaved = buffer
+    }
+
+    deinit {
+        interleaved?.deallocate()
+    }
+
+    /// Whether the file's copy of the weights is no longer read by products.
+    var isCopied: Bool { interleaved != nil }
+
+    /// The rows thread `thread` of `pool` computes: whole groups of eight, as the kernels take them.
+    func rows(forThread thread: Int, of pool: ComputePool) -> Range<Int> {
+        let groups = pool.share(of: (rowCount + 7) / 8, thread: thread)
+        return min(rowCount, groups.lowerBound * 8)..<min(rowCount, groups.upperBound * 8)
+    }
+
+    /// Writes `output[b * outputStride + r]` for the weight rows `rows` (from `rows(forThread:of:)`)
+    /// and the `batch` vectors of `input` (each `tensor.rowLength` long, one after another), whose
+    /// 8-bit form is `quantized`.
+    func multiply(
+        input: UnsafePointer<Float>, quantized: QuantizedBatch, batch: Int, into output: UnsafeMutablePointer<Float>,
+        outputStride: Int, rows: Range<Int>
+    ) {
+        guard !rows.isEmpty else { return }
+        let type = Int32(tensor.type.rawValue), blocks = Int32(tensor.rowLength / 32)
+        if let interleaved {
+            llmk_matmul(type, interleaved.baseAddress!, Int32(rowCount), blocks, quantized.kernelView, Int32(batch), output,
+                        Int32(outputStride), Int32(rows.lowerBound), Int32(rows.upperBound))
+            return
+        }
+        if order == .llamaCpp {
+            // llama.cpp repacks Q4_0 matrices whose row count is a multiple of 8 and sums them per block.
+            let lanesType = tensor.type == .q4_0 && rowCount % 8 == 0 ? Int32(LLMK_Q4_0_BLOCKWISE) : type
+            let handled = llmk_matmul_lanes(
+                lanesType, tensor.bytes.baseAddress!, tensor.rowBytes, blocks, quantized.kernelView, Int32(batch), output,
+                Int32(outputStride), Int32(rows.lowerBound), Int32(rows.upperBound))
+            if handled != 0 { return }
+        }
+        let handledAsFloats = llmk_matmul_float_at_level(
+            -1, type, tensor.bytes.baseAddress!, tensor.rowBytes, Int32(tensor.rowLength), input, Int32(batch), output,
+            Int32(outputStride), Int32(rows.lowerBound), Int32(rows.upperBound))
+        precondition(handledAsFloats != 0, "no product for \(tensor.type.name) weights")
+    }
+}
