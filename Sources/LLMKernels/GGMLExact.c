@@ -83,24 +83,29 @@ void llmk_to_half(const float *input, uint16_t *output, int count) {
     for (int j = 0; j < count; j++) output[j] = llmk_float_to_half(input[j]);
 }
 
-void llmk_attention(const float *query, const uint16_t *keys, const uint16_t *values, int stride, int length,
-                    int count, float scale, float *scores, float *output) {
-    llmk_attention_at_level(llmk_best_level(), query, keys, values, stride, length, count, scale, scores, output);
+void llmk_attention(int heads, const float *queries, const uint16_t *keys, const uint16_t *values, int stride,
+                    int length, int count, float scale, float *scores, float *outputs) {
+    llmk_attention_at_level(llmk_best_level(), heads, queries, keys, values, stride, length, count, scale, scores,
+                            outputs);
 }
 
-void llmk_attention_at_level(int level, const float *query, const uint16_t *keys, const uint16_t *values, int stride,
-                             int length, int count, float scale, float *scores, float *output) {
+void llmk_attention_at_level(int level, int heads, const float *queries, const uint16_t *keys, const uint16_t *values,
+                             int stride, int length, int count, float scale, float *scores, float *outputs) {
 #ifdef LLMK_X86
     if (level > 0 && llmk_best_level() > 0) {
-        return attention_f16c(query, keys, values, stride, length, count, scale, scores, output);
+        return attention_f16c(heads, queries, keys, values, stride, length, count, scale, scores, outputs);
     }
 #endif
-    attention_portable(query, keys, values, stride, length, count, scale, scores, output);
+    attention_portable(heads, queries, keys, values, stride, length, count, scale, scores, outputs);
 }
 
 void llmk_swiglu(float *gate, const float *up, int begin, int end, int total) {
+    llmk_swiglu_at_level(llmk_best_level(), gate, up, begin, end, total);
+}
+
+void llmk_swiglu_at_level(int level, float *gate, const float *up, int begin, int end, int total) {
 #ifdef LLMK_X86
-    if (llmk_best_level() > 0) return swiglu_f16c(gate, up, begin, end, total);
+    if (level > 0 && llmk_best_level() > 0) return swiglu_f16c(gate, up, begin, end, total);
 #endif
     swiglu_portable(gate, up, begin, end, total);
 }

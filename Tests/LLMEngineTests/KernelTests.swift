@@ -239,35 +239,60 @@ struct KernelTests {
 
 /// Attention in llama.cpp's arithmetic: the vector path gives the portable one's bits for head
 /// sizes on and off its 64-lane fast path, contexts shorter and longer than its 64 value lanes,
-/// and scores whose exponentials leave the range of a plain power-of-two scaling.
+/// scores whose exponentials leave the range of a plain power-of-two scaling, and heads taken one
+/// at a time or in groups sharing a KV head.
 struct AttentionKernelTests {
-    @Test(arguments: [(64, 1), (64, 63), (64, 64), (64, 65), (64, 200), (128, 77), (48, 70)])
-    func theVectorPathGivesThePortableBits(_ shape: (length: Int, count: Int)) {
+    @Test(arguments: [(64, 1, 3), (64, 63, 1), (64, 64, 3), (64, 65, 2), (64, 200, 3), (128, 77, 4), (48, 70, 3)])
+    func theVectorPathGivesThePortableBits(_ shape: (length: Int, count: Int, heads: Int)) {
         var generator = SplitMix64(seed: UInt64(shape.length * 1000 + shape.count))
         let stride = shape.length * 3
         // The weights are rounded to half precision before they meet the values, which hides most
         // differences in the scores' rounding: many trials, so that any one shows.
-        var differing = 0
+        var differing = 0, notAlone = 0
         for trial in 0..<100 {
             // Large queries (every fourth trial) make some scores fall more than 126 powers of two
             // below the maximum, off the plain power-of-two scaling of exp.
             let range: Float = trial % 4 == 0 ? 150 : 3
-            let query = (0..<shape.length).map { _ in Float.random(in: -range...range, using: &generator) }
+            let queries = (0..<shape.length * shape.heads).map { _ in Float.random(in: -range...range, using: &generator) }
             let cache = (0..<shape.count * stride).map { _ in Float.random(in: -1...1, using: &generator) }
             var keys = [UInt16](repeating: 0, count: cache.count), values = keys
             llmk_to_half(cache, &keys, Int32(cache.count))
             llmk_to_half(cache.reversed(), &values, Int32(cache.count))
-            func run(_ level: Int32) -> [Float] {
-                var scores = [Float](repeating: 0, count: shape.count)
-                var output = [Float](repeating: .nan, count: shape.length)
-                llmk_attention_at_level(level, query, keys, values, Int32(stride), Int32(shape.length), Int32(shape.count),
-                                        1 / Float(shape.length).squareRoot(), &scores, &output)
-                return output
+            func run(_ level: Int32, heads: Range<Int>) -> [Float] {
+                var scores = [Float](repeating: 0, count: shape.count * heads.count)
+                var outputs = [Float](repeating: .nan, count: shape.length * heads.count)
+                Array(queries[heads.lowerBound * shape.length..<heads.upperBound * shape.length]).withUnsafeBufferPointer {
+                    llmk_attention_at_level(level, Int32(heads.count), $0.baseAddress!, keys, values, Int32(stride),
+                                            Int32(shape.length), Int32(shape.count), 1 / Float(shape.length).squareRoot(),
+                                            &scores, &outputs)
+                }
+                return outputs
             }
-            let portable = run(0)
+            let portable = run(0, heads: 0..<shape.heads)
             #expect(portable.allSatisfy { $0.isFinite })
-            if run(1).map(\.bitPattern) != portable.map(\.bitPattern) { differing += 1 }
+            if run(1, heads: 0..<shape.heads).map(\.bitPattern) != portable.map(\.bitPattern) { differing += 1 }
+            let alone = (0..<shape.heads).flatMap { run(1, heads: $0..<$0 + 1) }
+            if alone.map(\.bitPattern) != portable.map(\.bitPattern) { notAlone += 1 }
         }
         #expect(differing == 0, "\(differing) of 100 trials differ")
+        #expect(notAlone == 0, "\(notAlone) of 100 trials differ from the heads taken one at a time")
+    }
+}
+
+/// SiLU-gating in llama.cpp's arithmetic: the vector path gives the portable one's bits, for
+/// stretches that start and end anywhere in a row whose last total % 16 take libm's exp.
+struct SwiGLUKernelTests {
+    @Test func theVectorPathGivesThePortableBits() {
+        var generator = SplitMix64(seed: 5)
+        let total = 1541  // 96 blocks of 16, and 5 for libm
+        let gate = (0..<total).map { _ in Float.random(in: -30...30, using: &generator) }
+        let up = (0..<total).map { _ in Float.random(in: -2...2, using: &generator) }
+        for (begin, end) in [(0, total), (3, 1500), (1530, total), (8, 16)] {
+            var portable = gate, vector = gate
+            llmk_swiglu_at_level(0, &portable, up, Int32(begin), Int32(end), Int32(total))
+            llmk_swiglu_at_level(1, &vector, up, Int32(begin), Int32(end), Int32(total))
+            #expect(vector.map(\.bitPattern) == portable.map(\.bitPattern), "\(begin)..<\(end)")
+            #expect(portable[..<begin] == gate[..<begin] && portable[end...] == gate[end...])
+        }
     }
 }

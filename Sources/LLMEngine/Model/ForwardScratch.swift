@@ -14,7 +14,8 @@ public final class ForwardScratch: @unchecked Sendable {
     let up: UnsafeMutablePointer<Float>
     /// Per token: cos and sin of each rotary pair's angle at the token's position.
     let rotation: UnsafeMutablePointer<Float>
-    /// Per compute thread: attention scores over the whole context.
+    /// Per compute thread: attention scores over the whole context, for each query head of a
+    /// KV head's group.
     let scores: UnsafeMutablePointer<Float>
     let quantizedEmbedding: QuantizedBatch
     let quantizedHidden: QuantizedBatch
@@ -42,7 +43,7 @@ public final class ForwardScratch: @unchecked Sendable {
         gate = buffer(tokens * config.feedForwardLength)
         up = buffer(tokens * config.feedForwardLength)
         rotation = buffer(tokens * config.headDimension)
-        scores = buffer(max(1, threads) * config.contextLength)
+        scores = buffer(max(1, threads) * config.contextLength * (config.headCount / config.kvHeadCount))
         quantizedEmbedding = QuantizedBatch(length: config.embeddingLength, capacity: tokens)
         quantizedHidden = QuantizedBatch(length: config.feedForwardLength, capacity: tokens)
         logits = buffer(0)

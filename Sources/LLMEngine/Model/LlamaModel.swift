@@ -105,11 +105,17 @@ public final class LlamaModel: Sendable {
                 llmk_to_half(scratch.key + index * kvDimension, keys, Int32(kvDimension))
                 llmk_to_half(scratch.value + index * kvDimension, values, Int32(kvDimension))
             }
-            let heads = config.headCount
+            // The query heads that share a KV head go together (each cached key and value then
+            // converted once for all of them) when there are enough groups to keep every thread
+            // busy; a lone token's heads go one by one. The same arithmetic per head either way.
+            let group = config.headCount / config.kvHeadCount
+            let together = count * config.kvHeadCount >= 2 * pool.threadCount ? group : 1
+            let unitsPerToken = config.headCount / together
             pool.run { thread in
-                for work in pool.share(of: count * heads, thread: thread) {
-                    attend(step: work / heads, head: work % heads, layer: layerIndex, steps: steps, positions: positions,
-                           scratch: scratch, scores: scratch.scores + thread * config.contextLength)
+                for work in pool.share(of: count * unitsPerToken, thread: thread) {
+                    attend(step: work / unitsPerToken, heads: (work % unitsPerToken * together)..<((work % unitsPerToken + 1) * together),
+                           layer: layerIndex, steps: steps, positions: positions, scratch: scratch,
+                           scores: scratch.scores + thread * config.contextLength * group)
                 }
             }
             addProjection(layer.attentionOutput, of: scratch.attentionOut, quantized: scratch.quantizedEmbedding,
@@ -140,22 +146,22 @@ public final class LlamaModel: Sendable {
         for step in steps { step.state.position += 1 }
     }
 
-    /// Attention of one head of one token over its sequence so far. llama.cpp multiplies with
-    /// the half-precision cache after rounding the query to half, and the weights likewise.
+    /// Attention of some heads of one token, all sharing one KV head, over its sequence so far.
+    /// llama.cpp multiplies with the half-precision cache after rounding the query to half, and the
+    /// weights likewise.
     private func attend(
-        step index: Int, head: Int, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch,
+        step index: Int, heads: Range<Int>, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch,
         scores: UnsafeMutablePointer<Float>
     ) {
         let headDimension = config.headDimension, kvDimension = config.kvDimension
-        let kvHead = head / (config.headCount / config.kvHeadCount)
+        let kvHead = heads.lowerBound / (config.headCount / config.kvHeadCount)
         let state = steps[index].state
         let position = positions[index]
         let keys = state.keys(layer: layer) + kvHead * headDimension
         let values = state.values(layer: layer) + kvHead * headDimension
-        let query = scratch.query + index * config.embeddingLength + head * headDimension
-        llmk_attention(query, keys, values, Int32(kvDimension), Int32(headDimension), Int32(position + 1),
-                       1 / Float(headDimension).squareRoot(), scores,
-                       scratch.attentionOut + index * config.embeddingLength + head * headDimension)
+        let offset = index * config.embeddingLength + heads.lowerBound * headDimension
+        llmk_attention(Int32(heads.count), scratch.query + offset, keys, values, Int32(kvDimension), Int32(headDimension),
+                       Int32(position + 1), 1 / Float(headDimension).squareRoot(), scores, scratch.attentionOut + offset)
     }
 
     /// x += W·input: the residual connection after attention and after the feed-forward block.

@@ -100,18 +100,24 @@ void llmk_cpu_relax(void);
 /// Converts `count` floats to half precision (round to nearest even).
 void llmk_to_half(const float *input, uint16_t *output, int count);
 
-/// One head's attention for one query over `count` cached positions (keys and values each
-/// `length` halves, `stride` halves apart), in llama.cpp's arithmetic: scores = Q·K × scale,
-/// softmax, output = Σ weight · V. `scores` needs room for `count` floats.
-void llmk_attention(const float *query, const uint16_t *keys, const uint16_t *values, int stride, int length,
-                    int count, float scale, float *scores, float *output);
+/// Attention for one token of `heads` query heads that share one KV head (grouped-query
+/// attention; 1 for plain multi-head), each head as llama.cpp computes it: scores = Q·K × scale
+/// over `count` cached positions, softmax, output = Σ weight · V. Queries and outputs are `length`
+/// floats per head, one head after another; cached keys and values `length` halves each, `stride`
+/// halves apart. Each cached key and value is converted once for all the heads. `scores` needs
+/// room for `heads` × `count` floats.
+void llmk_attention(int heads, const float *queries, const uint16_t *keys, const uint16_t *values, int stride,
+                    int length, int count, float scale, float *scores, float *outputs);
 
 /// `llmk_attention` on the path of `level` (0 portable, more: F16C), for tests.
-void llmk_attention_at_level(int level, const float *query, const uint16_t *keys, const uint16_t *values, int stride,
-                             int length, int count, float scale, float *scores, float *output);
+void llmk_attention_at_level(int level, int heads, const float *queries, const uint16_t *keys, const uint16_t *values,
+                             int stride, int length, int count, float scale, float *scores, float *outputs);
 
 /// gate[i] = silu(gate[i]) × up[i] for i in [begin, end) of a row `total` long, in llama.cpp's
 /// arithmetic (its vectorised exp, and libm's for the row's last total % 16).
 void llmk_swiglu(float *gate, const float *up, int begin, int end, int total);
+
+/// `llmk_swiglu` on the path of `level` (0 portable, more: AVX2), for tests.
+void llmk_swiglu_at_level(int level, float *gate, const float *up, int begin, int end, int total);
 
 #endif
