@@ -100,10 +100,12 @@ public final class LlamaModel: Sendable {
                 rotate(scratch.query + index * dimension, heads: config.headCount, rotation: rotation)
                 rotate(scratch.key + index * kvDimension, heads: config.kvHeadCount, rotation: rotation)
                 let state = steps[index].state
-                let offset = positions[index] * kvDimension
-                let keys = state.keys(layer: layerIndex) + offset, values = state.values(layer: layerIndex) + offset
-                llmk_to_half(scratch.key + index * kvDimension, keys, Int32(kvDimension))
-                llmk_to_half(scratch.value + index * kvDimension, values, Int32(kvDimension))
+                let headDimension = config.headDimension, offset = positions[index] * headDimension
+                for head in 0..<config.kvHeadCount {
+                    let row = index * kvDimension + head * headDimension
+                    llmk_to_half(scratch.key + row, state.keys(layer: layerIndex, head: head) + offset, Int32(headDimension))
+                    llmk_to_half(scratch.value + row, state.values(layer: layerIndex, head: head) + offset, Int32(headDimension))
+                }
             }
             // The query heads that share a KV head go together (each cached key and value then
             // converted once for all of them) when there are enough groups to keep every thread
@@ -153,14 +155,13 @@ public final class LlamaModel: Sendable {
         step index: Int, heads: Range<Int>, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch,
         scores: UnsafeMutablePointer<Float>
     ) {
-        let headDimension = config.headDimension, kvDimension = config.kvDimension
+        let headDimension = config.headDimension
         let kvHead = heads.lowerBound / (config.headCount / config.kvHeadCount)
         let state = steps[index].state
         let position = positions[index]
-        let keys = state.keys(layer: layer) + kvHead * headDimension
-        let values = state.values(layer: layer) + kvHead * headDimension
+        let keys = state.keys(layer: layer, head: kvHead), values = state.values(layer: layer, head: kvHead)
         let offset = index * config.embeddingLength + heads.lowerBound * headDimension
-        llmk_attention(Int32(heads.count), scratch.query + offset, keys, values, Int32(kvDimension), Int32(headDimension),
+        llmk_attention(Int32(heads.count), scratch.query + offset, keys, values, Int32(headDimension), Int32(headDimension),
                        Int32(position + 1), 1 / Float(headDimension).squareRoot(), scores, scratch.attentionOut + offset)
     }
 
