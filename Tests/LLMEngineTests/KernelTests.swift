@@ -242,7 +242,7 @@ struct KernelTests {
 /// scores whose exponentials leave the range of a plain power-of-two scaling, and heads taken one
 /// at a time or in groups sharing a KV head.
 struct AttentionKernelTests {
-    @Test(arguments: [(64, 1, 3), (64, 63, 1), (64, 64, 3), (64, 65, 2), (64, 200, 3), (128, 77, 4), (48, 70, 3)])
+    @Test(arguments: [(64, 1, 3), (64, 63, 1), (64, 64, 3), (64, 65, 2), (64, 200, 3), (128, 77, 4), (48, 70, 3), (64, 90, 7), (64, 30, 9)])
     func theVectorPathGivesThePortableBits(_ shape: (length: Int, count: Int, heads: Int)) {
         var generator = SplitMix64(seed: UInt64(shape.length * 1000 + shape.count))
         let stride = shape.length * 3

@@ -14,7 +14,6 @@ final class WeightMatrix: @unchecked Sendable {
     private let interleaved: UnsafeMutableRawBufferPointer?
 
     var rowCount: Int { tensor.rowCount }
-    var type: GGMLType { tensor.type }
 
     /// In `.blockwise` order, copies `tensor` into the kernels' layout where it has an integer path.
     init(_ tensor: GGUFTensor, order: ProductOrder) {
