@@ -109,3 +109,11 @@ void llmk_swiglu_at_level(int level, float *gate, const float *up, int begin, in
 #endif
     swiglu_portable(gate, up, begin, end, total);
 }
+
+void llmk_rope(float *vector, int heads, int length, const float *rotation, int partner) {
+#ifdef LLMK_X86
+    // The F16C copy is compiled with FMA, so fmaf is one instruction there, not a library call.
+    if (llmk_best_level() > 0) return rope_f16c(vector, heads, length, rotation, partner);
+#endif
+    rope_portable(vector, heads, length, rotation, partner);
+}

@@ -132,17 +132,23 @@ public final class LlamaModel: Sendable {
         // Only the tokens that asked pay for the vocabulary-sized output projection.
         let wanting = steps.indices.filter { steps[$0].wantsLogits }
         if !wanting.isEmpty {
-            rmsNorm(scratch.x, tokens: 0..<count, weight: weights.outputNorm, into: scratch.normalized)
-            for (row, index) in wanting.enumerated() {
-                (scratch.attentionOut + row * dimension).update(from: scratch.normalized + index * dimension, count: dimension)
+            // Their final norms gathered and quantized, and the logits handed to their states, by
+            // all threads: one thread copying eight vocabulary-sized rows kept the other waiting.
+            eachTokenRange(wanting.count) { rows in
+                for row in rows {
+                    rmsNorm(scratch.x + wanting[row] * dimension, tokens: 0..<1, weight: weights.outputNorm,
+                            into: scratch.attentionOut + row * dimension)
+                }
+                scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: rows)
             }
-            scratch.quantizedEmbedding.quantize(scratch.attentionOut, count: wanting.count)
             scratch.reserveLogits(rows: wanting.count)
             let vocabulary = config.vocabularySize
             parallelMultiply([(weights.output, scratch.logits, nil)], input: scratch.attentionOut,
-                             quantized: scratch.quantizedEmbedding, count: wanting.count)
-            for (row, index) in wanting.enumerated() {
-                steps[index].state.logits.baseAddress!.update(from: scratch.logits + row * vocabulary, count: vocabulary)
+                             quantized: scratch.quantizedEmbedding, count: wanting.count) { columns in
+                for (row, index) in wanting.enumerated() {
+                    (steps[index].state.logits.baseAddress! + columns.lowerBound)
+                        .update(from: scratch.logits + row * vocabulary + columns.lowerBound, count: columns.count)
+                }
             }
         }
         for step in steps { step.state.position += 1 }
@@ -264,21 +270,8 @@ public final class LlamaModel: Sendable {
     }
 
     private func rotate(_ vector: UnsafeMutablePointer<Float>, heads: Int, rotation: UnsafeMutablePointer<Float>) {
-        let headDimension = config.headDimension
-        let half = headDimension / 2
         // Where a pair's second value sits: next to the first, or half a head on.
-        let (stride, partner) = config.rotaryStyle == .adjacentPairs ? (2, 1) : (1, half)
-        for head in 0..<heads {
-            let base = vector + head * headDimension
-            for pair in 0..<half {
-                let i = stride * pair, j = i + partner
-                let cosine = rotation[2 * pair], sine = rotation[2 * pair + 1]
-                let a = base[i], b = base[j]
-                // Fused as GCC compiles llama.cpp's `x0*cos - x1*sin` and `x0*sin + x1*cos`: the first
-                // product of each exact, the second rounded. Bit for bit its rotation.
-                base[i] = (-(b * sine)).addingProduct(a, cosine)
-                base[j] = (b * cosine).addingProduct(a, sine)
-            }
-        }
+        let partner = config.rotaryStyle == .adjacentPairs ? 1 : config.headDimension / 2
+        llmk_rope(vector, Int32(heads), Int32(config.headDimension), rotation, Int32(partner))
     }
 }

@@ -113,6 +113,11 @@ void llmk_attention(int heads, const float *queries, const uint16_t *keys, const
 void llmk_attention_at_level(int level, int heads, const float *queries, const uint16_t *keys, const uint16_t *values,
                              int stride, int length, int count, float scale, float *scores, float *outputs);
 
+/// Rotary position embedding of `heads` heads of `length` values in place, in llama.cpp's
+/// arithmetic: pair p (value i and value i + `partner`, i = p·2 when `partner` is 1, else p, with
+/// `partner` half a head) turned by the angle whose cos and sin are rotation[2p] and rotation[2p+1].
+void llmk_rope(float *vector, int heads, int length, const float *rotation, int partner);
+
 /// gate[i] = silu(gate[i]) × up[i] for i in [begin, end) of a row `total` long, in llama.cpp's
 /// arithmetic (its vectorised exp, and libm's for the row's last total % 16).
 void llmk_swiglu(float *gate, const float *up, int begin, int end, int total);
