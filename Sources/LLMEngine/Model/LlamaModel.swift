@@ -113,11 +113,19 @@ public final class LlamaModel: Sendable {
             let group = config.headCount / config.kvHeadCount
             let together = count * config.kvHeadCount >= 2 * pool.threadCount ? group : 1
             let unitsPerToken = config.headCount / together
+            func heads(of work: Int) -> Range<Int> { (work % unitsPerToken * together)..<((work % unitsPerToken + 1) * together) }
+            func cache(of work: Int) -> llmk_cache_view {
+                let state = steps[work / unitsPerToken].state, kvHead = heads(of: work).lowerBound / group
+                return llmk_cache_view(keys: state.keys(layer: layerIndex, head: kvHead),
+                                       values: state.values(layer: layerIndex, head: kvHead),
+                                       count: Int32(positions[work / unitsPerToken] + 1))
+            }
             pool.run { thread in
-                for work in pool.share(of: count * unitsPerToken, thread: thread) {
-                    attend(step: work / unitsPerToken, heads: (work % unitsPerToken * together)..<((work % unitsPerToken + 1) * together),
-                           layer: layerIndex, steps: steps, positions: positions, scratch: scratch,
-                           scores: scratch.scores + thread * config.contextLength * group)
+                let share = pool.share(of: count * unitsPerToken, thread: thread)
+                for work in share {
+                    attend(step: work / unitsPerToken, heads: heads(of: work), cache: cache(of: work),
+                           upcoming: work + 1 < share.upperBound ? cache(of: work + 1) : llmk_cache_view(),
+                           scratch: scratch, scores: scratch.scores + thread * config.contextLength * group)
                 }
             }
             addProjection(layer.attentionOutput, of: scratch.attentionOut, quantized: scratch.quantizedEmbedding,
@@ -154,21 +162,18 @@ public final class LlamaModel: Sendable {
         for step in steps { step.state.position += 1 }
     }
 
-    /// Attention of some heads of one token, all sharing one KV head, over its sequence so far.
-    /// llama.cpp multiplies with the half-precision cache after rounding the query to half, and the
-    /// weights likewise.
+    /// Attention of some heads of one token, all sharing one KV head, over its sequence so far
+    /// (`cache`), while the cache of the next call comes closer. llama.cpp multiplies with the
+    /// half-precision cache after rounding the query to half, and the weights likewise.
     private func attend(
-        step index: Int, heads: Range<Int>, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch,
+        step index: Int, heads: Range<Int>, cache: llmk_cache_view, upcoming: llmk_cache_view, scratch: ForwardScratch,
         scores: UnsafeMutablePointer<Float>
     ) {
         let headDimension = config.headDimension
-        let kvHead = heads.lowerBound / (config.headCount / config.kvHeadCount)
-        let state = steps[index].state
-        let position = positions[index]
-        let keys = state.keys(layer: layer, head: kvHead), values = state.values(layer: layer, head: kvHead)
         let offset = index * config.embeddingLength + heads.lowerBound * headDimension
-        llmk_attention(Int32(heads.count), scratch.query + offset, keys, values, Int32(headDimension), Int32(headDimension),
-                       Int32(position + 1), 1 / Float(headDimension).squareRoot(), scores, scratch.attentionOut + offset)
+        llmk_attention(Int32(heads.count), scratch.query + offset, cache.keys, cache.values, Int32(headDimension),
+                       Int32(headDimension), cache.count, 1 / Float(headDimension).squareRoot(), scores,
+                       scratch.attentionOut + offset, upcoming)
     }
 
     /// x += W·input: the residual connection after attention and after the feed-forward block.

@@ -100,18 +100,27 @@ void llmk_cpu_relax(void);
 /// Converts `count` floats to half precision (round to nearest even).
 void llmk_to_half(const float *input, uint16_t *output, int count);
 
+/// Part of a KV cache: `count` positions of keys and of values.
+typedef struct {
+    const uint16_t *keys;
+    const uint16_t *values;
+    int count;
+} llmk_cache_view;
+
 /// Attention for one token of `heads` query heads that share one KV head (grouped-query
 /// attention; 1 for plain multi-head), each head as llama.cpp computes it: scores = Q·K × scale
 /// over `count` cached positions, softmax, output = Σ weight · V. Queries and outputs are `length`
 /// floats per head, one head after another; cached keys and values `length` halves each, `stride`
 /// halves apart. Each cached key and value is converted once for all the heads. `scores` needs
-/// room for `heads` × `count` floats.
+/// room for `heads` × `count` floats. `upcoming` is the cache the caller will attend over next
+/// (count 0 for none): it is fetched towards the processor while this one is computed.
 void llmk_attention(int heads, const float *queries, const uint16_t *keys, const uint16_t *values, int stride,
-                    int length, int count, float scale, float *scores, float *outputs);
+                    int length, int count, float scale, float *scores, float *outputs, llmk_cache_view upcoming);
 
 /// `llmk_attention` on the path of `level` (0 portable, more: F16C), for tests.
 void llmk_attention_at_level(int level, int heads, const float *queries, const uint16_t *keys, const uint16_t *values,
-                             int stride, int length, int count, float scale, float *scores, float *outputs);
+                             int stride, int length, int count, float scale, float *scores, float *outputs,
+                             llmk_cache_view upcoming);
 
 /// Rotary position embedding of `heads` heads of `length` values in place, in llama.cpp's
 /// arithmetic: pair p (value i and value i + `partner`, i = p·2 when `partner` is 1, else p, with
