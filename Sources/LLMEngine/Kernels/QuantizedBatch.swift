@@ -44,6 +44,18 @@ final class QuantizedBatch: @unchecked Sendable {
                       totals + start / 32)
     }
 
+    /// Quantizes values `columns` (whole blocks) of each of the `count` vectors laid out one after
+    /// another from `input`; threads may each take their own columns.
+    func quantize(_ input: UnsafePointer<Float>, count: Int, columns: Range<Int>) {
+        precondition(count <= capacity && columns.lowerBound % 32 == 0)
+        guard !columns.isEmpty else { return }
+        for vector in 0..<count {
+            let start = vector * length + columns.lowerBound
+            llmk_quantize(input + start, Int32(columns.count), values + start, scales + start / 32, sums + start / 32,
+                          totals + start / 32)
+        }
+    }
+
     var kernelView: llmk_activations {
         llmk_activations(values: values, scales: scales, sums: sums, totals: totals)
     }

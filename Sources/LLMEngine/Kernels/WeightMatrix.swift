@@ -37,10 +37,11 @@ final class WeightMatrix: @unchecked Sendable {
     /// Whether the file's copy of the weights is no longer read by products.
     var isCopied: Bool { interleaved != nil }
 
-    /// The rows thread `thread` of `pool` computes: whole groups of eight, as the kernels take them.
+    /// The rows thread `thread` of `pool` computes: whole groups of eight, as the kernels take them,
+    /// and whole 32-value blocks of the output, so a thread can quantize what it computed.
     func rows(forThread thread: Int, of pool: ComputePool) -> Range<Int> {
-        let groups = pool.share(of: (rowCount + 7) / 8, thread: thread)
-        return min(rowCount, groups.lowerBound * 8)..<min(rowCount, groups.upperBound * 8)
+        let blocks = pool.share(of: (rowCount + 31) / 32, thread: thread)
+        return min(rowCount, blocks.lowerBound * 32)..<min(rowCount, blocks.upperBound * 32)
     }
 
     /// Writes `output[b * outputStride + r]` for the weight rows `rows` (from `rows(forThread:of:)`)

@@ -128,6 +128,7 @@ public final class LlamaModel: Sendable {
                            scratch: scratch, scores: scratch.scores + thread * config.contextLength * group)
                 }
             }
+            eachTokenRange(count) { scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: $0) }
             addProjection(layer.attentionOutput, of: scratch.attentionOut, quantized: scratch.quantizedEmbedding,
                           count: count, scratch: scratch)
 
@@ -176,13 +177,13 @@ public final class LlamaModel: Sendable {
                        scratch.attentionOut + offset, upcoming)
     }
 
-    /// x += W·input: the residual connection after attention and after the feed-forward block.
-    /// Each thread adds the rows it just computed, so no thread waits for a serial pass.
+    /// x += W·input, `input` quantized already: the residual connection after attention and after
+    /// the feed-forward block. Each thread adds the rows it just computed, so no thread waits for a
+    /// serial pass.
     private func addProjection(
         _ weight: WeightMatrix, of input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
         scratch: ForwardScratch
     ) {
-        eachTokenRange(count) { quantized.quantize(input, vectors: $0) }
         let dimension = config.embeddingLength
         parallelMultiply([(weight, scratch.projected, nil)], input: input, quantized: quantized, count: count) { rows in
             for b in 0..<count {
@@ -211,8 +212,9 @@ public final class LlamaModel: Sendable {
         eachTokenRange(count) { tokens in tokens.forEach(body) }
     }
 
-    /// silu(gate·x) ⊙ (up·x) into `scratch.gate`, each thread applying the activation to the rows
-    /// it just computed, so no thread waits for a serial pass over the hidden layer.
+    /// silu(gate·x) ⊙ (up·x) into `scratch.gate`, and its 8-bit form into `scratch.quantizedHidden`:
+    /// each thread works on the rows it just computed (whole 32-value blocks), so no thread waits for
+    /// a serial pass or reads what the other one wrote.
     private func gatedFeedForward(_ layer: LlamaWeights.Layer, scratch: ForwardScratch, count: Int) {
         let width = config.feedForwardLength
         parallelMultiply([(layer.gate, scratch.gate, nil), (layer.up, scratch.up, nil)], input: scratch.normalized,
@@ -221,6 +223,7 @@ public final class LlamaModel: Sendable {
                 llmk_swiglu(scratch.gate + b * width, scratch.up + b * width, Int32(rows.lowerBound),
                             Int32(rows.upperBound), Int32(width))
             }
+            scratch.quantizedHidden.quantize(scratch.gate, count: count, columns: rows)
         }
     }
 
