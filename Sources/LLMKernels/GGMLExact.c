@@ -80,7 +80,10 @@ static inline float llmk_ggml_expf(float x) {
 #endif
 
 void llmk_to_half(const float *input, uint16_t *output, int count) {
-    for (int j = 0; j < count; j++) output[j] = llmk_float_to_half(input[j]);
+#ifdef LLMK_X86
+    if (llmk_best_level() > 0) return to_half_f16c(input, output, count);
+#endif
+    to_half_portable(input, output, count);
 }
 
 void llmk_attention(int heads, const float *queries, const uint16_t *keys, const uint16_t *values, int stride,
