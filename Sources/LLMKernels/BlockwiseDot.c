@@ -23,14 +23,8 @@ static inline int interleaved_weight(int type, const uint8_t *values, int r, int
     return type == LLMK_Q8_0 ? (int8_t)byte : byte - llmk_value_offset(type);
 }
 
-static inline float half_at(const uint8_t *pointer) {
-    uint16_t h;
-    memcpy(&h, pointer, 2);
-    return llmk_half_to_float(h);
-}
-
-static void matmul_portable(int type, const uint8_t *weights, int rows, int blocks, llmk_activations a, int batch,
-                            float *output, int stride, int begin, int end) {
+static void matmul_portable(int type, const uint8_t *weights, int blocks, llmk_activations a, int batch, float *output,
+                            int stride, int begin, int end) {
     const int group_block = llmk_group_block_bytes(type);
     for (int row = begin; row < end; row++) {
         const int r = row % 8;
@@ -43,13 +37,12 @@ static void matmul_portable(int type, const uint8_t *weights, int rows, int bloc
                 const int8_t *x = a.values + vector * 32;
                 int total = 0;
                 for (int k = 0; k < 32; k++) total += interleaved_weight(type, pointer + llmk_header_bytes(type), r, k) * x[k];
-                accumulator = fmaf(half_at(pointer + 2 * r) * a.scales[vector], (float)total, accumulator);
-                if (llmk_has_minimum(type)) accumulator = fmaf(half_at(pointer + 16 + 2 * r), a.sums[vector], accumulator);
+                accumulator = fmaf(llmk_half_at(pointer + 2 * r) * a.scales[vector], (float)total, accumulator);
+                if (llmk_has_minimum(type)) accumulator = fmaf(llmk_half_at(pointer + 16 + 2 * r), a.sums[vector], accumulator);
             }
             output[(size_t)b * stride + row] = accumulator;
         }
     }
-    (void)rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,21 +71,21 @@ static void matmul_portable(int type, const uint8_t *weights, int rows, int bloc
 
 #endif
 
-int llmk_matmul(int type, const void *weights, int rows, int blocks, llmk_activations a, int batch, float *output,
-                int stride, int begin, int end) {
-    return llmk_matmul_at_level(llmk_best_level(), type, weights, rows, blocks, a, batch, output, stride, begin, end);
+int llmk_matmul(int type, const void *weights, int blocks, llmk_activations a, int batch, float *output, int stride,
+                int begin, int end) {
+    return llmk_matmul_at_level(llmk_best_level(), type, weights, blocks, a, batch, output, stride, begin, end);
 }
 
-int llmk_matmul_at_level(int level, int type, const void *weights, int rows, int blocks, llmk_activations a,
-                         int batch, float *output, int stride, int begin, int end) {
+int llmk_matmul_at_level(int level, int type, const void *weights, int blocks, llmk_activations a, int batch,
+                         float *output, int stride, int begin, int end) {
     if (!llmk_has_integer_path(type)) return 0;  // the caller goes through floats
 #ifdef LLMK_X86
     switch (llmk_level(level)) {
-    case 2: return matmul_vnni(type, (const uint8_t *)weights, rows, blocks, a, batch, output, stride, begin, end);
-    case 1: return matmul_avx2(type, (const uint8_t *)weights, rows, blocks, a, batch, output, stride, begin, end);
+    case 2: return matmul_vnni(type, (const uint8_t *)weights, blocks, a, batch, output, stride, begin, end);
+    case 1: return matmul_avx2(type, (const uint8_t *)weights, blocks, a, batch, output, stride, begin, end);
     default: break;
     }
 #endif
-    matmul_portable(type, (const uint8_t *)weights, rows, blocks, a, batch, output, stride, begin, end);
+    matmul_portable(type, (const uint8_t *)weights, blocks, a, batch, output, stride, begin, end);
     return 1;
 }

@@ -19,12 +19,6 @@
 
 // Everything below is inlined into each compiled copy of the row product, so the AVX2 copy
 // converts weights with AVX2 too.
-LLMK_INLINE float half_at(const uint8_t *pointer) {
-    uint16_t h;
-    memcpy(&h, pointer, 2);
-    return llmk_half_to_float(h);
-}
-
 LLMK_INLINE void scale_and_min(int j, const uint8_t *q, uint8_t *scale, uint8_t *minimum) {
     if (j < 4) {
         *scale = q[j] & 63;
@@ -36,7 +30,7 @@ LLMK_INLINE void scale_and_min(int j, const uint8_t *q, uint8_t *scale, uint8_t 
 }
 
 LLMK_INLINE void dequantize_q4_K(const uint8_t *block, float *output) {
-    const float d = half_at(block), dmin = half_at(block + 2);
+    const float d = llmk_half_at(block), dmin = llmk_half_at(block + 2);
     const uint8_t *scales = block + 4, *q = block + 16;
     for (int group = 0; group < 8; group += 2) {
         uint8_t scale1, min1, scale2, min2;
@@ -52,7 +46,7 @@ LLMK_INLINE void dequantize_q4_K(const uint8_t *block, float *output) {
 }
 
 LLMK_INLINE void dequantize_q6_K(const uint8_t *block, float *output) {
-    const float d = half_at(block + 208);
+    const float d = llmk_half_at(block + 208);
     const uint8_t *ql = block, *qh = block + 128;
     const int8_t *sc = (const int8_t *)(block + 192);
     for (int half = 0; half < 2; half++) {
@@ -82,7 +76,7 @@ LLMK_INLINE int dequantize_row(int type, const uint8_t *row, int length, float *
     switch (type) {
     case LLMK_F32: memcpy(output, row, sizeof(float) * (size_t)length); return 1;
     case LLMK_F16:
-        for (int j = 0; j < length; j++) output[j] = half_at(row + 2 * j);
+        for (int j = 0; j < length; j++) output[j] = llmk_half_at(row + 2 * j);
         return 1;
     case LLMK_Q4_K:
         for (int b = 0; b < length / 256; b++) dequantize_q4_K(row + (size_t)b * 144, output + b * 256);

@@ -29,6 +29,13 @@ static inline float llmk_half_to_float(uint16_t h) {
     return f;
 }
 
+/// The half stored (little-endian, maybe unaligned) at `pointer`, as a float.
+static inline float llmk_half_at(const uint8_t *pointer) {
+    uint16_t h;
+    memcpy(&h, pointer, 2);
+    return llmk_half_to_float(h);
+}
+
 static inline uint16_t llmk_float_to_half(float f) {
     uint32_t x;
     memcpy(&x, &f, sizeof x);

@@ -28,14 +28,9 @@ static float dot_small_portable(int type, const uint8_t *row, int blocks, const 
     float minimum_terms = 0;
     for (int block = 0; block < blocks; block++) {
         const uint8_t *pointer = row + block * size;
-        uint16_t dw, mw;
-        memcpy(&dw, pointer, 2);
-        if (llmk_has_minimum(type)) {
-            memcpy(&mw, pointer + 2, 2);
-            minimum_terms = fmaf(llmk_half_to_float(mw), s[block], minimum_terms);
-        }
+        if (llmk_has_minimum(type)) minimum_terms = fmaf(llmk_half_at(pointer + 2), s[block], minimum_terms);
         const int8_t *x = q + block * 32;
-        const float scale = llmk_half_to_float(dw) * d[block];
+        const float scale = llmk_half_at(pointer) * d[block];
         for (int lane = 0; lane < 8; lane++) {
             int sum = 0;
             for (int k = 0; k < 4; k++) sum += llmk_small_weight(type, pointer, lane * 4 + k) * x[lane * 4 + k];
@@ -50,12 +45,10 @@ static float dot_q4_0_blockwise_portable(const uint8_t *row, int blocks, const i
     float total = 0;
     for (int block = 0; block < blocks; block++) {
         const uint8_t *pointer = row + block * 18;
-        uint16_t dw;
-        memcpy(&dw, pointer, 2);
         const int8_t *x = q + block * 32;
         int sum = 0;
         for (int j = 0; j < 32; j++) sum += llmk_small_weight(LLMK_Q4_0, pointer, j) * x[j];
-        total = fmaf((float)sum, llmk_half_to_float(dw) * d[block], total);
+        total = fmaf((float)sum, llmk_half_at(pointer) * d[block], total);
     }
     return total;
 }
@@ -64,11 +57,9 @@ static float dot_q8_0_portable(const uint8_t *row, int blocks, const int8_t *q, 
     float accumulator[8] = {0};
     for (int block = 0; block < blocks; block++) {
         const uint8_t *pointer = row + block * 34;
-        uint16_t dw;
-        memcpy(&dw, pointer, 2);
         const int8_t *w = (const int8_t *)(pointer + 2);
         const int8_t *x = q + block * 32;
-        const float scale = llmk_half_to_float(dw) * d[block];
+        const float scale = llmk_half_at(pointer) * d[block];
         for (int lane = 0; lane < 8; lane++) {
             int sum = 0;
             for (int k = 0; k < 4; k++) sum += w[lane * 4 + k] * x[lane * 4 + k];

@@ -103,7 +103,7 @@ struct KernelTests {
             output.withUnsafeMutableBufferPointer { out in
                 for range in rowRanges {
                     #expect(llmk_matmul_at_level(
-                        level, kernelType, interleaved, Int32(rows), blocks, quantized.kernelView, Int32(batch),
+                        level, kernelType, interleaved, blocks, quantized.kernelView, Int32(batch),
                         out.baseAddress!, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound)) == 1)
                 }
             }
@@ -152,7 +152,7 @@ struct KernelTests {
             llmk_matmul_lanes(kernel.1, raw.baseAddress!, type.rowBytes(elements: length)!, blocks,
                               problem.quantized.kernelView, Int32(batch), &lanes, Int32(rows), 0, Int32(rows))
         }
-        llmk_matmul(kernelType, interleaved, Int32(rows), blocks, problem.quantized.kernelView, Int32(batch), &blockwise,
+        llmk_matmul(kernelType, interleaved, blocks, problem.quantized.kernelView, Int32(batch), &blockwise,
                     Int32(rows), 0, Int32(rows))
         let size = lanes.map(abs).max()!
         let worst = zip(lanes, blockwise).map { abs($0 - $1) }.max()!

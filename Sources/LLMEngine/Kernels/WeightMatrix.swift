@@ -8,34 +8,46 @@ import LLMKernels
 /// Q4_K, Q6_K) are read in place and go through floats, each row turned into floats once for the
 /// whole batch.
 final class WeightMatrix: @unchecked Sendable {
-    // @unchecked: `interleaved` is written once in init and only read afterwards.
+    // @unchecked: the interleaved copy is written once in init and only read afterwards.
     let tensor: GGUFTensor
-    let order: ProductOrder
-    private let interleaved: UnsafeMutableRawBufferPointer?
+    private let product: Product
+
+    /// Which kernel multiplies, decided once at load.
+    private enum Product {
+        case interleaved(UnsafeMutableRawBufferPointer)
+        /// llama.cpp's lane order on the file's layout, with the kernel's number for the type.
+        case laneOrder(Int32)
+        case floats
+    }
 
     var rowCount: Int { tensor.rowCount }
 
     /// In `.blockwise` order, copies `tensor` into the kernels' layout where it has an integer path.
     init(_ tensor: GGUFTensor, order: ProductOrder) {
         self.tensor = tensor
-        self.order = order
         let type = Int32(tensor.type.rawValue), rows = Int32(tensor.rowCount), blocks = Int32(tensor.rowLength / 32)
-        let size = order == .blockwise ? llmk_interleaved_size(type, rows, blocks) : 0
-        guard size > 0 else {
-            interleaved = nil
-            return
+        let size = llmk_interleaved_size(type, rows, blocks)
+        if size == 0 {
+            product = .floats
+        } else if order == .llamaCpp {
+            // llama.cpp repacks Q4_0 matrices whose row count is a multiple of 8 and sums them per block.
+            product = .laneOrder(tensor.type == .q4_0 && tensor.rowCount % 8 == 0 ? Int32(LLMK_Q4_0_BLOCKWISE) : type)
+        } else {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            llmk_interleave(type, tensor.bytes.baseAddress!, tensor.rowBytes, rows, blocks, buffer.baseAddress!)
+            product = .interleaved(buffer)
         }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-        llmk_interleave(type, tensor.bytes.baseAddress!, tensor.rowBytes, rows, blocks, buffer.baseAddress!)
-        interleaved = buffer
     }
 
     deinit {
-        interleaved?.deallocate()
+        if case .interleaved(let buffer) = product { buffer.deallocate() }
     }
 
     /// Whether the file's copy of the weights is no longer read by products.
-    var isCopied: Bool { interleaved != nil }
+    var isCopied: Bool {
+        if case .interleaved = product { return true }
+        return false
+    }
 
     /// The rows thread `thread` of `pool` computes: whole groups of eight, as the kernels take them,
     /// and whole 32-value blocks of the output, so a thread can quantize what it computed.
@@ -52,23 +64,19 @@ final class WeightMatrix: @unchecked Sendable {
         outputStride: Int, rows: Range<Int>
     ) {
         guard !rows.isEmpty else { return }
-        let type = Int32(tensor.type.rawValue), blocks = Int32(tensor.rowLength / 32)
-        if let interleaved {
-            llmk_matmul(type, interleaved.baseAddress!, Int32(rowCount), blocks, quantized.kernelView, Int32(batch), output,
-                        Int32(outputStride), Int32(rows.lowerBound), Int32(rows.upperBound))
-            return
+        let blocks = Int32(tensor.rowLength / 32), begin = Int32(rows.lowerBound), end = Int32(rows.upperBound)
+        switch product {
+        case .interleaved(let buffer):
+            llmk_matmul(Int32(tensor.type.rawValue), buffer.baseAddress!, blocks, quantized.kernelView, Int32(batch), output,
+                        Int32(outputStride), begin, end)
+        case .laneOrder(let kernel):
+            llmk_matmul_lanes(kernel, tensor.bytes.baseAddress!, tensor.rowBytes, blocks, quantized.kernelView,
+                              Int32(batch), output, Int32(outputStride), begin, end)
+        case .floats:
+            let handled = llmk_matmul_float_at_level(
+                -1, Int32(tensor.type.rawValue), tensor.bytes.baseAddress!, tensor.rowBytes, Int32(tensor.rowLength),
+                input, Int32(batch), output, Int32(outputStride), begin, end)
+            precondition(handled != 0, "no product for \(tensor.type.name) weights")
         }
-        if order == .llamaCpp {
-            // llama.cpp repacks Q4_0 matrices whose row count is a multiple of 8 and sums them per block.
-            let lanesType = tensor.type == .q4_0 && rowCount % 8 == 0 ? Int32(LLMK_Q4_0_BLOCKWISE) : type
-            let handled = llmk_matmul_lanes(
-                lanesType, tensor.bytes.baseAddress!, tensor.rowBytes, blocks, quantized.kernelView, Int32(batch), output,
-                Int32(outputStride), Int32(rows.lowerBound), Int32(rows.upperBound))
-            if handled != 0 { return }
-        }
-        let handledAsFloats = llmk_matmul_float_at_level(
-            -1, type, tensor.bytes.baseAddress!, tensor.rowBytes, Int32(tensor.rowLength), input, Int32(batch), output,
-            Int32(outputStride), Int32(rows.lowerBound), Int32(rows.upperBound))
-        precondition(handledAsFloats != 0, "no product for \(tensor.type.name) weights")
     }
 }

@@ -107,27 +107,7 @@ public final class LlamaModel: Sendable {
                     llmk_to_half(scratch.value + row, state.values(layer: layerIndex, head: head) + offset, Int32(headDimension))
                 }
             }
-            // The query heads that share a KV head go together (each cached key and value then
-            // converted once for all of them) when there are enough groups to keep every thread
-            // busy; a lone token's heads go one by one. The same arithmetic per head either way.
-            let group = config.headCount / config.kvHeadCount
-            let together = count * config.kvHeadCount >= 2 * pool.threadCount ? group : 1
-            let unitsPerToken = config.headCount / together
-            func heads(of work: Int) -> Range<Int> { (work % unitsPerToken * together)..<((work % unitsPerToken + 1) * together) }
-            func cache(of work: Int) -> llmk_cache_view {
-                let state = steps[work / unitsPerToken].state, kvHead = heads(of: work).lowerBound / group
-                return llmk_cache_view(keys: state.keys(layer: layerIndex, head: kvHead),
-                                       values: state.values(layer: layerIndex, head: kvHead),
-                                       count: Int32(positions[work / unitsPerToken] + 1))
-            }
-            pool.run { thread in
-                let share = pool.share(of: count * unitsPerToken, thread: thread)
-                for work in share {
-                    attend(step: work / unitsPerToken, heads: heads(of: work), cache: cache(of: work),
-                           upcoming: work + 1 < share.upperBound ? cache(of: work + 1) : llmk_cache_view(),
-                           scratch: scratch, scores: scratch.scores + thread * config.contextLength * group)
-                }
-            }
+            attention(layer: layerIndex, steps: steps, positions: positions, scratch: scratch)
             eachTokenRange(count) { scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: $0) }
             addProjection(layer.attentionOutput, of: scratch.attentionOut, quantized: scratch.quantizedEmbedding,
                           count: count, scratch: scratch)
@@ -163,18 +143,35 @@ public final class LlamaModel: Sendable {
         for step in steps { step.state.position += 1 }
     }
 
-    /// Attention of some heads of one token, all sharing one KV head, over its sequence so far
-    /// (`cache`), while the cache of the next call comes closer. llama.cpp multiplies with the
-    /// half-precision cache after rounding the query to half, and the weights likewise.
-    private func attend(
-        step index: Int, heads: Range<Int>, cache: llmk_cache_view, upcoming: llmk_cache_view, scratch: ForwardScratch,
-        scores: UnsafeMutablePointer<Float>
-    ) {
-        let headDimension = config.headDimension
-        let offset = index * config.embeddingLength + heads.lowerBound * headDimension
-        llmk_attention(Int32(heads.count), scratch.query + offset, cache.keys, cache.values, Int32(headDimension),
-                       Int32(headDimension), cache.count, 1 / Float(headDimension).squareRoot(), scores,
-                       scratch.attentionOut + offset, upcoming)
+    /// Attention of every token over its sequence so far, into `scratch.attentionOut`. The query
+    /// heads that share a KV head go together (each cached key and value then converted once for
+    /// all of them) when there are enough groups to keep every thread busy; a lone token's heads go
+    /// one by one. The same arithmetic per head either way: llama.cpp's, with the query rounded to
+    /// half precision as its matrix product with the cache does.
+    private func attention(layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch) {
+        let count = steps.count, headDimension = config.headDimension
+        let group = config.headCount / config.kvHeadCount
+        let together = count * config.kvHeadCount >= 2 * pool.threadCount ? group : 1
+        let unitsPerToken = config.headCount / together
+        // A unit's cache: its token's sequence, for its heads' KV head.
+        func cache(of work: Int) -> llmk_cache_view {
+            let state = steps[work / unitsPerToken].state, kvHead = work % unitsPerToken * together / group
+            return llmk_cache_view(keys: state.keys(layer: layer, head: kvHead), values: state.values(layer: layer, head: kvHead),
+                                   count: Int32(positions[work / unitsPerToken] + 1))
+        }
+        pool.run { thread in
+            let share = pool.share(of: count * unitsPerToken, thread: thread)
+            let scores = scratch.scores + thread * config.contextLength * group
+            for work in share {
+                let offset = work / unitsPerToken * config.embeddingLength + work % unitsPerToken * together * headDimension
+                let current = cache(of: work)
+                // The next unit's cache is fetched towards the processor while this one computes.
+                let upcoming = work + 1 < share.upperBound ? cache(of: work + 1) : llmk_cache_view()
+                llmk_attention(Int32(together), scratch.query + offset, current.keys, current.values, Int32(headDimension),
+                               Int32(headDimension), current.count, 1 / Float(headDimension).squareRoot(), scores,
+                               scratch.attentionOut + offset, upcoming)
+            }
+        }
     }
 
     /// x += W·input, `input` quantized already: the residual connection after attention and after

@@ -53,12 +53,12 @@ int llmk_interleave(int type, const void *weights, size_t row_bytes, int rows, i
 /// output[b * output_stride + r] = row r · activation b, for rows [row_begin, row_end) and b in
 /// [0, batch), from weights rearranged by `llmk_interleave`. Activation b starts `b * blocks`
 /// blocks into `activations`. `row_begin` must be a multiple of 8, and `row_end` too unless it
-/// is `rows`. Per (row, vector) the sum runs block by block — the block's exact integer dot
+/// is the matrix's last row. Per (row, vector) the sum runs block by block — the block's exact integer dot
 /// product times the two scales, fused into the running sum, then Q4_1's and Q5_1's minimum
 /// term — so a vector's result does not depend on its batch, and every path gives the same bits.
 /// Returns 0 when `type` has no integer path.
-int llmk_matmul(int type, const void *interleaved, int rows, int blocks, llmk_activations activations, int batch,
-                float *output, int output_stride, int row_begin, int row_end);
+int llmk_matmul(int type, const void *interleaved, int blocks, llmk_activations activations, int batch, float *output,
+                int output_stride, int row_begin, int row_end);
 
 /// The same product in llama.cpp's summation order, from weights in GGML's own layout (rows
 /// `row_bytes` apart, any row range): per (row, vector) eight lanes of four byte products per
@@ -79,9 +79,8 @@ int llmk_best_level(void);
 
 /// `llmk_matmul` on the path of `level` (at most the best one): for tests that check every
 /// path gives the same numbers.
-int llmk_matmul_at_level(int level, int type, const void *interleaved, int rows, int blocks,
-                         llmk_activations activations, int batch, float *output, int output_stride, int row_begin,
-                         int row_end);
+int llmk_matmul_at_level(int level, int type, const void *interleaved, int blocks, llmk_activations activations,
+                         int batch, float *output, int output_stride, int row_begin, int row_end);
 
 /// The same product for weights without an integer path (F32, F16, Q4_K, Q6_K): each row turned
 /// into floats once, then dotted with the float vectors of `input` (each `length` long) in sixteen
