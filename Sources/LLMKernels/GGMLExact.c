@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "Exp.h"
 #include "Half.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -32,27 +33,6 @@ static inline float llmk_reduce_lanes64(const float lanes[64]) {
         x0[l] = a + b;
     }
     return llmk_reduce16(x0);
-}
-
-// One lane of ggml_v_expf (AVX-512): a polynomial on the reduced argument, scaled by 2^n.
-static inline float llmk_ggml_expf(float x) {
-    const float r = 0x1.8p23f;
-    const float z = fmaf(x, 0x1.715476p+0f, r);
-    const float n = z - r;
-    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
-    const float u = b * b;
-    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
-                         fmaf(0x1.ffffecp-1f, b, 1.0f));
-    if (fabsf(n) > 192) return n <= 0 ? 0.0f : INFINITY;
-    const int exponent = (int)n;
-    if (exponent >= -126 && exponent <= 127) {
-        // A power of two: the multiplication is exact but for the final rounding, as scalef's.
-        uint32_t bits = (uint32_t)(exponent + 127) << 23;
-        float scale;
-        memcpy(&scale, &bits, sizeof scale);
-        return j * scale;
-    }
-    return scalbnf(j, exponent);
 }
 
 #define LLMK_SUFFIX(name) name##_portable

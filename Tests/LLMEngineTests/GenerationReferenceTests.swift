@@ -70,17 +70,18 @@ import Testing
         #expect(generated == reference.greedy, "\(model.tokenizer.decode(generated)) vs \(model.tokenizer.decode(reference.greedy))")
     }
 
-    /// Rounding in the blockwise order moves a logit by up to a few hundredths (more where an
-    /// activation crosses a boundary of the next 8-bit quantization), and this small model's
-    /// best few tokens are often closer than that — so its greedy text may part from llama.cpp's.
-    /// What must hold: the top logits within 0.5, and on llama.cpp's own text, token by token, its
-    /// choice within 0.5 of this model's best, and the same choice at nine steps in ten or more.
+    /// The blockwise order rounds its products in another order and keeps the KV cache in 8-bit
+    /// integers, which moves these logits by up to ~0.65 (measured; llama.cpp's own flash-attention
+    /// path moves them by as much, its 8-bit cache by up to ~0.45), and this small model's best few
+    /// tokens are often closer than that — so its greedy text may part from llama.cpp's. What must
+    /// hold: the top logits within 0.75, and on llama.cpp's own text, token by token, its choice
+    /// within 0.5 of this model's best, and the same choice at 85% of the steps or more.
     @Test(arguments: cases)
     func blockwiseProductsFollowLlamaCppWithinRounding(_ reference: Case) async throws {
         let model = try #require(Self.blockwiseModel)
         let state = await prefill(model, reference)
         for (token, logit) in reference.topLogits {
-            #expect(abs(state.logits[Int(token)] - logit) <= 0.5, "logit of \(token): \(state.logits[Int(token)]) vs \(logit)")
+            #expect(abs(state.logits[Int(token)] - logit) <= 0.75, "logit of \(token): \(state.logits[Int(token)]) vs \(logit)")
         }
         let (agreed, worstShortfall) = await onThread {
             var agreed = 0, worst: Float = 0

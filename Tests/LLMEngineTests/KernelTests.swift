@@ -1,3 +1,4 @@
+import Foundation
 import LLMKernels
 import Testing
 @testable import LLMEngine
@@ -281,6 +282,106 @@ struct AttentionKernelTests {
         }
         #expect(differing == 0, "\(differing) of 100 trials differ")
         #expect(notAlone == 0, "\(notAlone) of 100 trials differ from the heads taken one at a time")
+    }
+}
+
+/// Attention over the blockwise order's 8-bit KV cache: every path (portable, AVX2, AVX-512 VNNI)
+/// gives the same bits, heads taken together or one at a time give the same bits, and the result
+/// is attention over the unquantized numbers to within what 8-bit keys and values allow.
+struct QuantizedAttentionKernelTests {
+    @Test(arguments: [(64, 1, 3), (64, 7, 1), (64, 33, 3), (64, 64, 2), (64, 200, 3), (128, 77, 4), (32, 70, 3),
+                      (64, 90, 7), (64, 30, 9), (96, 41, 2)])
+    func everyPathGivesTheSameNumbersCloseToFloats(_ shape: (length: Int, count: Int, heads: Int)) {
+        var generator = SplitMix64(seed: UInt64(shape.length * 1000 + shape.count))
+        let rows = (shape.count + 3) / 4 * 4, blocks = (shape.length + 31) / 32
+        var differing = 0, notAlone = 0, worst: Double = 0
+        for trial in 0..<20 {
+            // Keys with a few large dimensions (as real models have), sharp and flat attention.
+            let sharpness: Float = trial % 2 == 0 ? 4 : 0.5
+            let queries = (0..<shape.length * shape.heads).map { _ in Float.random(in: -sharpness...sharpness, using: &generator) }
+            let keys = (0..<shape.count * shape.length).map { i in
+                Float.random(in: -1...1, using: &generator) * (i % shape.length % 13 == 0 ? 8 : 1)
+            }
+            let values = (0..<shape.count * shape.length).map { _ in Float.random(in: -2...2, using: &generator) }
+            var keyBytes = [UInt8](repeating: 0, count: rows * shape.length), valueBytes = [Int8](repeating: 0, count: rows * shape.length)
+            var keyScales = [Float](repeating: 0, count: rows * blocks), valueScales = [Float](repeating: 0, count: rows)
+            for t in 0..<shape.count {
+                llmk_store_kv8(Array(keys[t * shape.length..<(t + 1) * shape.length]),
+                               Array(values[t * shape.length..<(t + 1) * shape.length]), Int32(shape.length), Int32(t),
+                               Int32(rows), &keyBytes, &keyScales, &valueBytes, &valueScales)
+            }
+            let scale = 1 / Float(shape.length).squareRoot()
+            func run(_ level: Int32, heads: Range<Int>) -> [Float] {
+                var scratch = [Float](repeating: .nan, count: heads.count * (2 * shape.count + 32))
+                var outputs = [Float](repeating: .nan, count: shape.length * heads.count)
+                let part = Array(queries[heads.lowerBound * shape.length..<heads.upperBound * shape.length])
+                keyBytes.withUnsafeBufferPointer { k in
+                    valueBytes.withUnsafeBufferPointer { v in
+                        keyScales.withUnsafeBufferPointer { ks in
+                            valueScales.withUnsafeBufferPointer { vs in
+                                let cache = llmk_kv8_view(keys: k.baseAddress, key_scales: ks.baseAddress, values: v.baseAddress,
+                                                          value_scales: vs.baseAddress, count: Int32(shape.count), rows: Int32(rows))
+                                // The cache itself as the next one: asking for it early changes no number.
+                                llmk_attention_kv8_at_level(level, Int32(heads.count), part, cache, Int32(shape.length), scale,
+                                                            &scratch, &outputs, cache)
+                            }
+                        }
+                    }
+                }
+                return outputs
+            }
+            let portable = run(0, heads: 0..<shape.heads)
+            #expect(portable.allSatisfy { $0.isFinite })
+            for level: Int32 in [1, 2] where run(level, heads: 0..<shape.heads).map(\.bitPattern) != portable.map(\.bitPattern) {
+                differing += 1
+            }
+            let alone = (0..<shape.heads).flatMap { run(2, heads: $0..<$0 + 1) }
+            if alone.map(\.bitPattern) != portable.map(\.bitPattern) { notAlone += 1 }
+            // The numbers as the cache holds them, and the query as the kernel quantizes it.
+            let heldKeys = (0..<shape.count * shape.length).map { i in
+                Float(Int(keyBytes[i]) - 128) * keyScales[i % shape.length / 32 * rows + i / shape.length]
+            }
+            let heldValues = (0..<shape.count * shape.length).map { i in
+                let t = i / shape.length, d = i % shape.length
+                return Float(valueBytes[t / 4 * 4 * shape.length + 4 * d + t % 4]) * valueScales[t]
+            }
+            for h in 0..<shape.heads {
+                let query = quantized(Array(queries[h * shape.length..<(h + 1) * shape.length]))
+                let exact = floatAttention(query: query, keys: heldKeys, values: heldValues, length: shape.length, scale: scale)
+                for d in 0..<shape.length { worst = max(worst, abs(exact[d] - Double(portable[h * shape.length + d]))) }
+            }
+        }
+        #expect(differing == 0, "\(differing) runs of a path differ from the portable one")
+        #expect(notAlone == 0, "\(notAlone) of 20 trials differ from the heads taken one at a time")
+        // What is left after the 8-bit numbers themselves: weights in 16 bits, single precision.
+        #expect(worst < 1e-3, "largest difference from attention in doubles over the held numbers: \(worst)")
+    }
+
+    /// x in 32-value blocks of integers, each block's scale its largest magnitude / 127.
+    func quantized(_ x: [Float]) -> [Float] {
+        stride(from: 0, to: x.count, by: 32).flatMap { start -> [Float] in
+            let block = x[start..<min(x.count, start + 32)]
+            let scale = block.map(abs).max()! / 127
+            return block.map { scale == 0 ? 0 : ($0 * (1 / scale)).rounded(.toNearestOrEven) * scale }
+        }
+    }
+
+    /// softmax(q·K × scale)·V in doubles on the unquantized numbers.
+    func floatAttention(query: [Float], keys: [Float], values: [Float], length: Int, scale: Float) -> [Double] {
+        let count = keys.count / length
+        var scores = [Double](repeating: 0, count: count)
+        for t in 0..<count {
+            for d in 0..<length { scores[t] += Double(query[d]) * Double(keys[t * length + d]) }
+            scores[t] *= Double(scale)
+        }
+        let largest = scores.max()!
+        let weights = scores.map { Foundation.exp($0 - largest) }
+        let total = weights.reduce(0, +)
+        var output = [Double](repeating: 0, count: length)
+        for t in 0..<count {
+            for d in 0..<length { output[d] += weights[t] / total * Double(values[t * length + d]) }
+        }
+        return output
     }
 }
 

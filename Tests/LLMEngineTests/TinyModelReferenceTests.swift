@@ -6,7 +6,8 @@ import Testing
 /// RoPE over half-head pairs, Q4_1), a Llama 2-style file (SentencePiece vocabulary, untied
 /// output, Q4_0 summed per block as llama.cpp sums the matrices it repacks), and the same with
 /// Q5_0 and Q5_1 weights. In llama.cpp's product order every logit of every position must be
-/// llama.cpp's, bit for bit; in the blockwise order within the tolerance its rounding allows. Files
+/// llama.cpp's, bit for bit; in the blockwise order within what its rounding and its 8-bit KV
+/// cache allow. Files
 /// and golden values from scripts/reference/tiny_model_reference.py.
 struct TinyModelReferenceTests {
     struct Case: Sendable, CustomStringConvertible {
@@ -35,19 +36,16 @@ struct TinyModelReferenceTests {
         }
     }
 
-    /// Rounding in another order moves a product by about a millionth of its size, but where it
-    /// moves an activation across a rounding boundary of the next 8-bit quantization, that value
-    /// moves by a whole step; on random weights that can shift a logit by a few tenths. So: most
-    /// positions within a thousandth, none beyond 5% of the logits' range.
+    /// The blockwise order rounds its products in another order and keeps the KV cache in 8-bit
+    /// integers (keys per 32 values, values per row, each with a scale), so every logit moves a
+    /// little: on these random weights by 0.2–1.4% of the logits' range (measured). None may move
+    /// beyond 2.5% of the range.
     @Test(arguments: cases)
     func blockwiseLogitsFollowLlamaCpps(_ reference: Case) throws {
-        var close = 0
         try forEachPosition(reference, order: .blockwise) { position, logits, expected, worst in
             let range = expected.max()! - expected.min()!
-            #expect(worst <= 0.05 * range, "position \(position): largest difference \(worst) in a range of \(range)")
-            if worst <= 1e-3 { close += 1 }
+            #expect(worst <= 0.025 * range, "position \(position): largest difference \(worst) in a range of \(range)")
         }
-        #expect(close * 3 >= Self.tokens.count * 2, "\(close) of \(Self.tokens.count) positions within 0.001")
     }
 
     func forEachPosition(

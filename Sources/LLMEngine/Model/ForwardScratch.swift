@@ -14,9 +14,10 @@ public final class ForwardScratch: @unchecked Sendable {
     let up: UnsafeMutablePointer<Float>
     /// Per token: cos and sin of each rotary pair's angle at the token's position.
     let rotation: UnsafeMutablePointer<Float>
-    /// Per compute thread: attention scores over the whole context, for each query head of a
-    /// KV head's group.
+    /// Per compute thread, `scoresPerThread` floats: attention's scores over the whole context
+    /// for each query head of a KV head's group, and the 8-bit cache's weight bytes.
     let scores: UnsafeMutablePointer<Float>
+    let scoresPerThread: Int
     let quantizedEmbedding: QuantizedBatch
     let quantizedHidden: QuantizedBatch
     /// Logits of the tokens that asked for them, grown on demand: the vocabulary is large.
@@ -43,7 +44,8 @@ public final class ForwardScratch: @unchecked Sendable {
         gate = buffer(tokens * config.feedForwardLength)
         up = buffer(tokens * config.feedForwardLength)
         rotation = buffer(tokens * config.headDimension)
-        scores = buffer(max(1, threads) * config.contextLength * (config.headCount / config.kvHeadCount))
+        scoresPerThread = config.headCount / config.kvHeadCount * (2 * config.contextLength + 32)
+        scores = buffer(max(1, threads) * scoresPerThread)
         quantizedEmbedding = QuantizedBatch(length: config.embeddingLength, capacity: tokens)
         quantizedHidden = QuantizedBatch(length: config.feedForwardLength, capacity: tokens)
         logits = buffer(0)

@@ -5,8 +5,8 @@ import LLMKernels
 /// or from many (concurrent generations) — through every layer at once, so each weight is read
 /// from memory once per batch, and leaves logits in the states of the tokens that ask for them.
 /// The arithmetic is llama.cpp's CPU path operation for operation (8-bit activations for
-/// quantized weights, half-precision KV cache, its lane orders, exp and fused multiply-adds); with
-/// `ProductOrder.llamaCpp` the matrix products too, and the logits are bit-identical to
+/// quantized weights, its exp and fused multiply-adds); with `ProductOrder.llamaCpp` the matrix
+/// products, the half-precision KV cache and attention too, and the logits are bit-identical to
 /// llama.cpp's one-token-at-a-time output. Either way a token's result does not depend on what
 /// else is in its batch.
 public final class LlamaModel: Sendable {
@@ -16,6 +16,8 @@ public final class LlamaModel: Sendable {
     let weights: LlamaWeights
     /// The threads every forward pass of this model splits its arithmetic between.
     public let pool: ComputePool
+    /// How products add up: matrix products, and attention's products with the KV cache.
+    public let order: ProductOrder
 
     public init(
         file: GGUFFile, threads: Int = ProcessInfo.processInfo.activeProcessorCount, order: ProductOrder = .blockwise
@@ -25,6 +27,7 @@ public final class LlamaModel: Sendable {
         tokenizer = try BPETokenizer(file: file)
         weights = try LlamaWeights(file: file, config: config, order: order)
         pool = ComputePool(threadCount: threads)
+        self.order = order
     }
 
     public convenience init(
@@ -34,7 +37,8 @@ public final class LlamaModel: Sendable {
     }
 
     public func makeState(capacity: Int? = nil) -> LlamaState {
-        LlamaState(config: config, capacity: min(capacity ?? config.contextLength, config.contextLength))
+        LlamaState(config: config, capacity: min(capacity ?? config.contextLength, config.contextLength),
+                   format: order == .llamaCpp ? .half : .bytes)
     }
 
     public func makeScratch(tokens: Int) -> ForwardScratch {
@@ -99,12 +103,10 @@ public final class LlamaModel: Sendable {
                 let rotation = scratch.rotation + index * config.headDimension
                 rotate(scratch.query + index * dimension, heads: config.headCount, rotation: rotation)
                 rotate(scratch.key + index * kvDimension, heads: config.kvHeadCount, rotation: rotation)
-                let state = steps[index].state
-                let headDimension = config.headDimension, offset = positions[index] * headDimension
                 for head in 0..<config.kvHeadCount {
-                    let row = index * kvDimension + head * headDimension
-                    llmk_to_half(scratch.key + row, state.keys(layer: layerIndex, head: head) + offset, Int32(headDimension))
-                    llmk_to_half(scratch.value + row, state.values(layer: layerIndex, head: head) + offset, Int32(headDimension))
+                    let row = index * kvDimension + head * config.headDimension
+                    steps[index].state.store(layer: layerIndex, head: head, position: positions[index],
+                                             key: scratch.key + row, value: scratch.value + row)
                 }
             }
             attention(layer: layerIndex, steps: steps, positions: positions, scratch: scratch)
@@ -144,32 +146,41 @@ public final class LlamaModel: Sendable {
     }
 
     /// Attention of every token over its sequence so far, into `scratch.attentionOut`. The query
-    /// heads that share a KV head go together (each cached key and value then converted once for
-    /// all of them) when there are enough groups to keep every thread busy; a lone token's heads go
-    /// one by one. The same arithmetic per head either way: llama.cpp's, with the query rounded to
-    /// half precision as its matrix product with the cache does.
+    /// heads that share a KV head go together (each cached key and value then read once for all of
+    /// them) when there are enough groups to keep every thread busy; a lone token's heads go one by
+    /// one. The same arithmetic per head either way: over the 8-bit cache in the blockwise order,
+    /// llama.cpp's over its half-precision cache in llama.cpp's.
     private func attention(layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch) {
         let count = steps.count, headDimension = config.headDimension
         let group = config.headCount / config.kvHeadCount
         let together = count * config.kvHeadCount >= 2 * pool.threadCount ? group : 1
         let unitsPerToken = config.headCount / together
-        // A unit's cache: its token's sequence, for its heads' KV head.
-        func cache(of work: Int) -> llmk_cache_view {
-            let state = steps[work / unitsPerToken].state, kvHead = work % unitsPerToken * together / group
-            return llmk_cache_view(keys: state.keys(layer: layer, head: kvHead), values: state.values(layer: layer, head: kvHead),
-                                   count: Int32(positions[work / unitsPerToken] + 1))
+        let scale = 1 / Float(headDimension).squareRoot()
+        // Unit `work`'s sequence and KV head.
+        func unit(_ work: Int) -> (state: LlamaState, kvHead: Int, count: Int) {
+            (steps[work / unitsPerToken].state, work % unitsPerToken * together / group, positions[work / unitsPerToken] + 1)
         }
         pool.run { thread in
             let share = pool.share(of: count * unitsPerToken, thread: thread)
-            let scores = scratch.scores + thread * config.contextLength * group
+            let scores = scratch.scores + thread * scratch.scoresPerThread
             for work in share {
                 let offset = work / unitsPerToken * config.embeddingLength + work % unitsPerToken * together * headDimension
-                let current = cache(of: work)
+                let (state, kvHead, cached) = unit(work)
                 // The next unit's cache is fetched towards the processor while this one computes.
-                let upcoming = work + 1 < share.upperBound ? cache(of: work + 1) : llmk_cache_view()
-                llmk_attention(Int32(together), scratch.query + offset, current.keys, current.values, Int32(headDimension),
-                               Int32(headDimension), current.count, 1 / Float(headDimension).squareRoot(), scores,
-                               scratch.attentionOut + offset, upcoming)
+                let upcoming = work + 1 < share.upperBound ? unit(work + 1) : nil
+                switch order {
+                case .llamaCpp:
+                    let cache = state.halfCache(layer: layer, head: kvHead, count: cached)
+                    let next = upcoming.map { $0.state.halfCache(layer: layer, head: $0.kvHead, count: $0.count) }
+                    llmk_attention(Int32(together), scratch.query + offset, cache.keys, cache.values, Int32(headDimension),
+                                   Int32(headDimension), cache.count, scale, scores, scratch.attentionOut + offset,
+                                   next ?? llmk_cache_view())
+                case .blockwise:
+                    let next = upcoming.map { $0.state.byteCache(layer: layer, head: $0.kvHead, count: $0.count) }
+                    llmk_attention_kv8(Int32(together), scratch.query + offset,
+                                       state.byteCache(layer: layer, head: kvHead, count: cached), Int32(headDimension),
+                                       scale, scores, scratch.attentionOut + offset, next ?? llmk_kv8_view())
+                }
             }
         }
     }

@@ -1,3 +1,5 @@
+import LLMKernels
+
 /// One sequence's memory: its KV cache, how far it has got, and the logits of its last token.
 /// The cache is allocated up front but only the pages a sequence reaches are ever touched, so a
 /// short conversation costs little of the configured capacity.
@@ -6,24 +8,48 @@ public final class LlamaState: @unchecked Sendable {
     public let capacity: Int
     public internal(set) var position = 0
     let config: LlamaConfig
+    let format: Format
 
-    /// Keys and values per layer, KV head and position, in half precision as llama.cpp keeps
-    /// them (as bit patterns: the C kernels convert them). Each head's positions lie one after
+    /// How the cache keeps keys and values: in half precision as llama.cpp does (the llama-cpp
+    /// order, whose attention is llama.cpp's to the bit), or as 8-bit rows with a scale each (the
+    /// blockwise order: half the bytes, and attention reads every byte of its sequence's cache
+    /// once per token, from memory when many sequences share the processor).
+    enum Format {
+        case half
+        case bytes
+    }
+
+    /// Keys and values per layer, KV head and position. Each head's positions lie one after
     /// another, so attention streams through them: with many sequences the cache outgrows the
     /// processor's caches, and position-major rows (all heads of a position together) made every
     /// head's read a strided one — 12% slower attention, measured.
-    let keyCache: UnsafeMutablePointer<UInt16>
-    let valueCache: UnsafeMutablePointer<UInt16>
+    private let keyCache: UnsafeMutableRawPointer
+    private let valueCache: UnsafeMutableRawPointer
+    /// Per layer and KV head: the scales of each position's keys, per 32 values, and of its value
+    /// row (`.bytes` only).
+    private let keyScales: UnsafeMutablePointer<Float>
+    private let keyBlocks: Int
+    private let valueScales: UnsafeMutablePointer<Float>
+    /// Positions per head in the cache: `.bytes` keeps values in fours, so a whole number of fours.
+    private let rowsPerHead: Int
     public let logits: UnsafeMutableBufferPointer<Float>
     /// For `forward(token:state:)`, one token at a time; made by the model on first use.
     var singleTokenScratch: ForwardScratch?
 
-    public init(config: LlamaConfig, capacity: Int) {
+    init(config: LlamaConfig, capacity: Int, format: Format) {
         self.config = config
         self.capacity = capacity
-        let cacheCount = config.layerCount * capacity * config.kvDimension
-        keyCache = .allocate(capacity: cacheCount)
-        valueCache = .allocate(capacity: cacheCount)
+        self.format = format
+        rowsPerHead = format == .bytes ? (capacity + 3) / 4 * 4 : capacity
+        let rows = config.layerCount * config.kvHeadCount * rowsPerHead
+        let bytes = rows * config.headDimension * (format == .half ? 2 : 1)
+        keyCache = .allocate(byteCount: bytes, alignment: 64)
+        valueCache = .allocate(byteCount: bytes, alignment: 64)
+        // Keys: a scale per 32 values of a row; values: one per row.
+        let scaleCount = format == .bytes ? rows : 0
+        keyBlocks = (config.headDimension + 31) / 32
+        keyScales = .allocate(capacity: scaleCount * keyBlocks)
+        valueScales = .allocate(capacity: scaleCount)
         logits = .allocate(capacity: config.vocabularySize)
         logits.initialize(repeating: 0)
     }
@@ -33,17 +59,55 @@ public final class LlamaState: @unchecked Sendable {
         position = 0
     }
 
-    /// The cache of one KV head of `layer` from position 0, `headDimension` halves per position.
-    func keys(layer: Int, head: Int) -> UnsafeMutablePointer<UInt16> { keyCache + offset(layer: layer, head: head) }
-    func values(layer: Int, head: Int) -> UnsafeMutablePointer<UInt16> { valueCache + offset(layer: layer, head: head) }
+    /// Writes the key and value (`headDimension` floats each) of `layer`'s KV head `head` at `position`.
+    func store(layer: Int, head: Int, position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        let row = firstRow(layer: layer, head: head), length = config.headDimension
+        switch format {
+        case .half:
+            llmk_to_half(key, halfKeys(row) + position * length, Int32(length))
+            llmk_to_half(value, halfValues(row) + position * length, Int32(length))
+        case .bytes:
+            llmk_store_kv8(key, value, Int32(length), Int32(position), Int32(rowsPerHead), byteKeys(row),
+                           keyScales + row * keyBlocks, byteValues(row), valueScales + row)
+        }
+    }
 
-    private func offset(layer: Int, head: Int) -> Int {
-        (layer * config.kvHeadCount + head) * capacity * config.headDimension
+    /// The first `count` positions of `layer`'s KV head `head`, in half precision (`.half` only).
+    func halfCache(layer: Int, head: Int, count: Int) -> llmk_cache_view {
+        let row = firstRow(layer: layer, head: head)
+        return llmk_cache_view(keys: halfKeys(row), values: halfValues(row), count: Int32(count))
+    }
+
+    /// The first `count` positions of `layer`'s KV head `head`, in bytes (`.bytes` only).
+    func byteCache(layer: Int, head: Int, count: Int) -> llmk_kv8_view {
+        let row = firstRow(layer: layer, head: head)
+        return llmk_kv8_view(keys: byteKeys(row), key_scales: keyScales + row * keyBlocks, values: byteValues(row),
+                             value_scales: valueScales + row, count: Int32(count), rows: Int32(rowsPerHead))
+    }
+
+    private func firstRow(layer: Int, head: Int) -> Int { (layer * config.kvHeadCount + head) * rowsPerHead }
+
+    private func halfKeys(_ row: Int) -> UnsafeMutablePointer<UInt16> {
+        keyCache.assumingMemoryBound(to: UInt16.self) + row * config.headDimension
+    }
+
+    private func halfValues(_ row: Int) -> UnsafeMutablePointer<UInt16> {
+        valueCache.assumingMemoryBound(to: UInt16.self) + row * config.headDimension
+    }
+
+    private func byteKeys(_ row: Int) -> UnsafeMutablePointer<UInt8> {
+        keyCache.assumingMemoryBound(to: UInt8.self) + row * config.headDimension
+    }
+
+    private func byteValues(_ row: Int) -> UnsafeMutablePointer<Int8> {
+        valueCache.assumingMemoryBound(to: Int8.self) + row * config.headDimension
     }
 
     deinit {
         keyCache.deallocate()
         valueCache.deallocate()
+        keyScales.deallocate()
+        valueScales.deallocate()
         logits.deallocate()
     }
 }

@@ -121,6 +121,42 @@ void llmk_attention_at_level(int level, int heads, const float *queries, const u
                              int stride, int length, int count, float scale, float *scores, float *outputs,
                              llmk_cache_view upcoming);
 
+/// One KV head's 8-bit cache (the blockwise order's): `count` positions of room for `rows`.
+/// Keys: a row of `length` bytes per position, rows one after another, each byte the quantized
+/// value + 128, with a scale per 32 values (that of values 32b… of position t at
+/// key_scales[b · rows + t]). Values: the quantized values, positions in fours with each value's
+/// four side by side (byte d of position t at (t / 4) · 4 · length + 4d + t % 4; `rows` a
+/// multiple of 4), with a scale per row. A number is its integer times its scale.
+typedef struct {
+    const uint8_t *keys;
+    const float *key_scales;
+    const int8_t *values;
+    const float *value_scales;
+    int count;
+    int rows;
+} llmk_kv8_view;
+
+/// Quantizes one position's key and value (`length` floats each) into a KV head's 8-bit cache of
+/// `rows` positions at `position`: symmetric, each scale the largest magnitude / 127 of its 32
+/// values (keys) or its row (values), rounded to nearest even.
+void llmk_store_kv8(const float *key, const float *value, int length, int position, int rows, uint8_t *keys,
+                    float *key_scales, int8_t *values, float *value_scales);
+
+/// Attention for one token of `heads` query heads that share one KV head, over the 8-bit cache:
+/// each query quantized as the keys are, Q·K summed exactly in integers per 32 values, times both
+/// scales, added up and times `scale`; softmax by ggml's exp, summed in eight lanes; per 32 positions the weights (times
+/// their value rows' scales) quantized to bytes (their largest / 255) and summed with the values
+/// exactly in integers, then scaled and added up in single precision. Every head's numbers are
+/// the same however many heads are computed together, on every path. `scratch` needs room for
+/// `heads` × (2 × `cache.count` + 32) floats; `upcoming` is the cache the caller will attend over
+/// next (count 0 for none), fetched meanwhile.
+void llmk_attention_kv8(int heads, const float *queries, llmk_kv8_view cache, int length, float scale, float *scratch,
+                        float *outputs, llmk_kv8_view upcoming);
+
+/// `llmk_attention_kv8` on the path of `level` (0 portable, 1 AVX2, 2 AVX-512 VNNI), for tests.
+void llmk_attention_kv8_at_level(int level, int heads, const float *queries, llmk_kv8_view cache, int length,
+                                 float scale, float *scratch, float *outputs, llmk_kv8_view upcoming);
+
 /// Rotary position embedding of `heads` heads of `length` values in place, in llama.cpp's
 /// arithmetic: pair p (value i and value i + `partner`, i = p·2 when `partner` is 1, else p, with
 /// `partner` half a head) turned by the angle whose cos and sin are rotation[2p] and rotation[2p+1].
