@@ -7,23 +7,28 @@
 
 static inline float round_through_half(float f) { return llmk_half_to_float(llmk_float_to_half(f)); }
 
+// One block of n ≤ 32 values (n < 32 only for the end of a vector that is not whole blocks).
+static void quantize_block(const float *x, int n, int8_t *values, float *scale, float *sum, int32_t *total) {
+    float maximum = 0;
+    for (int j = 0; j < n; j++) maximum = fmaxf(maximum, fabsf(x[j]));
+    const float d = maximum / 127;
+    const float inverse = maximum != 0 ? 127 / maximum : 0;
+    int t = 0;
+    for (int j = 0; j < n; j++) {
+        const int q = (int)nearbyintf(x[j] * inverse);
+        values[j] = (int8_t)q;
+        t += q;
+    }
+    *scale = round_through_half(d);
+    *sum = round_through_half(d * (float)t);
+    *total = t;
+}
+
 static void quantize_portable(const float *input, int count, int8_t *values, float *scales, float *sums,
                               int32_t *totals) {
-    for (int block = 0; block < count / 32; block++) {
-        const float *x = input + block * 32;
-        float maximum = 0;
-        for (int j = 0; j < 32; j++) maximum = fmaxf(maximum, fabsf(x[j]));
-        const float scale = maximum / 127;
-        const float inverse = maximum != 0 ? 127 / maximum : 0;
-        int sum = 0;
-        for (int j = 0; j < 32; j++) {
-            const int q = (int)nearbyintf(x[j] * inverse);
-            values[block * 32 + j] = (int8_t)q;
-            sum += q;
-        }
-        scales[block] = round_through_half(scale);
-        sums[block] = round_through_half(scale * (float)sum);
-        totals[block] = sum;
+    for (int block = 0; 32 * block < count; block++) {
+        const int n = count - 32 * block < 32 ? count - 32 * block : 32;
+        quantize_block(input + 32 * block, n, values + 32 * block, scales + block, sums + block, totals + block);
     }
 }
 
@@ -42,7 +47,15 @@ void llmk_quantize(const float *input, int count, int8_t *values, float *scales,
 void llmk_quantize_at_level(int level, const float *input, int count, int8_t *values, float *scales, float *sums,
                             int32_t *totals) {
 #ifdef LLMK_X86
-    if (llmk_level(level) >= 1) return quantize_avx2(input, count, values, scales, sums, totals);
+    if (llmk_level(level) >= 1) {
+        const int whole = count / 32;
+        quantize_avx2(input, whole * 32, values, scales, sums, totals);
+        if (count % 32) {
+            quantize_block(input + 32 * whole, count % 32, values + 32 * whole, scales + whole, sums + whole,
+                           totals + whole);
+        }
+        return;
+    }
 #endif
     quantize_portable(input, count, values, scales, sums, totals);
 }

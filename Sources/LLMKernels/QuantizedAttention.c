@@ -1,13 +1,13 @@
 // Attention over an 8-bit KV cache, the blockwise order's attention. With many sequences
-// attention reads its cache from memory, so its bytes are its time: each cached key and value is
-// kept as 8-bit integers with a scale (keys per 32 values, as llama.cpp's 8-bit cache blocks;
-// values per row), half the bytes of llama.cpp's half-precision cache. Both products are integer
-// dot products, VNNI where there is one: Q·K with the query quantized as the keys are, and
-// weights·V with each 32 positions' softmax weights as 16-bit integers (two byte products, high
-// and low; 8-bit weights moved this model's logits twice as far from llama.cpp's). Values are
-// stored four positions side by side, so four weight bytes against one register of values give
-// eight columns' sums. The llama-cpp order keeps the half-precision cache and llama.cpp's own
-// arithmetic (GGMLExact.c).
+// attention reads its cache from memory, so its bytes are its time: keys and values are kept as
+// 8-bit integers in blocks of 32 with a scale each, quantized as activations are (llmk_quantize;
+// llama.cpp's 8-bit cache type has the same blocks), half the bytes of llama.cpp's half-precision
+// cache. Both products are integer dot products, VNNI where there is one: Q·K with the query
+// quantized as the keys are, and weights·V with each 32 positions' softmax weights (times their
+// value blocks' scales) as 16-bit integers (two byte products, high and low; 8-bit weights moved
+// this model's logits twice as far from llama.cpp's). Values are stored four positions side by
+// side, so four weight bytes against one register of values give eight columns' sums. The
+// llama-cpp order keeps the half-precision cache and llama.cpp's own arithmetic (GGMLExact.c).
 
 #include "LLMKernels.h"
 
@@ -21,86 +21,67 @@ static inline float tree8(const float e[8]) {
     return ((e[0] + e[4]) + (e[2] + e[6])) + ((e[1] + e[5]) + (e[3] + e[7]));
 }
 
-// A quantization scale from the largest magnitude and the largest integer, and its inverse.
-static inline float scale_for(float largest, float top, float *inverse) {
-    const float d = largest / top;
-    *inverse = d != 0 ? 1.0f / d : 0.0f;
-    return d;
-}
-
 /// Where byte d of position t's value row lies: positions in fours, each value's four side by side.
 static inline size_t value_index(int t, int d, int length) {
     return (size_t)(t / 4) * 4 * (size_t)length + (size_t)d * 4 + (size_t)(t % 4);
+}
+
+/// A row (a query, or a position's key or value) as the cache keeps it: bytes, and a scale and an
+/// integer total per 32 values.
+static void quantize_row(const float *row, int length, int8_t *values, float *scales, int32_t *totals) {
+    float sums[(length + 31) / 32];
+    llmk_quantize(row, length, values, scales, sums, totals);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The portable copy: the vector copies' arithmetic one value at a time (the integer sums are
 // exact, so only the order of the float operations has to agree).
 
-// x as integers of one scale (largest magnitude / 127), rounded to nearest even as the vector
-// conversion rounds; their sum for the VNNI kernel's key offset. Keys and queries go per 32
-// values, as llama.cpp's 8-bit blocks do; value rows whole (their scale goes into the weights).
-static float quantize_row_portable(const float *x, int n, int8_t *q, int *sum) {
-    float largest = 0;
-    for (int i = 0; i < n; i++) largest = fmaxf(largest, fabsf(x[i]));
-    float inverse;
-    const float d = scale_for(largest, 127.0f, &inverse);
-    int total = 0;
-    for (int i = 0; i < n; i++) {
-        q[i] = (int8_t)lrintf(x[i] * inverse);
-        total += q[i];
-    }
-    if (sum) *sum = total;
-    return d;
-}
-
 // Softmax in place: exp(x - max) by ggml's exp, summed in eight lanes (lane l takes positions l,
-// l + 8, … in turn), scaled by the inverse of the sum, each weight times its value row's scale;
-// then per 32 positions a scale (their largest weight / 65535) and the weights as 16-bit integers
-// of it, kept as high and low bytes (`high` and `high` + `padded`) for the byte products.
-static void weights_portable(float *w, const float *value_scales, int count, uint8_t *high, int padded, float *scales) {
+// l + 8, … in turn), scaled by the inverse of the sum.
+static void softmax_portable(float *p, int count) {
     float maximum = -INFINITY;
-    for (int t = 0; t < count; t++) maximum = fmaxf(maximum, w[t]);
+    for (int t = 0; t < count; t++) maximum = fmaxf(maximum, p[t]);
     float lanes[8] = {0};
     for (int t = 0; t < count; t++) {
-        w[t] = llmk_ggml_expf(w[t] - maximum);
-        lanes[t % 8] += w[t];
+        p[t] = llmk_ggml_expf(p[t] - maximum);
+        lanes[t % 8] += p[t];
     }
     const float inverse = 1.0f / tree8(lanes);
-    for (int t = 0; t < count; t++) w[t] = w[t] * inverse * value_scales[t];
+    for (int t = 0; t < count; t++) p[t] *= inverse;
+}
+
+// The weights of one block of value columns, p[t] times the position's scale for that block, per
+// 32 positions as 16-bit integers of a scale (their largest / 65535), kept as high bytes at
+// `high` and low bytes `padded` further on.
+static void weight_bytes_portable(const float *p, const float *value_scales, int count, uint8_t *high, int padded,
+                                  float *scales) {
     for (int b = 0; 32 * b < count; b++) {
-        const int n = count - 32 * b < 32 ? count - 32 * b : 32;
-        float largest = 0;
-        for (int i = 0; i < n; i++) largest = fmaxf(largest, w[32 * b + i]);
-        float factor;
-        scales[b] = scale_for(largest, 65535.0f, &factor);
+        float w[32] = {0}, largest = 0;
+        for (int i = 0; i < 32 && 32 * b + i < count; i++) {
+            w[i] = p[32 * b + i] * value_scales[32 * b + i];
+            largest = fmaxf(largest, w[i]);
+        }
+        scales[b] = largest / 65535.0f;
+        const float inverse = scales[b] != 0 ? 1.0f / scales[b] : 0.0f;
         for (int i = 0; i < 32; i++) {
-            const int q = i < n ? (int)lrintf(w[32 * b + i] * factor) : 0;
+            const int q = (int)lrintf(w[i] * inverse);
             high[32 * b + i] = (uint8_t)(q >> 8);
             high[padded + 32 * b + i] = (uint8_t)(q & 0xFF);
         }
     }
 }
 
-// The query of one head as the keys are kept: per 32 values a scale, and the integers' sums.
-static void quantize_query_portable(const float *query, int length, int8_t *q, float *scales, int *sums) {
-    for (int b = 0; 32 * b < length; b++) {
-        const int n = length - 32 * b < 32 ? length - 32 * b : 32;
-        scales[b] = quantize_row_portable(query + 32 * b, n, q + 32 * b, &sums[b]);
-    }
-}
-
 static void attention_portable(int heads, const float *queries, llmk_kv8_view cache, int length, float scale,
                                float *scores, float *outputs) {
-    const int blocks = (length + 31) / 32;
+    const int blocks = (length + 31) / 32, count = cache.count, padded = (count + 31) / 32 * 32;
     int8_t q[length];
     float q_scales[blocks];
-    int q_sums[blocks];
-    const int count = cache.count, padded = (count + 31) / 32 * 32;
-    uint8_t *bytes = (uint8_t *)(scores + count);
-    float *block_scales = (float *)(bytes + 2 * padded);
+    int32_t q_totals[blocks];
+    uint8_t *high = (uint8_t *)(scores + count);
+    float *weight_scales = (float *)(high + 2 * padded);
     for (int h = 0; h < heads; h++) {
-        quantize_query_portable(queries + h * length, length, q, q_scales, q_sums);
+        quantize_row(queries + h * length, length, q, q_scales, q_totals);
         for (int t = 0; t < count; t++) {
             const uint8_t *key = cache.keys + (size_t)t * length;
             float total = 0;
@@ -111,17 +92,20 @@ static void attention_portable(int heads, const float *queries, llmk_kv8_view ca
             }
             scores[t] = total * scale;
         }
-        weights_portable(scores, cache.value_scales, count, bytes, padded, block_scales);
-        for (int d = 0; d < length; d++) {
-            float total = 0;
-            for (int b = 0; 32 * b < count; b++) {
-                int sum = 0;
-                for (int t = 32 * b; t < count && t < 32 * (b + 1); t++) {
-                    sum += (bytes[t] * 256 + bytes[padded + t]) * cache.values[value_index(t, d, length)];
+        softmax_portable(scores, count);
+        for (int c = 0; c < blocks; c++) {
+            weight_bytes_portable(scores, cache.value_scales + (size_t)c * cache.rows, count, high, padded, weight_scales);
+            for (int d = 32 * c; d < length && d < 32 * (c + 1); d++) {
+                float total = 0;
+                for (int b = 0; 32 * b < count; b++) {
+                    int sum = 0;
+                    for (int t = 32 * b; t < count && t < 32 * (b + 1); t++) {
+                        sum += (high[t] * 256 + high[padded + t]) * cache.values[value_index(t, d, length)];
+                    }
+                    total = fmaf((float)sum, weight_scales[b], total);
                 }
-                total = fmaf((float)sum, block_scales[b], total);
+                outputs[h * length + d] = total;
             }
-            outputs[h * length + d] = total;
         }
     }
 }
@@ -129,57 +113,40 @@ static void attention_portable(int heads, const float *queries, llmk_kv8_view ca
 #ifdef LLMK_X86
 #define LLMK_SUFFIX(name) name##_avx2
 #define LLMK_TARGET __attribute__((target("avx2,fma,f16c")))
-#define LLMK_GROUP_HEADS 1  // sixteen registers: one head's eight scores
-#define LLMK_COLUMNS 32     // or 32 columns' sums
+#define LLMK_GROUP_HEADS 1   // sixteen registers: one head's eight scores,
+#define LLMK_COLUMN_BLOCKS 1 // or one block of value columns' sums
 #include "QuantizedAttentionX86.inc"
 #undef LLMK_SUFFIX
 #undef LLMK_TARGET
 #undef LLMK_GROUP_HEADS
-#undef LLMK_COLUMNS
+#undef LLMK_COLUMN_BLOCKS
 
 #define LLMK_SUFFIX(name) name##_vnni
 #define LLMK_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
 #define LLMK_VNNI 1
-#define LLMK_GROUP_HEADS 3  // thirty-two registers: three heads' scores
-#define LLMK_COLUMNS 64     // or 64 columns' sums
+#define LLMK_GROUP_HEADS 3   // thirty-two registers: three heads' scores,
+#define LLMK_COLUMN_BLOCKS 2 // or two blocks of value columns' sums
 #include "QuantizedAttentionX86.inc"
 #undef LLMK_SUFFIX
 #undef LLMK_TARGET
 #undef LLMK_VNNI
 #undef LLMK_GROUP_HEADS
-#undef LLMK_COLUMNS
+#undef LLMK_COLUMN_BLOCKS
 #endif
 
 void llmk_store_kv8(const float *key, const float *value, int length, int position, int rows, uint8_t *keys,
                     float *key_scales, int8_t *values, float *value_scales) {
+    const int blocks = (length + 31) / 32;
     int8_t row[length];
+    float scales[blocks];
+    int32_t totals[blocks];
     uint8_t *key_row = keys + (size_t)position * length;
-#ifdef LLMK_X86
-    const int vectors = length % 8 == 0 && llmk_best_level() > 0;
-#else
-    const int vectors = 0;
-#endif
-    for (int b = 0; 32 * b < length; b++) {
-        const int n = length - 32 * b < 32 ? length - 32 * b : 32;
-        float *scale = key_scales + (size_t)b * rows + position;
-#ifdef LLMK_X86
-        if (vectors) {
-            *scale = quantize_row_avx2(key + 32 * b, n, (int8_t *)key_row + 32 * b, NULL);
-            continue;
-        }
-#endif
-        *scale = quantize_row_portable(key + 32 * b, n, (int8_t *)key_row + 32 * b, NULL);
-    }
-#ifdef LLMK_X86
-    if (vectors) {
-        value_scales[position] = quantize_row_avx2(value, length, row, NULL);
-    } else
-#endif
-    {
-        value_scales[position] = quantize_row_portable(value, length, row, NULL);
-    }
+    quantize_row(key, length, (int8_t *)key_row, scales, totals);
     for (int d = 0; d < length; d++) key_row[d] ^= 0x80;  // stored + 128: unsigned for VNNI
+    for (int b = 0; b < blocks; b++) key_scales[(size_t)b * rows + position] = scales[b];
+    quantize_row(value, length, row, scales, totals);
     for (int d = 0; d < length; d++) values[value_index(position, d, length)] = row[d];
+    for (int b = 0; b < blocks; b++) value_scales[(size_t)b * rows + position] = scales[b];
 }
 
 void llmk_attention_kv8(int heads, const float *queries, llmk_kv8_view cache, int length, float scale, float *scratch,
@@ -198,6 +165,7 @@ void llmk_attention_kv8_at_level(int level, int heads, const float *queries, llm
         }
     }
 #endif
+    (void)level;  // without x86 there is only the portable path
     (void)upcoming;
     attention_portable(heads, queries, cache, length, scale, scratch, outputs);
 }

@@ -63,6 +63,29 @@ struct KernelTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(3).map { inputs[$0] })")
     }
 
+    /// A vector that is not whole blocks (a KV cache row of a head narrower than 32) ends in a
+    /// shorter block of its own, quantized by its own largest value, on every path alike.
+    @Test func aShortLastBlockIsQuantizedOnItsOwn() {
+        var generator = SplitMix64(seed: 12)
+        let input = (0..<32 * 3 + 16).map { i in Float.random(in: -3...3, using: &generator) * (i >= 96 ? 10 : 1) }
+        func run(_ level: Int32) -> ([Int8], [Float], [Int32]) {
+            var values = [Int8](repeating: 0, count: input.count), scales = [Float](repeating: .nan, count: 4), sums = scales
+            var totals = [Int32](repeating: .max, count: 4)
+            llmk_quantize_at_level(level, input, Int32(input.count), &values, &scales, &sums, &totals)
+            return (values, scales, totals)
+        }
+        let portable = run(0)
+        let largest = input[96...].map(abs).max()!
+        #expect(portable.1[3] == Float(Float16(largest / 127)))
+        #expect(portable.2[3] == portable.0[96...].reduce(0) { $0 + Int32($1) })
+        #expect(portable.0[96...].map { abs(Int($0)) }.max() == 127)
+        for level in 1...max(1, llmk_best_level()) {
+            let other = run(level)
+            #expect(other.0 == portable.0 && other.1.map(\.bitPattern) == portable.1.map(\.bitPattern) && other.2 == portable.2,
+                    "level \(level)")
+        }
+    }
+
     @Test func everyPathQuantizesActivationsToTheSameBytes() {
         var generator = SplitMix64(seed: 11)
         // Ordinary values, ties that must round to even, zeros, and blocks of one repeated value.
@@ -304,7 +327,7 @@ struct QuantizedAttentionKernelTests {
             }
             let values = (0..<shape.count * shape.length).map { _ in Float.random(in: -2...2, using: &generator) }
             var keyBytes = [UInt8](repeating: 0, count: rows * shape.length), valueBytes = [Int8](repeating: 0, count: rows * shape.length)
-            var keyScales = [Float](repeating: 0, count: rows * blocks), valueScales = [Float](repeating: 0, count: rows)
+            var keyScales = [Float](repeating: 0, count: rows * blocks), valueScales = keyScales
             for t in 0..<shape.count {
                 llmk_store_kv8(Array(keys[t * shape.length..<(t + 1) * shape.length]),
                                Array(values[t * shape.length..<(t + 1) * shape.length]), Int32(shape.length), Int32(t),
@@ -312,7 +335,9 @@ struct QuantizedAttentionKernelTests {
             }
             let scale = 1 / Float(shape.length).squareRoot()
             func run(_ level: Int32, heads: Range<Int>) -> [Float] {
-                var scratch = [Float](repeating: .nan, count: heads.count * (2 * shape.count + 32))
+                // The room the kernel asks for, then a guard it must not touch.
+                let room = (heads.count + 2) * shape.count + 64
+                var scratch = [Float](repeating: .nan, count: room + 64)
                 var outputs = [Float](repeating: .nan, count: shape.length * heads.count)
                 let part = Array(queries[heads.lowerBound * shape.length..<heads.upperBound * shape.length])
                 keyBytes.withUnsafeBufferPointer { k in
@@ -328,6 +353,8 @@ struct QuantizedAttentionKernelTests {
                         }
                     }
                 }
+                let untouched = scratch[room...].allSatisfy { $0.isNaN }
+                #expect(untouched, "wrote past the scratch it asks for")
                 return outputs
             }
             let portable = run(0, heads: 0..<shape.heads)
@@ -343,7 +370,7 @@ struct QuantizedAttentionKernelTests {
             }
             let heldValues = (0..<shape.count * shape.length).map { i in
                 let t = i / shape.length, d = i % shape.length
-                return Float(valueBytes[t / 4 * 4 * shape.length + 4 * d + t % 4]) * valueScales[t]
+                return Float(valueBytes[t / 4 * 4 * shape.length + 4 * d + t % 4]) * valueScales[d / 32 * rows + t]
             }
             for h in 0..<shape.heads {
                 let query = quantized(Array(queries[h * shape.length..<(h + 1) * shape.length]))
@@ -357,13 +384,13 @@ struct QuantizedAttentionKernelTests {
         #expect(worst < 1e-3, "largest difference from attention in doubles over the held numbers: \(worst)")
     }
 
-    /// x in 32-value blocks of integers, each block's scale its largest magnitude / 127.
+    /// x as the kernel holds a query: quantized as activations are, per 32 values.
     func quantized(_ x: [Float]) -> [Float] {
-        stride(from: 0, to: x.count, by: 32).flatMap { start -> [Float] in
-            let block = x[start..<min(x.count, start + 32)]
-            let scale = block.map(abs).max()! / 127
-            return block.map { scale == 0 ? 0 : ($0 * (1 / scale)).rounded(.toNearestOrEven) * scale }
-        }
+        let blocks = (x.count + 31) / 32
+        var values = [Int8](repeating: 0, count: x.count), scales = [Float](repeating: 0, count: blocks), sums = scales
+        var totals = [Int32](repeating: 0, count: blocks)
+        llmk_quantize(x, Int32(x.count), &values, &scales, &sums, &totals)
+        return values.indices.map { Float(values[$0]) * scales[$0 / 32] }
     }
 
     /// softmax(q·K × scale)·V in doubles on the unquantized numbers.

@@ -44,7 +44,7 @@ public final class ForwardScratch: @unchecked Sendable {
         gate = buffer(tokens * config.feedForwardLength)
         up = buffer(tokens * config.feedForwardLength)
         rotation = buffer(tokens * config.headDimension)
-        scoresPerThread = config.headCount / config.kvHeadCount * (2 * config.contextLength + 32)
+        scoresPerThread = (config.headCount / config.kvHeadCount + 2) * config.contextLength + 64
         scores = buffer(max(1, threads) * scoresPerThread)
         quantizedEmbedding = QuantizedBatch(length: config.embeddingLength, capacity: tokens)
         quantizedHidden = QuantizedBatch(length: config.feedForwardLength, capacity: tokens)

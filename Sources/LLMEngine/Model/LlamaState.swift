@@ -11,9 +11,9 @@ public final class LlamaState: @unchecked Sendable {
     let format: Format
 
     /// How the cache keeps keys and values: in half precision as llama.cpp does (the llama-cpp
-    /// order, whose attention is llama.cpp's to the bit), or as 8-bit rows with a scale each (the
-    /// blockwise order: half the bytes, and attention reads every byte of its sequence's cache
-    /// once per token, from memory when many sequences share the processor).
+    /// order, whose attention is llama.cpp's to the bit), or as 8-bit integers with a scale per 32
+    /// (the blockwise order: half the bytes, and attention reads every byte of its sequence's
+    /// cache once per token, from memory when many sequences share the processor).
     enum Format {
         case half
         case bytes
@@ -25,11 +25,10 @@ public final class LlamaState: @unchecked Sendable {
     /// head's read a strided one — 12% slower attention, measured.
     private let keyCache: UnsafeMutableRawPointer
     private let valueCache: UnsafeMutableRawPointer
-    /// Per layer and KV head: the scales of each position's keys, per 32 values, and of its value
-    /// row (`.bytes` only).
+    /// Per layer and KV head: the scales of each position's keys and values, per 32 (`.bytes` only).
     private let keyScales: UnsafeMutablePointer<Float>
-    private let keyBlocks: Int
     private let valueScales: UnsafeMutablePointer<Float>
+    private let blocksPerRow: Int
     /// Positions per head in the cache: `.bytes` keeps values in fours, so a whole number of fours.
     private let rowsPerHead: Int
     public let logits: UnsafeMutableBufferPointer<Float>
@@ -45,10 +44,9 @@ public final class LlamaState: @unchecked Sendable {
         let bytes = rows * config.headDimension * (format == .half ? 2 : 1)
         keyCache = .allocate(byteCount: bytes, alignment: 64)
         valueCache = .allocate(byteCount: bytes, alignment: 64)
-        // Keys: a scale per 32 values of a row; values: one per row.
-        let scaleCount = format == .bytes ? rows : 0
-        keyBlocks = (config.headDimension + 31) / 32
-        keyScales = .allocate(capacity: scaleCount * keyBlocks)
+        blocksPerRow = (config.headDimension + 31) / 32
+        let scaleCount = format == .bytes ? rows * blocksPerRow : 0
+        keyScales = .allocate(capacity: scaleCount)
         valueScales = .allocate(capacity: scaleCount)
         logits = .allocate(capacity: config.vocabularySize)
         logits.initialize(repeating: 0)
@@ -68,7 +66,7 @@ public final class LlamaState: @unchecked Sendable {
             llmk_to_half(value, halfValues(row) + position * length, Int32(length))
         case .bytes:
             llmk_store_kv8(key, value, Int32(length), Int32(position), Int32(rowsPerHead), byteKeys(row),
-                           keyScales + row * keyBlocks, byteValues(row), valueScales + row)
+                           keyScales + row * blocksPerRow, byteValues(row), valueScales + row * blocksPerRow)
         }
     }
 
@@ -81,8 +79,8 @@ public final class LlamaState: @unchecked Sendable {
     /// The first `count` positions of `layer`'s KV head `head`, in bytes (`.bytes` only).
     func byteCache(layer: Int, head: Int, count: Int) -> llmk_kv8_view {
         let row = firstRow(layer: layer, head: head)
-        return llmk_kv8_view(keys: byteKeys(row), key_scales: keyScales + row * keyBlocks, values: byteValues(row),
-                             value_scales: valueScales + row, count: Int32(count), rows: Int32(rowsPerHead))
+        return llmk_kv8_view(keys: byteKeys(row), key_scales: keyScales + row * blocksPerRow, values: byteValues(row),
+                             value_scales: valueScales + row * blocksPerRow, count: Int32(count), rows: Int32(rowsPerHead))
     }
 
     private func firstRow(layer: Int, head: Int) -> Int { (layer * config.kvHeadCount + head) * rowsPerHead }

@@ -35,7 +35,8 @@ typedef struct {
     const int32_t *totals;
 } llmk_activations;
 
-/// Quantizes `count` floats (a multiple of 32) to nearest, ties to even.
+/// Quantizes `count` floats to nearest, ties to even, in blocks of 32 (the last one shorter where
+/// `count` is not a multiple of 32: the KV cache's rows of heads narrower than 32).
 void llmk_quantize(const float *input, int count, int8_t *values, float *scales, float *sums, int32_t *totals);
 
 /// `llmk_quantize` on the path of `level` (as for `llmk_matmul_at_level`), for tests.
@@ -121,12 +122,12 @@ void llmk_attention_at_level(int level, int heads, const float *queries, const u
                              int stride, int length, int count, float scale, float *scores, float *outputs,
                              llmk_cache_view upcoming);
 
-/// One KV head's 8-bit cache (the blockwise order's): `count` positions of room for `rows`.
-/// Keys: a row of `length` bytes per position, rows one after another, each byte the quantized
-/// value + 128, with a scale per 32 values (that of values 32b… of position t at
-/// key_scales[b · rows + t]). Values: the quantized values, positions in fours with each value's
-/// four side by side (byte d of position t at (t / 4) · 4 · length + 4d + t % 4; `rows` a
-/// multiple of 4), with a scale per row. A number is its integer times its scale.
+/// One KV head's 8-bit cache (the blockwise order's): `count` positions of room for `rows`. Keys
+/// and values are quantized as activations are (`llmk_quantize`), with a scale per 32 values: that
+/// of values 32b… of position t at key_scales[b · rows + t] (value_scales alike). Keys: a row of
+/// `length` bytes per position, rows one after another, each byte the integer + 128. Values: the
+/// integers, positions in fours with each value's four side by side (byte d of position t at
+/// (t / 4) · 4 · length + 4d + t % 4; `rows` a multiple of 4).
 typedef struct {
     const uint8_t *keys;
     const float *key_scales;
@@ -137,8 +138,7 @@ typedef struct {
 } llmk_kv8_view;
 
 /// Quantizes one position's key and value (`length` floats each) into a KV head's 8-bit cache of
-/// `rows` positions at `position`: symmetric, each scale the largest magnitude / 127 of its 32
-/// values (keys) or its row (values), rounded to nearest even.
+/// `rows` positions, at `position`.
 void llmk_store_kv8(const float *key, const float *value, int length, int position, int rows, uint8_t *keys,
                     float *key_scales, int8_t *values, float *value_scales);
 
@@ -148,7 +148,7 @@ void llmk_store_kv8(const float *key, const float *value, int length, int positi
 /// their value rows' scales) quantized to bytes (their largest / 255) and summed with the values
 /// exactly in integers, then scaled and added up in single precision. Every head's numbers are
 /// the same however many heads are computed together, on every path. `scratch` needs room for
-/// `heads` × (2 × `cache.count` + 32) floats; `upcoming` is the cache the caller will attend over
+/// (`heads` + 2) × `cache.count` + 64 floats (the scores, then the weights as bytes); `upcoming` is the cache the caller will attend over
 /// next (count 0 for none), fetched meanwhile.
 void llmk_attention_kv8(int heads, const float *queries, llmk_kv8_view cache, int length, float scale, float *scratch,
                         float *outputs, llmk_kv8_view upcoming);
