@@ -5,8 +5,10 @@
 // cache. Both products are integer dot products, VNNI where there is one: Q·K with the query
 // quantized as the keys are, and weights·V with each 32 positions' softmax weights (times their
 // value blocks' scales) as 16-bit integers (two byte products, high and low; 8-bit weights moved
-// this model's logits twice as far from llama.cpp's). Values are stored four positions side by
-// side, so four weight bytes against one register of values give eight columns' sums. The
+// this model's logits twice as far from llama.cpp's). Keys are stored eight positions side by
+// side, four bytes of each, so four query bytes against one register of keys give eight
+// positions' sums with no sums across lanes; values four positions side by side, so four weight
+// bytes against one register of values give eight columns' sums. The
 // llama-cpp order keeps the half-precision cache and llama.cpp's own arithmetic (GGMLExact.c).
 
 #include "LLMKernels.h"
@@ -21,7 +23,13 @@ static inline float tree8(const float e[8]) {
     return ((e[0] + e[4]) + (e[2] + e[6])) + ((e[1] + e[5]) + (e[3] + e[7]));
 }
 
-/// Where byte d of position t's value row lies: positions in fours, each value's four side by side.
+/// Where byte d of position t's key lies: positions in eights, each four bytes of a key beside the
+/// same four of the other seven, so one register holds four dimensions of eight positions.
+static inline size_t key_index(int t, int d, int length) {
+    return (size_t)(t / 8) * 8 * (size_t)length + (size_t)(d / 4) * 32 + (size_t)(t % 8) * 4 + (size_t)(d % 4);
+}
+
+/// Where byte d of position t's value lies: positions in fours, each value's four side by side.
 static inline size_t value_index(int t, int d, int length) {
     return (size_t)(t / 4) * 4 * (size_t)length + (size_t)d * 4 + (size_t)(t % 4);
 }
@@ -83,11 +91,12 @@ static void attention_portable(int heads, const float *queries, llmk_kv8_view ca
     for (int h = 0; h < heads; h++) {
         quantize_row(queries + h * length, length, q, q_scales, q_totals);
         for (int t = 0; t < count; t++) {
-            const uint8_t *key = cache.keys + (size_t)t * length;
             float total = 0;
             for (int b = 0; b < blocks; b++) {
                 int sum = 0;
-                for (int d = 32 * b; d < length && d < 32 * (b + 1); d++) sum += ((int)key[d] - 128) * q[d];
+                for (int d = 32 * b; d < length && d < 32 * (b + 1); d++) {
+                    sum += ((int)cache.keys[key_index(t, d, length)] - 128) * q[d];
+                }
                 total = fmaf((float)sum * cache.key_scales[(size_t)b * cache.rows + t], q_scales[b], total);
             }
             scores[t] = total * scale;
@@ -140,9 +149,8 @@ void llmk_store_kv8(const float *key, const float *value, int length, int positi
     int8_t row[length];
     float scales[blocks];
     int32_t totals[blocks];
-    uint8_t *key_row = keys + (size_t)position * length;
-    quantize_row(key, length, (int8_t *)key_row, scales, totals);
-    for (int d = 0; d < length; d++) key_row[d] ^= 0x80;  // stored + 128: unsigned for VNNI
+    quantize_row(key, length, row, scales, totals);
+    for (int d = 0; d < length; d++) keys[key_index(position, d, length)] = (uint8_t)(row[d] ^ 0x80);  // + 128: unsigned for VNNI
     for (int b = 0; b < blocks; b++) key_scales[(size_t)b * rows + position] = scales[b];
     quantize_row(value, length, row, scales, totals);
     for (int d = 0; d < length; d++) values[value_index(position, d, length)] = row[d];

@@ -316,7 +316,7 @@ struct QuantizedAttentionKernelTests {
                       (64, 90, 7), (64, 30, 9), (96, 41, 2)])
     func everyPathGivesTheSameNumbersCloseToFloats(_ shape: (length: Int, count: Int, heads: Int)) {
         var generator = SplitMix64(seed: UInt64(shape.length * 1000 + shape.count))
-        let rows = (shape.count + 3) / 4 * 4, blocks = (shape.length + 31) / 32
+        let rows = (shape.count + 7) / 8 * 8, blocks = (shape.length + 31) / 32
         var differing = 0, notAlone = 0, worst: Double = 0
         for trial in 0..<20 {
             // Keys with a few large dimensions (as real models have), sharp and flat attention.
@@ -366,7 +366,9 @@ struct QuantizedAttentionKernelTests {
             if alone.map(\.bitPattern) != portable.map(\.bitPattern) { notAlone += 1 }
             // The numbers as the cache holds them, and the query as the kernel quantizes it.
             let heldKeys = (0..<shape.count * shape.length).map { i in
-                Float(Int(keyBytes[i]) - 128) * keyScales[i % shape.length / 32 * rows + i / shape.length]
+                let t = i / shape.length, d = i % shape.length
+                return Float(Int(keyBytes[t / 8 * 8 * shape.length + d / 4 * 32 + t % 8 * 4 + d % 4]) - 128)
+                    * keyScales[d / 32 * rows + t]
             }
             let heldValues = (0..<shape.count * shape.length).map { i in
                 let t = i / shape.length, d = i % shape.length
@@ -427,5 +429,30 @@ struct SwiGLUKernelTests {
             #expect(vector.map(\.bitPattern) == portable.map(\.bitPattern), "\(begin)..<\(end)")
             #expect(portable[..<begin] == gate[..<begin] && portable[end...] == gate[end...])
         }
+    }
+}
+
+/// The greedy sampler's scan: the first index of the largest value, as a plain scan finds it,
+/// wherever it lies among the vector lanes and the tail past them.
+struct ArgmaxKernelTests {
+    @Test(arguments: [1, 15, 16, 17, 100, 49_152])
+    func itFindsTheFirstLargestValue(_ count: Int) {
+        var generator = SplitMix64(seed: UInt64(count))
+        for trial in 0..<50 {
+            var values = (0..<count).map { _ in Float.random(in: -30...30, using: &generator) }
+            // Ties for the largest, now and then, in different lanes and in the tail.
+            if trial % 3 == 0 && count > 1 {
+                let largest = values.max()! + 1
+                for _ in 0..<3 { values[Int.random(in: 0..<count, using: &generator)] = largest }
+            }
+            var expected = 0
+            for index in values.indices where values[index] > values[expected] { expected = index }
+            #expect(Int(llmk_argmax(values, Int32(count))) == expected)
+        }
+    }
+
+    @Test func minusInfinityEverywhereGivesTheFirstIndex() {
+        let values = [Float](repeating: -.infinity, count: 40)
+        #expect(llmk_argmax(values, 40) == 0)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LLMKernels
 
 /// Picks tokens: penalties on what was already generated, then greedy at temperature 0, else
 /// temperature, top-k and top-p over a seeded generator, so a seed gives the same text again.
@@ -60,10 +61,12 @@ public struct Sampler: Sendable {
         return Int32(candidates[candidates.count - 1].token)
     }
 
+    /// The first index of the largest value: a vocabulary-sized scan per token per sequence, on
+    /// the scheduler's thread while the compute threads wait, so in vector lanes (one value at a
+    /// time it cost eight sequences 0.1 ms a step).
     static func argmax(_ values: UnsafeMutableBufferPointer<Float>) -> Int {
-        var best = 0
-        for index in values.indices where values[index] > values[best] { best = index }
-        return best
+        guard let base = values.baseAddress else { return 0 }
+        return Int(llmk_argmax(base, Int32(values.count)))
     }
 }
 

@@ -44,12 +44,12 @@ final class QuantizedBatch: @unchecked Sendable {
                       totals + start / 32)
     }
 
-    /// Quantizes values `columns` (whole blocks) of each of the `count` vectors laid out one after
-    /// another from `input`; threads may each take their own columns.
-    func quantize(_ input: UnsafePointer<Float>, count: Int, columns: Range<Int>) {
-        precondition(count <= capacity && columns.lowerBound % 32 == 0)
+    /// Quantizes values `columns` (whole blocks, or up to the end) of the vectors `vectors` of those
+    /// laid out one after another from `input`; threads may each take their own columns or vectors.
+    func quantize(_ input: UnsafePointer<Float>, vectors: Range<Int>, columns: Range<Int>) {
+        precondition(vectors.upperBound <= capacity && columns.lowerBound % 32 == 0 && columns.upperBound <= length)
         guard !columns.isEmpty else { return }
-        for vector in 0..<count {
+        for vector in vectors {
             let start = vector * length + columns.lowerBound
             llmk_quantize(input + start, Int32(columns.count), values + start, scales + start / 32, sums + start / 32,
                           totals + start / 32)

@@ -38,7 +38,7 @@ public final class LlamaModel: Sendable {
 
     public func makeState(capacity: Int? = nil) -> LlamaState {
         LlamaState(config: config, capacity: min(capacity ?? config.contextLength, config.contextLength),
-                   format: order == .llamaCpp ? .half : .bytes)
+                   format: order == .blockwise && config.headDimension % 4 == 0 ? .bytes : .half)
     }
 
     public func makeScratch(tokens: Int) -> ForwardScratch {
@@ -71,7 +71,6 @@ public final class LlamaModel: Sendable {
         guard !steps.isEmpty else { return }
         let count = steps.count
         let dimension = config.embeddingLength
-        let kvDimension = config.kvDimension
 
         var positions = [Int](repeating: 0, count: count)
         var advanced: [ObjectIdentifier: Int] = [:]
@@ -91,6 +90,7 @@ public final class LlamaModel: Sendable {
             fillRotation(scratch.rotation + index * config.headDimension, position: positions[index])
         }
 
+        let plan = attentionPlan(tokens: count, oneTokenPerSequence: advanced.count == count)
         for (layerIndex, layer) in weights.layers.enumerated() {
             // Attention.
             normalizeAndQuantize(count: count, weight: layer.attentionNorm, scratch: scratch)
@@ -99,18 +99,14 @@ public final class LlamaModel: Sendable {
                 (layer.key, scratch.key, layer.keyBias),
                 (layer.value, scratch.value, layer.valueBias),
             ], input: scratch.normalized, quantized: scratch.quantizedEmbedding, count: count)
-            eachToken(count) { index in
-                let rotation = scratch.rotation + index * config.headDimension
-                rotate(scratch.query + index * dimension, heads: config.headCount, rotation: rotation)
-                rotate(scratch.key + index * kvDimension, heads: config.kvHeadCount, rotation: rotation)
-                for head in 0..<config.kvHeadCount {
-                    let row = index * kvDimension + head * config.headDimension
-                    steps[index].state.store(layer: layerIndex, head: head, position: positions[index],
-                                             key: scratch.key + row, value: scratch.value + row)
-                }
+            if !plan.rotatesAndStores {
+                eachToken(count) { rotateAndStore(token: $0, kvHeads: 0..<config.kvHeadCount, layer: layerIndex, steps: steps,
+                                                  positions: positions, scratch: scratch) }
             }
-            attention(layer: layerIndex, steps: steps, positions: positions, scratch: scratch)
-            eachTokenRange(count) { scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: $0) }
+            attention(plan, layer: layerIndex, steps: steps, positions: positions, scratch: scratch)
+            if !plan.quantizesOutput {
+                eachTokenRange(count) { scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: $0) }
+            }
             addProjection(layer.attentionOutput, of: scratch.attentionOut, quantized: scratch.quantizedEmbedding,
                           count: count, scratch: scratch)
 
@@ -145,15 +141,50 @@ public final class LlamaModel: Sendable {
         for step in steps { step.state.position += 1 }
     }
 
-    /// Attention of every token over its sequence so far, into `scratch.attentionOut`. The query
-    /// heads that share a KV head go together (each cached key and value then read once for all of
-    /// them) when there are enough groups to keep every thread busy; a lone token's heads go one by
-    /// one. The same arithmetic per head either way: over the 8-bit cache in the blockwise order,
-    /// llama.cpp's over its half-precision cache in llama.cpp's.
-    private func attention(layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch) {
-        let count = steps.count, headDimension = config.headDimension
+    /// How attention's work is cut into units for the threads, and what the units do besides.
+    struct AttentionPlan {
+        /// Query heads per unit: a KV head's whole group (each cached key and value then read once
+        /// for all of them) when there are enough groups to keep every thread busy, else one.
+        var together: Int
+        /// Whether each unit first rotates its query heads and its token's key, and stores the key
+        /// and value in the cache: when a unit has its KV head's whole group and no sequence has two
+        /// tokens in the batch (one token's attention would need another's key, stored by another
+        /// unit) — a decode step, saving the threads a hand-off per layer.
+        var rotatesAndStores: Bool
+        /// Whether each unit quantizes its output for the projection after it, as it is whole blocks.
+        var quantizesOutput: Bool
+    }
+
+    private func attentionPlan(tokens: Int, oneTokenPerSequence: Bool) -> AttentionPlan {
         let group = config.headCount / config.kvHeadCount
-        let together = count * config.kvHeadCount >= 2 * pool.threadCount ? group : 1
+        let together = tokens * config.kvHeadCount >= 2 * pool.threadCount ? group : 1
+        return AttentionPlan(together: together, rotatesAndStores: together == group && oneTokenPerSequence,
+                             quantizesOutput: together * config.headDimension % 32 == 0)
+    }
+
+    /// RoPE on token `token`'s query heads of `kvHeads`' groups and on those KV heads' keys, which are
+    /// stored with their values in the token's cache.
+    private func rotateAndStore(
+        token: Int, kvHeads: Range<Int>, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch
+    ) {
+        let headDimension = config.headDimension, group = config.headCount / config.kvHeadCount
+        let rotation = scratch.rotation + token * headDimension
+        rotate(scratch.query + token * config.embeddingLength + kvHeads.lowerBound * group * headDimension,
+               heads: kvHeads.count * group, rotation: rotation)
+        for head in kvHeads {
+            let row = token * config.kvDimension + head * headDimension
+            rotate(scratch.key + row, heads: 1, rotation: rotation)
+            steps[token].state.store(layer: layer, head: head, position: positions[token], key: scratch.key + row,
+                                     value: scratch.value + row)
+        }
+    }
+
+    /// Attention of every token over its sequence so far, into `scratch.attentionOut`, unit by unit
+    /// as `plan` says. The same arithmetic per head either way: over the 8-bit cache in the
+    /// blockwise order, llama.cpp's over its half-precision cache in llama.cpp's.
+    private func attention(_ plan: AttentionPlan, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch) {
+        let count = steps.count, headDimension = config.headDimension, together = plan.together
+        let group = config.headCount / config.kvHeadCount
         let unitsPerToken = config.headCount / together
         let scale = 1 / Float(headDimension).squareRoot()
         // Unit `work`'s sequence and KV head.
@@ -164,22 +195,31 @@ public final class LlamaModel: Sendable {
             let share = pool.share(of: count * unitsPerToken, thread: thread)
             let scores = scratch.scores + thread * scratch.scoresPerThread
             for work in share {
-                let offset = work / unitsPerToken * config.embeddingLength + work % unitsPerToken * together * headDimension
+                let token = work / unitsPerToken, column = work % unitsPerToken * together * headDimension
+                let offset = token * config.embeddingLength + column
                 let (state, kvHead, cached) = unit(work)
+                if plan.rotatesAndStores {
+                    rotateAndStore(token: token, kvHeads: kvHead..<kvHead + 1, layer: layer, steps: steps,
+                                   positions: positions, scratch: scratch)
+                }
                 // The next unit's cache is fetched towards the processor while this one computes.
                 let upcoming = work + 1 < share.upperBound ? unit(work + 1) : nil
-                switch order {
-                case .llamaCpp:
+                switch state.format {
+                case .half:
                     let cache = state.halfCache(layer: layer, head: kvHead, count: cached)
                     let next = upcoming.map { $0.state.halfCache(layer: layer, head: $0.kvHead, count: $0.count) }
                     llmk_attention(Int32(together), scratch.query + offset, cache.keys, cache.values, Int32(headDimension),
                                    Int32(headDimension), cache.count, scale, scores, scratch.attentionOut + offset,
                                    next ?? llmk_cache_view())
-                case .blockwise:
+                case .bytes:
                     let next = upcoming.map { $0.state.byteCache(layer: layer, head: $0.kvHead, count: $0.count) }
                     llmk_attention_kv8(Int32(together), scratch.query + offset,
                                        state.byteCache(layer: layer, head: kvHead, count: cached), Int32(headDimension),
                                        scale, scores, scratch.attentionOut + offset, next ?? llmk_kv8_view())
+                }
+                if plan.quantizesOutput {
+                    scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: token..<token + 1,
+                                                        columns: column..<column + together * headDimension)
                 }
             }
         }
@@ -231,7 +271,7 @@ public final class LlamaModel: Sendable {
                 llmk_swiglu(scratch.gate + b * width, scratch.up + b * width, Int32(rows.lowerBound),
                             Int32(rows.upperBound), Int32(width))
             }
-            scratch.quantizedHidden.quantize(scratch.gate, count: count, columns: rows)
+            scratch.quantizedHidden.quantize(scratch.gate, vectors: 0..<count, columns: rows)
         }
     }
 
@@ -260,18 +300,46 @@ public final class LlamaModel: Sendable {
         }
     }
 
-    /// x / sqrt(mean(x²) + ε) · w for each vector, the mean summed in double as ggml does.
+    /// x / sqrt(mean(x²) + ε) · w for each vector. llama.cpp's order adds the squares one by one in
+    /// double, as ggml does; the blockwise order in eight chains of additions side by side, an
+    /// eighth as long.
     private func rmsNorm(
         _ x: UnsafeMutablePointer<Float>, tokens: Range<Int>, weight: [Float], into output: UnsafeMutablePointer<Float>
     ) {
         let length = config.embeddingLength
-        for b in tokens {
-            let vector = x + b * length, result = output + b * length
-            var sum: Double = 0
-            for j in 0..<length { sum += Double(vector[j] * vector[j]) }
-            let scale = 1 / (Float(sum / Double(length)) + config.rmsEpsilon).squareRoot()
-            for j in 0..<length { result[j] = vector[j] * scale * weight[j] }
+        weight.withUnsafeBufferPointer { weight in
+            for b in tokens {
+                let vector = x + b * length, result = output + b * length
+                let sum = order == .llamaCpp ? Self.sumOfSquaresInOrder(vector, count: length)
+                                             : Self.sumOfSquares(vector, count: length)
+                let scale = 1 / (Float(sum / Double(length)) + config.rmsEpsilon).squareRoot()
+                for j in 0..<length { result[j] = vector[j] * scale * weight[j] }
+            }
         }
+    }
+
+    private static func sumOfSquaresInOrder(_ vector: UnsafePointer<Float>, count: Int) -> Double {
+        var sum: Double = 0
+        for j in 0..<count { sum += Double(vector[j] * vector[j]) }
+        return sum
+    }
+
+    private static func sumOfSquares(_ vector: UnsafePointer<Float>, count: Int) -> Double {
+        // Eight sums in double side by side: summed in sixteen single-precision lanes instead,
+        // SmolLM2's logits moved up to 1.2 from llama.cpp's (0.64 in double, in either order).
+        var lanes = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        var j = 0
+        while j + 8 <= count {
+            let v = vector + j
+            lanes.0 += Double(v[0] * v[0]); lanes.1 += Double(v[1] * v[1])
+            lanes.2 += Double(v[2] * v[2]); lanes.3 += Double(v[3] * v[3])
+            lanes.4 += Double(v[4] * v[4]); lanes.5 += Double(v[5] * v[5])
+            lanes.6 += Double(v[6] * v[6]); lanes.7 += Double(v[7] * v[7])
+            j += 8
+        }
+        var sum = ((lanes.0 + lanes.4) + (lanes.2 + lanes.6)) + ((lanes.1 + lanes.5) + (lanes.3 + lanes.7))
+        for rest in j..<count { sum += Double(vector[rest] * vector[rest]) }
+        return sum
     }
 
     /// cos and sin of position · base^(−2i/d) for each rotary pair i, the angle stepped as ggml does.

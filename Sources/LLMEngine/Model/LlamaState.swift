@@ -29,7 +29,7 @@ public final class LlamaState: @unchecked Sendable {
     private let keyScales: UnsafeMutablePointer<Float>
     private let valueScales: UnsafeMutablePointer<Float>
     private let blocksPerRow: Int
-    /// Positions per head in the cache: `.bytes` keeps values in fours, so a whole number of fours.
+    /// Positions per head in the cache: `.bytes` keeps keys in eights, so a whole number of eights.
     private let rowsPerHead: Int
     public let logits: UnsafeMutableBufferPointer<Float>
     /// For `forward(token:state:)`, one token at a time; made by the model on first use.
@@ -39,7 +39,7 @@ public final class LlamaState: @unchecked Sendable {
         self.config = config
         self.capacity = capacity
         self.format = format
-        rowsPerHead = format == .bytes ? (capacity + 3) / 4 * 4 : capacity
+        rowsPerHead = format == .bytes ? (capacity + 7) / 8 * 8 : capacity
         let rows = config.layerCount * config.kvHeadCount * rowsPerHead
         let bytes = rows * config.headDimension * (format == .half ? 2 : 1)
         keyCache = .allocate(byteCount: bytes, alignment: 64)

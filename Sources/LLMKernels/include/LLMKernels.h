@@ -124,10 +124,11 @@ void llmk_attention_at_level(int level, int heads, const float *queries, const u
 
 /// One KV head's 8-bit cache (the blockwise order's): `count` positions of room for `rows`. Keys
 /// and values are quantized as activations are (`llmk_quantize`), with a scale per 32 values: that
-/// of values 32b… of position t at key_scales[b · rows + t] (value_scales alike). Keys: a row of
-/// `length` bytes per position, rows one after another, each byte the integer + 128. Values: the
-/// integers, positions in fours with each value's four side by side (byte d of position t at
-/// (t / 4) · 4 · length + 4d + t % 4; `rows` a multiple of 4).
+/// of values 32b… of position t at key_scales[b · rows + t] (value_scales alike). `length` is a
+/// multiple of 4 and `rows` of 8. Keys: the integers + 128, positions in eights with four bytes
+/// of each side by side (byte d of position t at (t / 8) · 8 · length + (d / 4) · 32 + 4 · (t % 8)
+/// + d % 4). Values: the integers, positions in fours with each value's four side by side (byte d
+/// of position t at (t / 4) · 4 · length + 4d + t % 4).
 typedef struct {
     const uint8_t *keys;
     const float *key_scales;
@@ -156,6 +157,9 @@ void llmk_attention_kv8(int heads, const float *queries, llmk_kv8_view cache, in
 /// `llmk_attention_kv8` on the path of `level` (0 portable, 1 AVX2, 2 AVX-512 VNNI), for tests.
 void llmk_attention_kv8_at_level(int level, int heads, const float *queries, llmk_kv8_view cache, int length,
                                  float scale, float *scratch, float *outputs, llmk_kv8_view upcoming);
+
+/// The first index of the largest of `count` values (0 when none is larger than −∞, NaN included).
+int llmk_argmax(const float *values, int count);
 
 /// Rotary position embedding of `heads` heads of `length` values in place, in llama.cpp's
 /// arithmetic: pair p (value i and value i + `partner`, i = p·2 when `partner` is 1, else p, with
