@@ -9,10 +9,12 @@ import Synchronization
 public final class ComputePool: Sendable {
     public let threadCount: Int
     private let core: Core
+    private let shares: Shares
 
     public init(threadCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threadCount = max(1, threadCount)
         core = Core(workers: self.threadCount - 1)
+        shares = Shares(count: self.threadCount)
         for index in 1..<self.threadCount {
             let thread = Thread { [core] in core.work(index: index) }
             thread.name = "llm-compute-\(index)"
@@ -22,15 +24,77 @@ public final class ComputePool: Sendable {
 
     deinit { core.stop() }
 
-    /// Runs `body(i)` for every thread index `i`, index 0 on the calling thread.
+    /// Runs `body(i)` for every thread index `i`, index 0 on the calling thread. Runs from
+    /// different callers take turns.
     public func run(_ body: (Int) -> Void) {
         guard threadCount > 1 else { return body(0) }
-        withoutActuallyEscaping(body) { core.run($0) }
+        withoutActuallyEscaping(body) { core.run($0, first: {}) }
     }
 
-    /// Splits `0..<count` into one contiguous share per thread.
-    public func share(of count: Int, thread: Int) -> Range<Int> {
-        (count * thread / threadCount)..<(count * (thread + 1) / threadCount)
+    /// Runs `body(thread, items)` over pieces of `0..<count`: each thread takes pieces of its own
+    /// share front to back, then pieces from the back of the others' shares that are not done, so
+    /// a thread that the machine's other work slows down hands its last pieces over. With fixed
+    /// halves the calling thread spent ~12% of an eight-sequence step waiting for the other
+    /// (measured). A thread's first piece is half its share, so it mostly walks memory in order.
+    public func runShared(_ count: Int, _ body: (_ thread: Int, _ items: Range<Int>) -> Void) {
+        guard threadCount > 1 else { return body(0, 0..<count) }
+        let threads = threadCount, shares = shares
+        withoutActuallyEscaping(body) { body in
+            // The shares are set in this run's turn: another caller's run may be using them.
+            core.run({ thread in
+                while let items = shares.take(thread, fromFront: true) { body(thread, items) }
+                for offset in 1..<threads {
+                    let other = (thread + offset) % threads
+                    while let items = shares.take(other, fromFront: false) { body(thread, items) }
+                }
+            }, first: {
+                for thread in 0..<threads {
+                    shares.set(thread, to: (count * thread / threads)..<(count * (thread + 1) / threads))
+                }
+            })
+        }
+    }
+
+    /// What is left of each thread's share during `runShared`, one cache line each: first and end
+    /// in one word, so the owner taking from the front and another thread from the back agree.
+    private final class Shares: @unchecked Sendable {
+        // @unchecked: the words are only touched atomically.
+        private let words: UnsafeMutablePointer<Atomic<UInt64>>
+        private let count: Int
+        private static let stride = 8  // words per cache line
+
+        init(count: Int) {
+            self.count = count
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: count * Self.stride * 8, alignment: 64)
+            words = raw.bindMemory(to: Atomic<UInt64>.self, capacity: count * Self.stride)
+            for index in 0..<count { (words + index * Self.stride).initialize(to: Atomic(0)) }
+        }
+
+        deinit {
+            for index in 0..<count { _ = (words + index * Self.stride).move() }
+            UnsafeMutableRawPointer(words).deallocate()
+        }
+
+        func set(_ share: Int, to items: Range<Int>) {
+            words[share * Self.stride].store(UInt64(items.lowerBound) << 32 | UInt64(items.upperBound), ordering: .relaxed)
+        }
+
+        /// Half of what is left of `share` (at least one item), from its front or its back.
+        func take(_ share: Int, fromFront: Bool) -> Range<Int>? {
+            let word = words + share * Self.stride
+            var current = word.pointee.load(ordering: .relaxed)
+            while true {
+                let first = Int(current >> 32), end = Int(current & 0xFFFF_FFFF)
+                guard first < end else { return nil }
+                let size = max(1, (end - first) / 2)
+                let taken = fromFront ? first..<first + size : end - size..<end
+                let left = fromFront ? taken.upperBound..<end : first..<taken.lowerBound
+                let (exchanged, found) = word.pointee.compareExchange(
+                    expected: current, desired: UInt64(left.lowerBound) << 32 | UInt64(left.upperBound), ordering: .relaxed)
+                if exchanged { return taken }
+                current = found
+            }
+        }
     }
 
     /// What the workers share; they hold it, not the pool, so the pool can go away under them.
@@ -51,8 +115,10 @@ public final class ComputePool: Sendable {
 
         init(workers: Int) { self.workers = workers }
 
-        func run(_ body: @escaping (Int) -> Void) {
+        /// Runs `first`, then `body` on every thread, in one turn.
+        func run(_ body: @escaping (Int) -> Void, first: () -> Void) {
             dispatch.withLock { _ in
+                first()
                 job = body
                 finished.store(0, ordering: .relaxed)
                 generation.add(1, ordering: .releasing)

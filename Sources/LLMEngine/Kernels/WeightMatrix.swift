@@ -49,16 +49,9 @@ final class WeightMatrix: @unchecked Sendable {
         return false
     }
 
-    /// The rows thread `thread` of `pool` computes: whole groups of eight, as the kernels take them,
-    /// and whole 32-value blocks of the output, so a thread can quantize what it computed.
-    func rows(forThread thread: Int, of pool: ComputePool) -> Range<Int> {
-        let blocks = pool.share(of: (rowCount + 31) / 32, thread: thread)
-        return min(rowCount, blocks.lowerBound * 32)..<min(rowCount, blocks.upperBound * 32)
-    }
-
-    /// Writes `output[b * outputStride + r]` for the weight rows `rows` (from `rows(forThread:of:)`)
-    /// and the `batch` vectors of `input` (each `tensor.rowLength` long, one after another), whose
-    /// 8-bit form is `quantized`.
+    /// Writes `output[b * outputStride + r]` for the weight rows `rows` (starting at a multiple of
+    /// eight, as the kernels take rows in groups of eight) and the `batch` vectors of `input` (each
+    /// `tensor.rowLength` long, one after another), whose 8-bit form is `quantized`.
     func multiply(
         input: UnsafePointer<Float>, quantized: QuantizedBatch, batch: Int, into output: UnsafeMutablePointer<Float>,
         outputStride: Int, rows: Range<Int>

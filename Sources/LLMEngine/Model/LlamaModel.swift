@@ -191,8 +191,8 @@ public final class LlamaModel: Sendable {
         func unit(_ work: Int) -> (state: LlamaState, kvHead: Int, count: Int) {
             (steps[work / unitsPerToken].state, work % unitsPerToken * together / group, positions[work / unitsPerToken] + 1)
         }
-        pool.run { thread in
-            let share = pool.share(of: count * unitsPerToken, thread: thread)
+        let units = count * unitsPerToken
+        pool.runShared(units) { thread, share in
             let scores = scratch.scores + thread * scratch.scoresPerThread
             for work in share {
                 let token = work / unitsPerToken, column = work % unitsPerToken * together * headDimension
@@ -202,8 +202,9 @@ public final class LlamaModel: Sendable {
                     rotateAndStore(token: token, kvHeads: kvHead..<kvHead + 1, layer: layer, steps: steps,
                                    positions: positions, scratch: scratch)
                 }
-                // The next unit's cache is fetched towards the processor while this one computes.
-                let upcoming = work + 1 < share.upperBound ? unit(work + 1) : nil
+                // The next unit's cache is fetched towards the processor while this one computes
+                // (the next piece of a thread's share mostly starts where this one ends).
+                let upcoming = work + 1 < units ? unit(work + 1) : nil
                 switch state.format {
                 case .half:
                     let cache = state.halfCache(layer: layer, head: kvHead, count: cached)
@@ -249,11 +250,11 @@ public final class LlamaModel: Sendable {
         }
     }
 
-    /// `body` over the tokens of a batch split between the threads; a lone token stays on the
+    /// `body` over the tokens of a batch shared between the threads; a lone token stays on the
     /// calling thread, as handing it over would cost more than the work.
     private func eachTokenRange(_ count: Int, _ body: (Range<Int>) -> Void) {
         guard count > 1 else { return body(0..<count) }
-        pool.run { thread in body(pool.share(of: count, thread: thread)) }
+        pool.runShared(count) { _, tokens in body(tokens) }
     }
 
     private func eachToken(_ count: Int, _ body: (Int) -> Void) {
@@ -275,28 +276,46 @@ public final class LlamaModel: Sendable {
         }
     }
 
-    /// Several products of the same input in one hand-off: each thread takes its share of every
-    /// matrix's rows and adds their biases, then runs `eachShare` on its rows (for products of
-    /// equal height) — work on fresh rows needs no wait for the other threads.
+    /// A weight matrix, where its product goes, and its bias if it has one.
+    private typealias Product = (weight: WeightMatrix, output: UnsafeMutablePointer<Float>, bias: [Float]?)
+
+    /// Several products of the same input in one hand-off, shared out in blocks of 32 rows (so a
+    /// thread can quantize what it computed): each piece's rows computed and their biases added,
+    /// then — for products of equal height, whose pieces are the same rows of every matrix —
+    /// `eachShare` run on those rows: work on fresh rows needs no wait for the other threads.
     private func parallelMultiply(
-        _ products: [(weight: WeightMatrix, output: UnsafeMutablePointer<Float>, bias: [Float]?)],
-        input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
+        _ products: [Product], input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
         eachShare: ((Range<Int>) -> Void)? = nil
     ) {
-        precondition(eachShare == nil || Set(products.map(\.weight.rowCount)).count == 1)
-        pool.run { thread in
-            for product in products {
-                let height = product.weight.rowCount
-                let rows = product.weight.rows(forThread: thread, of: pool)
-                product.weight.multiply(
-                    input: input, quantized: quantized, batch: count, into: product.output, outputStride: height,
-                    rows: rows)
-                guard let bias = product.bias else { continue }
-                for b in 0..<count {
-                    for r in rows { product.output[b * height + r] += bias[r] }
+        func multiply(_ product: Product, blocks: Range<Int>) {
+            let height = product.weight.rowCount
+            let rows = min(height, blocks.lowerBound * 32)..<min(height, blocks.upperBound * 32)
+            product.weight.multiply(input: input, quantized: quantized, batch: count, into: product.output,
+                                    outputStride: height, rows: rows)
+            guard let bias = product.bias else { return }
+            for b in 0..<count {
+                for r in rows { product.output[b * height + r] += bias[r] }
+            }
+        }
+        let blockCounts = products.map { ($0.weight.rowCount + 31) / 32 }
+        if let eachShare {
+            precondition(Set(products.map(\.weight.rowCount)).count == 1)
+            let height = products[0].weight.rowCount
+            pool.runShared(blockCounts[0]) { _, blocks in
+                for product in products { multiply(product, blocks: blocks) }
+                eachShare(min(height, blocks.lowerBound * 32)..<min(height, blocks.upperBound * 32))
+            }
+        } else {
+            // The products' blocks one after another.
+            let starts = blockCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
+            pool.runShared(starts.last!) { _, blocks in
+                for (index, product) in products.enumerated() {
+                    let mine = blocks.clamped(to: starts[index]..<starts[index + 1])
+                    if !mine.isEmpty {
+                        multiply(product, blocks: mine.lowerBound - starts[index]..<mine.upperBound - starts[index])
+                    }
                 }
             }
-            eachShare?(products[0].weight.rows(forThread: thread, of: pool))
         }
     }
 

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+@testable import LLMEngine
+
+/// The compute threads' shared runs: every item done exactly once, a slowed thread's work taken
+/// over by the others, and runs from concurrent callers kept apart.
+struct ComputePoolTests {
+    /// Which thread did each item, from every piece `runShared` hands out.
+    final class Record: @unchecked Sendable {
+        // @unchecked: guarded by `lock`.
+        private let lock = NSLock()
+        private var doneBy: [Int: [Int]] = [:]
+
+        func add(_ items: Range<Int>, thread: Int) {
+            lock.withLock { for item in items { doneBy[item, default: []].append(thread) } }
+        }
+
+        var items: [Int: [Int]] { lock.withLock { doneBy } }
+    }
+
+    @Test(arguments: [(2, 1), (2, 7), (2, 48), (3, 2), (3, 100), (4, 1536)])
+    func everyItemIsDoneOnce(_ shape: (threads: Int, count: Int)) {
+        let pool = ComputePool(threadCount: shape.threads)
+        let record = Record()
+        pool.runShared(shape.count) { thread, items in record.add(items, thread: thread) }
+        let items = record.items
+        #expect(items.keys.sorted() == Array(0..<shape.count))
+        #expect(items.values.allSatisfy { $0.count == 1 })
+    }
+
+    @Test func aSlowThreadsItemsAreTakenOver() {
+        let pool = ComputePool(threadCount: 2)
+        let record = Record()
+        pool.runShared(40) { thread, items in
+            if thread == 1 { Thread.sleep(forTimeInterval: 0.02) }
+            record.add(items, thread: thread)
+        }
+        let byThread0 = record.items.values.filter { $0 == [0] }.count
+        // Thread 1 sleeps over its first piece (half its share); thread 0 does the rest of it.
+        #expect(byThread0 > 25, "thread 0 did \(byThread0) of 40")
+    }
+
+    @Test func concurrentCallersGetTheirOwnItems() async {
+        let pool = ComputePool(threadCount: 2)
+        let failures = await withTaskGroup(of: Int.self) { group in
+            for caller in 0..<4 {
+                group.addTask {
+                    var failures = 0
+                    for round in 0..<200 {
+                        let count = 1 + (caller * 37 + round) % 50
+                        let record = Record()
+                        pool.runShared(count) { thread, items in record.add(items, thread: thread) }
+                        let items = record.items
+                        if items.keys.sorted() != Array(0..<count) || !items.values.allSatisfy({ $0.count == 1 }) {
+                            failures += 1
+                        }
+                    }
+                    return failures
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+    }
+}
