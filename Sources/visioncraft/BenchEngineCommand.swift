@@ -55,12 +55,19 @@ struct BenchEngineCommand: AsyncParsableCommand {
                     model.prefill(prompt, state: state, scratch: batchScratch)
                 }
                 var samplers = states.map { _ in Sampler(SamplingParameters()) }
+                var tokens = [Int32](repeating: 0, count: count)
                 elapsed = min(elapsed, Self.measure {
                     for _ in 0..<decodeTokens {
-                        let steps = states.indices.map { index in
-                            LlamaModel.Step(token: samplers[index].sample(states[index].logits), state: states[index], wantsLogits: true)
+                        // As the server's scheduler does: each sequence's token picked on the compute threads.
+                        samplers.withUnsafeMutableBufferPointer { samplers in
+                            tokens.withUnsafeMutableBufferPointer { tokens in
+                                model.pool.runShared(count) { _, items in
+                                    for index in items { tokens[index] = samplers[index].sample(states[index].logits) }
+                                }
+                            }
                         }
-                        model.forward(steps, scratch: batchScratch)
+                        model.forward(states.indices.map { LlamaModel.Step(token: tokens[$0], state: states[$0], wantsLogits: true) },
+                                      scratch: batchScratch)
                     }
                 })
             }

@@ -32,6 +32,65 @@ import Testing
         #expect(draw(SamplingParameters(temperature: 1, topP: 0.1, seed: 1)) == Array(repeating: 3, count: 50))
     }
 
+    /// How often each token comes up in `count` draws from `logits`.
+    func frequencies(_ logits: [Float], _ parameters: SamplingParameters, count: Int) -> [Int32: Int] {
+        var sampler = Sampler(parameters)
+        var seen: [Int32: Int] = [:]
+        for _ in 0..<count {
+            var values = logits
+            seen[values.withUnsafeMutableBufferPointer { sampler.sample($0) }, default: 0] += 1
+        }
+        return seen
+    }
+
+    @Test func drawsFollowTheSoftmaxOfTheLogitsOverTheTemperature() {
+        let logits: [Float] = [0, 1, 2, 0.5, -1, 1.5]
+        for temperature: Float in [0.5, 1, 2] {
+            let seen = frequencies(logits, SamplingParameters(temperature: temperature, seed: 3), count: 20_000)
+            let weights = logits.map { Foundation.exp(Double($0 / temperature)) }
+            let total = weights.reduce(0, +)
+            for (token, weight) in weights.enumerated() {
+                let share = Double(seen[Int32(token), default: 0]) / 20_000
+                #expect(abs(share - weight / total) < 0.015, "token \(token) at T \(temperature): \(share) vs \(weight / total)")
+            }
+        }
+    }
+
+    @Test func topPKeepsTheSmallestHeadThatHoldsP() {
+        // Probabilities 0.5, 0.3, 0.15, 0.05 (in shuffled positions).
+        let logits = [0.15, 0.5, 0.05, 0.3].map { Float(Foundation.log($0)) }
+        #expect(Set(frequencies(logits, SamplingParameters(temperature: 1, topP: 0.79, seed: 5), count: 2000).keys) == [1, 3])
+        #expect(Set(frequencies(logits, SamplingParameters(temperature: 1, topP: 0.81, seed: 5), count: 2000).keys) == [1, 3, 0])
+        #expect(Set(frequencies(logits, SamplingParameters(temperature: 1, topP: 0.5, seed: 5), count: 2000).keys) == [1])
+    }
+
+    @Test func topKTakesTheFirstOfEqualLogits() {
+        let logits: [Float] = [1, 3, 2, 3, 2, 3]
+        #expect(Set(frequencies(logits, SamplingParameters(temperature: 1, topK: 2, seed: 9), count: 500).keys) == [1, 3])
+        #expect(Set(frequencies(logits, SamplingParameters(temperature: 1, topK: 4, seed: 9), count: 2000).keys) == [1, 3, 5, 2])
+    }
+
+    /// Over a vocabulary-sized flat spread: every draw inside the nucleus found by sorting all
+    /// tokens, and the whole nucleus drawn.
+    @Test func aLargeVocabularysNucleusIsTheSortedOne() {
+        var generator = SplitMix64(seed: 11)
+        let logits = (0..<49_152).map { _ in Float.random(in: -8...0, using: &generator) }
+        for (temperature, topP) in [(Float(1), Float(0.02)), (0.3, 0.2)] {
+            let order = logits.indices.sorted { logits[$0] > logits[$1] }
+            let weights = order.map { Foundation.exp(Double((logits[$0] - logits[order[0]]) / temperature)) }
+            let total = weights.reduce(0, +)
+            var nucleus: Set<Int32> = [], cumulative = 0.0
+            for (rank, index) in order.enumerated() where cumulative < Double(topP) * total {
+                cumulative += weights[rank]
+                nucleus.insert(Int32(index))
+            }
+            let drawn = Set(frequencies(logits, SamplingParameters(temperature: temperature, topP: topP, seed: 2),
+                                        count: 40 * nucleus.count).keys)
+            #expect(drawn.isSubset(of: nucleus))
+            #expect(drawn.count >= nucleus.count * 9 / 10, "\(drawn.count) of the nucleus's \(nucleus.count) drawn")
+        }
+    }
+
     @Test func penaltiesPushSeenTokensDown() {
         var sampler = Sampler(SamplingParameters(temperature: 0, repetitionPenalty: 2))
         sampler.accept(3)

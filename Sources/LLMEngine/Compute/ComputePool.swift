@@ -36,8 +36,9 @@ public final class ComputePool: Sendable {
     /// a thread that the machine's other work slows down hands its last pieces over. With fixed
     /// halves the calling thread spent ~12% of an eight-sequence step waiting for the other
     /// (measured). A thread's first piece is half its share, so it mostly walks memory in order.
+    /// A lone item stays on the calling thread: handing it over would cost more than it saves.
     public func runShared(_ count: Int, _ body: (_ thread: Int, _ items: Range<Int>) -> Void) {
-        guard threadCount > 1 else { return body(0, 0..<count) }
+        guard threadCount > 1 && count > 1 else { return body(0, 0..<count) }
         let threads = threadCount, shares = shares
         withoutActuallyEscaping(body) { body in
             // The shares are set in this run's turn: another caller's run may be using them.

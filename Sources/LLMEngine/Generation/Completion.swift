@@ -22,7 +22,17 @@ struct Completion {
     /// Picks the next token from `logits`. Returns the text to show now, and the token to run
     /// next, or nil when the answer is over. `roomLeft` says whether the context has space for it.
     mutating func advance(logits: UnsafeMutableBufferPointer<Float>, roomLeft: Bool) -> (text: String, next: Int32?) {
-        let token = sampler.sample(logits)
+        take(choose(logits: logits), roomLeft: roomLeft)
+    }
+
+    /// The next token from `logits`: `advance`'s first half, which touches nothing but this
+    /// completion's sampler, so completions may choose on different threads at once.
+    mutating func choose(logits: UnsafeMutableBufferPointer<Float>) -> Int32 {
+        sampler.sample(logits)
+    }
+
+    /// `advance`'s second half, for a token from `choose`.
+    mutating func take(_ token: Int32, roomLeft: Bool) -> (text: String, next: Int32?) {
         sampler.accept(token)
         result.completionTokens += 1
         // A control token (end of turn, end of text) ends the answer and is not shown.

@@ -113,11 +113,18 @@ public final class GenerationScheduler: Sendable {
                 let steps = nextSteps()
                 if steps.isEmpty { continue }
                 model.forward(steps.map(\.step), scratch: scratch)
-                for (sequence, step) in steps where step.wantsLogits {
-                    sequence.sample()
-                }
+                sample(steps.filter(\.step.wantsLogits).map(\.sequence))
                 for sequence in running where sequence.finished { finish(sequence) }
             }
+        }
+
+        /// Each sequence's next token, picked on the compute threads (a pass over the vocabulary's
+        /// logits each), then its text handed on here, in order.
+        private func sample(_ sequences: [Sequence]) {
+            model.pool.runShared(sequences.count) { _, items in
+                for index in items { sequences[index].choose() }
+            }
+            for sequence in sequences { sequence.take() }
         }
 
         private func admit() {
@@ -182,7 +189,8 @@ public final class GenerationScheduler: Sendable {
 
     /// A running generation: its slot, how much of its prompt has been run, its next token.
     private final class Sequence: @unchecked Sendable {
-        // @unchecked: used only on the scheduler's thread.
+        // @unchecked: used only on the scheduler's thread, but for `choose`, which a compute thread
+        // may run while the scheduler's thread waits for it.
         let job: Job
         let state: LlamaState
         var completion: Completion
@@ -197,8 +205,15 @@ public final class GenerationScheduler: Sendable {
             finished = job.request.maxTokens <= 0 || job.request.promptTokens.isEmpty
         }
 
-        func sample() {
-            let (text, next) = completion.advance(logits: state.logits, roomLeft: state.position < state.capacity)
+        /// The token `take` goes on with; set by `choose`.
+        private var chosen: Int32 = 0
+
+        func choose() {
+            chosen = completion.choose(logits: state.logits)
+        }
+
+        func take() {
+            let (text, next) = completion.take(chosen, roomLeft: state.position < state.capacity)
             if !text.isEmpty { job.onText(text) }
             nextToken = next
             finished = next == nil

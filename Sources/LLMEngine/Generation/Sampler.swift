@@ -3,10 +3,16 @@ import LLMKernels
 
 /// Picks tokens: penalties on what was already generated, then greedy at temperature 0, else
 /// temperature, top-k and top-p over a seeded generator, so a seed gives the same text again.
+/// A vocabulary is tens of thousands of tokens and this runs for every token of every sequence,
+/// so nothing sorts the whole vocabulary: sorting it took 5 ms a token, more than the forward pass.
 public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var random: SplitMix64
     private var counts: [Int32: Int] = [:]
+    /// Each token's weight in the last draw, and the sort keys of its head: kept to spare two
+    /// vocabulary-sized allocations per token.
+    private var weights: [Float] = []
+    private var keys: [UInt64] = []
 
     public init(_ parameters: SamplingParameters) {
         self.parameters = parameters
@@ -28,37 +34,58 @@ public struct Sampler: Sendable {
             }
             logits[index] -= parameters.presencePenalty + parameters.frequencyPenalty * Float(count)
         }
-        if parameters.temperature <= 0 { return Int32(Self.argmax(logits)) }
+        let best = Self.argmax(logits)
+        if parameters.temperature <= 0 || logits.count < 2 { return Int32(best) }
 
-        var candidates = (0..<logits.count).map { (token: $0, logit: logits[$0]) }
-        candidates.sort { $0.logit > $1.logit }
-        if parameters.topK > 0 && parameters.topK < candidates.count {
-            candidates.removeSubrange(parameters.topK...)
+        // Each token's weight exp((logit − best) / T): the best's is 1.
+        if weights.count < logits.count { weights = [Float](repeating: 0, count: logits.count) }
+        let count = Int32(logits.count)
+        llmk_softmax_weights(logits.baseAddress!, count, logits[best], 1 / parameters.temperature, &weights)
+        var all: Int32 = 0
+        let total = llmk_weight_at_least(weights, count, 0, &all)
+        let topK = parameters.topK > 0 && parameters.topK < logits.count ? parameters.topK : 0
+        if topK == 0 && parameters.topP >= 1 {
+            // Every token stays: a draw in the tokens' own order has the same odds as in sorted order.
+            return llmk_draw(weights, count, random.nextUnitDouble() * total)
         }
-        let maximum = candidates[0].logit
-        var probabilities = candidates.map { exp(Double(($0.logit - maximum) / parameters.temperature)) }
-        let total = probabilities.reduce(0, +)
-        for index in probabilities.indices { probabilities[index] /= total }
+
+        // Top-k and top-p keep the head of the tokens sorted by weight, so only a head is sorted:
+        // the tokens of weight at least 2^−e for the smallest e (found by halving) at which they are
+        // k tokens, or hold the share p of all the weight.
+        func enough(_ e: Int) -> Bool {
+            var held: Int32 = 0
+            let mass = llmk_weight_at_least(weights, count, Float(sign: .plus, exponent: -e, significand: 1), &held)
+            return topK > 0 ? Int(held) >= topK : mass >= Double(parameters.topP) * total
+        }
+        // Weights are at least e^−80 > 2^−127, so enough(127) holds; the cut is rarely below 2^−32.
+        var low = 0, high = enough(32) ? 32 : 127
+        while low < high {
+            let middle = (low + high) / 2
+            if enough(middle) { high = middle } else { low = middle + 1 }
+        }
+        if keys.count < logits.count { keys = [UInt64](repeating: 0, count: logits.count) }
+        let found = Int(llmk_keys_at_least(weights, count, Float(sign: .plus, exponent: -low, significand: 1), &keys))
+        keys[..<found].sort(by: >)
+        var head = keys[..<(topK > 0 ? min(topK, found) : found)].map { Int32(bitPattern: UInt32.max - UInt32(truncatingIfNeeded: $0)) }
+        var kept = total
+        if topK > 0 { kept = head.reduce(0.0) { $0 + Double(weights[Int($1)]) } }
         if parameters.topP < 1 {
             var cumulative = 0.0
-            var keep = probabilities.count
-            for (index, probability) in probabilities.enumerated() {
-                cumulative += probability
-                if cumulative >= Double(parameters.topP) {
-                    keep = index + 1
+            for (index, token) in head.enumerated() {
+                cumulative += Double(weights[Int(token)])
+                if cumulative >= Double(parameters.topP) * kept {
+                    head.removeSubrange((index + 1)...)
                     break
                 }
             }
-            probabilities.removeSubrange(keep...)
-            candidates.removeSubrange(keep...)
         }
-        let threshold = random.nextUnitDouble() * probabilities.reduce(0, +)
+        let threshold = random.nextUnitDouble() * head.reduce(0.0) { $0 + Double(weights[Int($1)]) }
         var cumulative = 0.0
-        for (index, probability) in probabilities.enumerated() {
-            cumulative += probability
-            if cumulative >= threshold { return Int32(candidates[index].token) }
+        for token in head {
+            cumulative += Double(weights[Int(token)])
+            if cumulative >= threshold { return token }
         }
-        return Int32(candidates[candidates.count - 1].token)
+        return head[head.count - 1]
     }
 
     /// The first index of the largest value: a vocabulary-sized scan per token per sequence, on

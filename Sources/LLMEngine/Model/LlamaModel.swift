@@ -250,10 +250,8 @@ public final class LlamaModel: Sendable {
         }
     }
 
-    /// `body` over the tokens of a batch shared between the threads; a lone token stays on the
-    /// calling thread, as handing it over would cost more than the work.
+    /// `body` over the tokens of a batch shared between the threads.
     private func eachTokenRange(_ count: Int, _ body: (Range<Int>) -> Void) {
-        guard count > 1 else { return body(0..<count) }
         pool.runShared(count) { _, tokens in body(tokens) }
     }
 

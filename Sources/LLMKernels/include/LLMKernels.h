@@ -161,6 +161,22 @@ void llmk_attention_kv8_at_level(int level, int heads, const float *queries, llm
 /// The first index of the largest of `count` values (0 when none is larger than −∞, NaN included).
 int llmk_argmax(const float *values, int count);
 
+/// Sampling weights: weights[i] = exp((logits[i] − maximum) · scale), by ggml's exp, the exponent
+/// held at −80 or above (so in (0, 1] when `maximum` is the largest logit).
+void llmk_softmax_weights(const float *logits, int count, float maximum, float scale, float *weights);
+
+/// The sum of the weights at least `cut`, and in `how_many` how many there are.
+double llmk_weight_at_least(const float *weights, int count, float cut, int *how_many);
+
+/// The weights at least `cut` as sort keys, into `keys` (room for `count`), in order; returns how
+/// many. A key is the weight's bits above UINT32_MAX − its index, so a larger key is a larger
+/// weight, or an equal weight at a smaller index (weights are never negative).
+int llmk_keys_at_least(const float *weights, int count, float cut, uint64_t *keys);
+
+/// The first index at which the weights, added up in order, reach `threshold`; where rounding
+/// leaves it out of reach, the last index with a weight above 0.
+int llmk_draw(const float *weights, int count, double threshold);
+
 /// Rotary position embedding of `heads` heads of `length` values in place, in llama.cpp's
 /// arithmetic: pair p (value i and value i + `partner`, i = p·2 when `partner` is 1, else p, with
 /// `partner` half a head) turned by the angle whose cos and sin are rotation[2p] and rotation[2p+1].
