@@ -17,7 +17,7 @@ struct BenchEngineCommand: AsyncParsableCommand {
     @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Concurrent streams to measure aggregate decode with, comma-separated.") var streams: String = "1,4,8"
     @Option(help: "Runs of each measurement; the best is shown, as a shared machine only ever slows a run down.")
-    var repeats: Int = 3
+    var repeats: Int = 5
     @Option(help: "How matrix products add up: blockwise (the server's default) or llama-cpp.")
     var productOrder: ProductOrder = .blockwise
 
@@ -45,35 +45,50 @@ struct BenchEngineCommand: AsyncParsableCommand {
         let modelMegabytes = Double((try? FileManager.default.attributesOfItem(atPath: self.model)[.size] as? Int) ?? 0) / 1_048_576
         print("visioncraft one_stream_2048_context peak_rss_mb=\(Self.peakResidentMegabytes()) model_file_mb=\(String(format: "%.0f", modelMegabytes))")
 
-        for count in streams.split(separator: ",").compactMap({ Int($0) }) where count > 0 {
-            let states = (0..<count).map { _ in model.makeState(capacity: capacity) }
-            let batchScratch = model.makeScratch(tokens: max(64, count))
-            var elapsed = Duration.seconds(1_000_000)
-            for _ in 0..<max(1, repeats) {
-                for state in states {
-                    state.reset()
-                    model.prefill(prompt, state: state, scratch: batchScratch)
-                }
-                var samplers = states.map { _ in Sampler(SamplingParameters()) }
-                var tokens = [Int32](repeating: 0, count: count)
-                elapsed = min(elapsed, Self.measure {
-                    for _ in 0..<decodeTokens {
-                        // As the server's scheduler does: each sequence's token picked on the compute threads.
-                        samplers.withUnsafeMutableBufferPointer { samplers in
-                            tokens.withUnsafeMutableBufferPointer { tokens in
-                                model.pool.runShared(count) { _, items in
-                                    for index in items { tokens[index] = samplers[index].sample(states[index].logits) }
-                                }
-                            }
-                        }
-                        model.forward(states.indices.map { LlamaModel.Step(token: tokens[$0], state: states[$0], wantsLogits: true) },
-                                      scratch: batchScratch)
-                    }
-                })
+        // Every stream count once per round, the rounds one after another: a slow spell of a
+        // shared machine then falls on all of them alike, not on one count's runs.
+        let counts = streams.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        let runs = counts.map { count in
+            (count: count, states: (0..<count).map { _ in model.makeState(capacity: capacity) },
+             scratch: model.makeScratch(tokens: max(64, count)))
+        }
+        var best = [Duration](repeating: .seconds(1_000_000), count: runs.count)
+        for _ in 0..<max(1, repeats) {
+            for (index, run) in runs.enumerated() {
+                best[index] = min(best[index], Self.decodeTogether(model, states: run.states, scratch: run.scratch,
+                                                                   prompt: prompt, tokens: decodeTokens))
             }
-            print("visioncraft streams=\(count) aggregate_decode_tokens_per_s=\(Self.rate(count * decodeTokens, elapsed))")
+        }
+        for (index, run) in runs.enumerated() {
+            print("visioncraft streams=\(run.count) aggregate_decode_tokens_per_s=\(Self.rate(run.count * decodeTokens, best[index]))")
         }
         print("visioncraft all_streams peak_rss_mb=\(Self.peakResidentMegabytes())")
+    }
+
+    /// Prefills every state with `prompt`, then times `tokens` steps in which all of them decode
+    /// together, each sequence's token picked on the compute threads as the server's scheduler does.
+    static func decodeTogether(
+        _ model: LlamaModel, states: [LlamaState], scratch: ForwardScratch, prompt: [BPETokenizer.Token], tokens: Int
+    ) -> Duration {
+        for state in states {
+            state.reset()
+            model.prefill(prompt, state: state, scratch: scratch)
+        }
+        var samplers = states.map { _ in Sampler(SamplingParameters()) }
+        var next = [Int32](repeating: 0, count: states.count)
+        return measure {
+            for _ in 0..<tokens {
+                samplers.withUnsafeMutableBufferPointer { samplers in
+                    next.withUnsafeMutableBufferPointer { next in
+                        model.pool.runShared(states.count) { _, items in
+                            for index in items { next[index] = samplers[index].sample(states[index].logits) }
+                        }
+                    }
+                }
+                model.forward(states.indices.map { LlamaModel.Step(token: next[$0], state: states[$0], wantsLogits: true) },
+                              scratch: scratch)
+            }
+        }
     }
 
     static func measure(_ body: () -> Void) -> Duration {

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 PROMPT=${PROMPT:-128}
 DECODE=${DECODE:-128}
 THREADS=${THREADS:-2}
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 # The server's default order first, then llama.cpp's own (bit-identical output) for comparison.
 ORDERS=${ORDERS:-blockwise llama-cpp}
 MODEL=${MODEL:-data/models/SmolLM2-135M-Instruct.Q4_1.gguf}
