@@ -17,6 +17,7 @@
 
 #include "Common.h"
 #include "Exp.h"
+#include "Half.h"
 
 // How every copy adds eight lanes of a float sum.
 static inline float tree8(const float e[8]) {
@@ -62,12 +63,12 @@ static void softmax_portable(float *p, int count) {
 // The weights of one block of value columns, p[t] times the position's scale for that block, per
 // 32 positions as 16-bit integers of a scale (their largest / 65535), kept as high bytes at
 // `high` and low bytes `padded` further on.
-static void weight_bytes_portable(const float *p, const float *value_scales, int count, uint8_t *high, int padded,
+static void weight_bytes_portable(const float *p, const uint16_t *value_scales, int count, uint8_t *high, int padded,
                                   float *scales) {
     for (int b = 0; 32 * b < count; b++) {
         float w[32] = {0}, largest = 0;
         for (int i = 0; i < 32 && 32 * b + i < count; i++) {
-            w[i] = p[32 * b + i] * value_scales[32 * b + i];
+            w[i] = p[32 * b + i] * llmk_half_to_float(value_scales[32 * b + i]);
             largest = fmaxf(largest, w[i]);
         }
         scales[b] = largest / 65535.0f;
@@ -97,7 +98,8 @@ static void attention_portable(int heads, const float *queries, llmk_kv8_view ca
                 for (int d = 32 * b; d < length && d < 32 * (b + 1); d++) {
                     sum += ((int)cache.keys[key_index(t, d, length)] - 128) * q[d];
                 }
-                total = fmaf((float)sum * cache.key_scales[(size_t)b * cache.rows + t], q_scales[b], total);
+                total = fmaf((float)sum * llmk_half_to_float(cache.key_scales[(size_t)b * cache.rows + t]), q_scales[b],
+                             total);
             }
             scores[t] = total * scale;
         }
@@ -144,17 +146,17 @@ static void attention_portable(int heads, const float *queries, llmk_kv8_view ca
 #endif
 
 void llmk_store_kv8(const float *key, const float *value, int length, int position, int rows, uint8_t *keys,
-                    float *key_scales, int8_t *values, float *value_scales) {
+                    uint16_t *key_scales, int8_t *values, uint16_t *value_scales) {
     const int blocks = (length + 31) / 32;
     int8_t row[length];
     float scales[blocks];
     int32_t totals[blocks];
     quantize_row(key, length, row, scales, totals);
     for (int d = 0; d < length; d++) keys[key_index(position, d, length)] = (uint8_t)(row[d] ^ 0x80);  // + 128: unsigned for VNNI
-    for (int b = 0; b < blocks; b++) key_scales[(size_t)b * rows + position] = scales[b];
+    for (int b = 0; b < blocks; b++) key_scales[(size_t)b * rows + position] = llmk_float_to_half(scales[b]);
     quantize_row(value, length, row, scales, totals);
     for (int d = 0; d < length; d++) values[value_index(position, d, length)] = row[d];
-    for (int b = 0; b < blocks; b++) value_scales[(size_t)b * rows + position] = scales[b];
+    for (int b = 0; b < blocks; b++) value_scales[(size_t)b * rows + position] = llmk_float_to_half(scales[b]);
 }
 
 void llmk_attention_kv8(int heads, const float *queries, llmk_kv8_view cache, int length, float scale, float *scratch,

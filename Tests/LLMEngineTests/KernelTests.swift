@@ -327,7 +327,7 @@ struct QuantizedAttentionKernelTests {
             }
             let values = (0..<shape.count * shape.length).map { _ in Float.random(in: -2...2, using: &generator) }
             var keyBytes = [UInt8](repeating: 0, count: rows * shape.length), valueBytes = [Int8](repeating: 0, count: rows * shape.length)
-            var keyScales = [Float](repeating: 0, count: rows * blocks), valueScales = keyScales
+            var keyScales = [UInt16](repeating: 0, count: rows * blocks), valueScales = keyScales
             for t in 0..<shape.count {
                 llmk_store_kv8(Array(keys[t * shape.length..<(t + 1) * shape.length]),
                                Array(values[t * shape.length..<(t + 1) * shape.length]), Int32(shape.length), Int32(t),
@@ -368,11 +368,12 @@ struct QuantizedAttentionKernelTests {
             let heldKeys = (0..<shape.count * shape.length).map { i in
                 let t = i / shape.length, d = i % shape.length
                 return Float(Int(keyBytes[t / 8 * 8 * shape.length + d / 4 * 32 + t % 8 * 4 + d % 4]) - 128)
-                    * keyScales[d / 32 * rows + t]
+                    * Float(Float16(bitPattern: keyScales[d / 32 * rows + t]))
             }
             let heldValues = (0..<shape.count * shape.length).map { i in
                 let t = i / shape.length, d = i % shape.length
-                return Float(valueBytes[t / 4 * 4 * shape.length + 4 * d + t % 4]) * valueScales[d / 32 * rows + t]
+                return Float(valueBytes[t / 4 * 4 * shape.length + 4 * d + t % 4])
+                    * Float(Float16(bitPattern: valueScales[d / 32 * rows + t]))
             }
             for h in 0..<shape.heads {
                 let query = quantized(Array(queries[h * shape.length..<(h + 1) * shape.length]))

@@ -25,9 +25,10 @@ public final class LlamaState: @unchecked Sendable {
     /// head's read a strided one — 12% slower attention, measured.
     private let keyCache: UnsafeMutableRawPointer
     private let valueCache: UnsafeMutableRawPointer
-    /// Per layer and KV head: the scales of each position's keys and values, per 32 (`.bytes` only).
-    private let keyScales: UnsafeMutablePointer<Float>
-    private let valueScales: UnsafeMutablePointer<Float>
+    /// Per layer and KV head: the scales of each position's keys and values, per 32, in half precision
+    /// (`.bytes` only).
+    private let keyScales: UnsafeMutablePointer<UInt16>
+    private let valueScales: UnsafeMutablePointer<UInt16>
     private let blocksPerRow: Int
     /// Positions per head in the cache: `.bytes` keeps keys in eights, so a whole number of eights.
     private let rowsPerHead: Int

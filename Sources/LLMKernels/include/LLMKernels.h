@@ -124,16 +124,17 @@ void llmk_attention_at_level(int level, int heads, const float *queries, const u
 
 /// One KV head's 8-bit cache (the blockwise order's): `count` positions of room for `rows`. Keys
 /// and values are quantized as activations are (`llmk_quantize`), with a scale per 32 values: that
-/// of values 32b… of position t at key_scales[b · rows + t] (value_scales alike). `length` is a
+/// of values 32b… of position t at key_scales[b · rows + t] (value_scales alike), in half precision
+/// (the quantizer rounds scales through half, so they lose nothing there). `length` is a
 /// multiple of 4 and `rows` of 8. Keys: the integers + 128, positions in eights with four bytes
 /// of each side by side (byte d of position t at (t / 8) · 8 · length + (d / 4) · 32 + 4 · (t % 8)
 /// + d % 4). Values: the integers, positions in fours with each value's four side by side (byte d
 /// of position t at (t / 4) · 4 · length + 4d + t % 4).
 typedef struct {
     const uint8_t *keys;
-    const float *key_scales;
+    const uint16_t *key_scales;
     const int8_t *values;
-    const float *value_scales;
+    const uint16_t *value_scales;
     int count;
     int rows;
 } llmk_kv8_view;
@@ -141,7 +142,7 @@ typedef struct {
 /// Quantizes one position's key and value (`length` floats each) into a KV head's 8-bit cache of
 /// `rows` positions, at `position`.
 void llmk_store_kv8(const float *key, const float *value, int length, int position, int rows, uint8_t *keys,
-                    float *key_scales, int8_t *values, float *value_scales);
+                    uint16_t *key_scales, int8_t *values, uint16_t *value_scales);
 
 /// Attention for one token of `heads` query heads that share one KV head, over the 8-bit cache:
 /// each query quantized as the keys are, Q·K summed exactly in integers per 32 values, times both
