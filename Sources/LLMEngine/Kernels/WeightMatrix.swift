@@ -14,7 +14,8 @@ final class WeightMatrix: @unchecked Sendable {
 
     /// Which kernel multiplies, decided once at load.
     private enum Product {
-        case interleaved(UnsafeMutableRawBufferPointer)
+        /// The copy, in its arena (kept alive here).
+        case interleaved(UnsafeMutableRawBufferPointer, WeightArena)
         /// llama.cpp's lane order on the file's layout, with the kernel's number for the type.
         case laneOrder(Int32)
         case floats
@@ -22,25 +23,27 @@ final class WeightMatrix: @unchecked Sendable {
 
     var rowCount: Int { tensor.rowCount }
 
-    /// In `.blockwise` order, copies `tensor` into the kernels' layout where it has an integer path.
-    init(_ tensor: GGUFTensor, order: ProductOrder) {
+    /// The bytes `init` copies `tensor` into in `order` (0 when it reads the tensor in place).
+    static func copySize(of tensor: GGUFTensor, order: ProductOrder) -> Int {
+        guard order == .blockwise else { return 0 }
+        return llmk_interleaved_size(Int32(tensor.type.rawValue), Int32(tensor.rowCount), Int32(tensor.rowLength / 32))
+    }
+
+    /// In `.blockwise` order, copies `tensor` into the kernels' layout, in `arena`, where it has an
+    /// integer path.
+    init(_ tensor: GGUFTensor, order: ProductOrder, arena: WeightArena) {
         self.tensor = tensor
         let type = Int32(tensor.type.rawValue), rows = Int32(tensor.rowCount), blocks = Int32(tensor.rowLength / 32)
-        let size = llmk_interleaved_size(type, rows, blocks)
-        if size == 0 {
+        if llmk_interleaved_size(type, rows, blocks) == 0 {
             product = .floats
         } else if order == .llamaCpp {
             // llama.cpp repacks Q4_0 matrices whose row count is a multiple of 8 and sums them per block.
             product = .laneOrder(tensor.type == .q4_0 && tensor.rowCount % 8 == 0 ? Int32(LLMK_Q4_0_BLOCKWISE) : type)
         } else {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            let buffer = arena.take(Self.copySize(of: tensor, order: order))
             llmk_interleave(type, tensor.bytes.baseAddress!, tensor.rowBytes, rows, blocks, buffer.baseAddress!)
-            product = .interleaved(buffer)
+            product = .interleaved(buffer, arena)
         }
-    }
-
-    deinit {
-        if case .interleaved(let buffer) = product { buffer.deallocate() }
     }
 
     /// Whether the file's copy of the weights is no longer read by products.
@@ -59,7 +62,7 @@ final class WeightMatrix: @unchecked Sendable {
         guard !rows.isEmpty else { return }
         let blocks = Int32(tensor.rowLength / 32), begin = Int32(rows.lowerBound), end = Int32(rows.upperBound)
         switch product {
-        case .interleaved(let buffer):
+        case .interleaved(let buffer, _):
             llmk_matmul(Int32(tensor.type.rawValue), buffer.baseAddress!, blocks, quantized.kernelView, Int32(batch), output,
                         Int32(outputStride), begin, end)
         case .laneOrder(let kernel):

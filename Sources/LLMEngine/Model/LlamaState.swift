@@ -1,8 +1,9 @@
 import LLMKernels
 
 /// One sequence's memory: its KV cache, how far it has got, and the logits of its last token.
-/// The cache is allocated up front but only the pages a sequence reaches are ever touched, so a
-/// short conversation costs little of the configured capacity.
+/// The cache is allocated up front, in 2 MB pages where the system lends them (`LargeAllocation`),
+/// which a sequence commits as it reaches them: each layer and head has its own stretch, so even
+/// a short conversation commits most of its capacity.
 public final class LlamaState: @unchecked Sendable {
     // @unchecked: a state belongs to one sequence and is used by one forward pass at a time.
     public let capacity: Int
@@ -43,8 +44,8 @@ public final class LlamaState: @unchecked Sendable {
         rowsPerHead = format == .bytes ? (capacity + 7) / 8 * 8 : capacity
         let rows = config.layerCount * config.kvHeadCount * rowsPerHead
         let bytes = rows * config.headDimension * (format == .half ? 2 : 1)
-        keyCache = .allocate(byteCount: bytes, alignment: 64)
-        valueCache = .allocate(byteCount: bytes, alignment: 64)
+        keyCache = LargeAllocation.allocate(byteCount: bytes)
+        valueCache = LargeAllocation.allocate(byteCount: bytes)
         blocksPerRow = (config.headDimension + 31) / 32
         let scaleCount = format == .bytes ? rows * blocksPerRow : 0
         keyScales = .allocate(capacity: scaleCount)
@@ -103,8 +104,8 @@ public final class LlamaState: @unchecked Sendable {
     }
 
     deinit {
-        keyCache.deallocate()
-        valueCache.deallocate()
+        LargeAllocation.free(keyCache)
+        LargeAllocation.free(valueCache)
         keyScales.deallocate()
         valueScales.deallocate()
         logits.deallocate()

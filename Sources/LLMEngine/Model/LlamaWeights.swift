@@ -28,12 +28,23 @@ struct LlamaWeights: Sendable {
         // A matrix copied into the kernels' layout is not read from the file again: its pages are
         // handed back, so the copy does not count twice in memory (the embedding rows a prompt
         // looks up are paged back in as needed).
+        let outputTensor = file.tensor(named: "output.weight") ?? tokenEmbedding
+        let matrixNames = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
+        var sizes = [WeightMatrix.copySize(of: outputTensor, order: order)]
+        for index in 0..<config.layerCount {
+            for name in matrixNames {
+                sizes.append(WeightMatrix.copySize(of: try file.requiredTensor(named: "blk.\(index).\(name).weight"),
+                                                   order: order))
+            }
+        }
+        // The copies side by side in one allocation, so they share 2 MB pages.
+        let arena = WeightArena(byteCount: WeightArena.byteCount(for: sizes))
         func matrix(_ tensor: GGUFTensor) -> WeightMatrix {
-            let matrix = WeightMatrix(tensor, order: order)
+            let matrix = WeightMatrix(tensor, order: order, arena: arena)
             if matrix.isCopied { file.releasePages(of: tensor) }
             return matrix
         }
-        output = matrix(file.tensor(named: "output.weight") ?? tokenEmbedding)
+        output = matrix(outputTensor)
         var layers: [Layer] = []
         for index in 0..<config.layerCount {
             func tensor(_ name: String) throws(GGUFError) -> GGUFTensor {
