@@ -77,7 +77,11 @@ public final class ComputePool: Sendable {
         }
 
         func set(_ share: Int, to items: Range<Int>) {
-            words[share * Self.stride].store(UInt64(items.lowerBound) << 32 | UInt64(items.upperBound), ordering: .relaxed)
+            words[share * Self.stride].store(Self.word(items), ordering: .relaxed)
+        }
+
+        private static func word(_ items: Range<Int>) -> UInt64 {
+            UInt64(items.lowerBound) << 32 | UInt64(items.upperBound)
         }
 
         /// Half of what is left of `share` (at least one item), from its front or its back.
@@ -91,7 +95,7 @@ public final class ComputePool: Sendable {
                 let taken = fromFront ? first..<first + size : end - size..<end
                 let left = fromFront ? taken.upperBound..<end : first..<taken.lowerBound
                 let (exchanged, found) = word.pointee.compareExchange(
-                    expected: current, desired: UInt64(left.lowerBound) << 32 | UInt64(left.upperBound), ordering: .relaxed)
+                    expected: current, desired: Self.word(left), ordering: .relaxed)
                 if exchanged { return taken }
                 current = found
             }

@@ -41,8 +41,8 @@ public struct Sampler: Sendable {
         if weights.count < logits.count { weights = [Float](repeating: 0, count: logits.count) }
         let count = Int32(logits.count)
         llmk_softmax_weights(logits.baseAddress!, count, logits[best], 1 / parameters.temperature, &weights)
-        var all: Int32 = 0
-        let total = llmk_weight_at_least(weights, count, 0, &all)
+        var tokens: Int32 = 0
+        let total = llmk_weight_at_least(weights, count, 0, &tokens)
         let topK = parameters.topK > 0 && parameters.topK < logits.count ? parameters.topK : 0
         if topK == 0 && parameters.topP >= 1 {
             // Every token stays: a draw in the tokens' own order has the same odds as in sorted order.
@@ -66,7 +66,9 @@ public struct Sampler: Sendable {
         if keys.count < logits.count { keys = [UInt64](repeating: 0, count: logits.count) }
         let found = Int(llmk_keys_at_least(weights, count, Float(sign: .plus, exponent: -low, significand: 1), &keys))
         keys[..<found].sort(by: >)
-        var head = keys[..<(topK > 0 ? min(topK, found) : found)].map { Int32(bitPattern: UInt32.max - UInt32(truncatingIfNeeded: $0)) }
+        var head = keys[..<(topK > 0 ? min(topK, found) : found)].map {
+            Int32(bitPattern: UInt32.max - UInt32(truncatingIfNeeded: $0))  // the key's index part
+        }
         var kept = total
         if topK > 0 { kept = head.reduce(0.0) { $0 + Double(weights[Int($1)]) } }
         if parameters.topP < 1 {

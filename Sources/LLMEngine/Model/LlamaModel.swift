@@ -100,8 +100,10 @@ public final class LlamaModel: Sendable {
                 (layer.value, scratch.value, layer.valueBias),
             ], input: scratch.normalized, quantized: scratch.quantizedEmbedding, count: count)
             if !plan.rotatesAndStores {
-                eachToken(count) { rotateAndStore(token: $0, kvHeads: 0..<config.kvHeadCount, layer: layerIndex, steps: steps,
-                                                  positions: positions, scratch: scratch) }
+                eachToken(count) {
+                    rotateAndStore(token: $0, kvHeads: 0..<config.kvHeadCount, layer: layerIndex, steps: steps,
+                                   positions: positions, scratch: scratch)
+                }
             }
             attention(plan, layer: layerIndex, steps: steps, positions: positions, scratch: scratch)
             if !plan.quantizesOutput {
@@ -182,7 +184,9 @@ public final class LlamaModel: Sendable {
     /// Attention of every token over its sequence so far, into `scratch.attentionOut`, unit by unit
     /// as `plan` says. The same arithmetic per head either way: over the 8-bit cache in the
     /// blockwise order, llama.cpp's over its half-precision cache in llama.cpp's.
-    private func attention(_ plan: AttentionPlan, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch) {
+    private func attention(
+        _ plan: AttentionPlan, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch
+    ) {
         let count = steps.count, headDimension = config.headDimension, together = plan.together
         let group = config.headCount / config.kvHeadCount
         let unitsPerToken = config.headCount / together
