@@ -12,6 +12,11 @@
 // is below any probability that can matter, and keeps every exp on the vector path.
 #define LOWEST -80.0f
 
+// A token's weight, one at a time (the vector path's tail, and the portable path).
+static inline float weight_of(float logit, float maximum, float scale) {
+    return llmk_ggml_expf(fmaxf((logit - maximum) * scale, LOWEST));
+}
+
 #ifdef LLMK_X86
 #define LLMK_AVX2 __attribute__((target("avx2,fma")))
 
@@ -47,15 +52,26 @@ LLMK_AVX2 static int argmax_avx2(const float *values, int count) {
     return answer;
 }
 
-LLMK_AVX2 static void weights_avx2(const float *logits, int count, float maximum, float scale, float *weights) {
+// The weights and their sum, in the same pass.
+LLMK_AVX2 static double weights_avx2(const float *logits, int count, float maximum, float scale, float *weights) {
+    __m256 sum = _mm256_setzero_ps();
     int i = 0;
     for (; i + 8 <= count; i += 8) {
         const __m256 x = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(logits + i), _mm256_set1_ps(maximum)),
                                        _mm256_set1_ps(scale));
         _mm256_storeu_ps(weights + i, _mm256_max_ps(x, _mm256_set1_ps(LOWEST)));
         llmk_expf8(weights + i);
+        sum = _mm256_add_ps(sum, _mm256_loadu_ps(weights + i));
     }
-    for (; i < count; i++) weights[i] = llmk_ggml_expf(fmaxf((logits[i] - maximum) * scale, LOWEST));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, sum);
+    double total = 0;
+    for (int k = 0; k < 8; k++) total += lanes[k];
+    for (; i < count; i++) {
+        weights[i] = weight_of(logits[i], maximum, scale);
+        total += weights[i];
+    }
+    return total;
 }
 
 // Eight lanes of sums and counts of the weights at least `cut`.
@@ -101,11 +117,16 @@ int llmk_argmax(const float *values, int count) {
     return answer;
 }
 
-void llmk_softmax_weights(const float *logits, int count, float maximum, float scale, float *weights) {
+double llmk_softmax_weights(const float *logits, int count, float maximum, float scale, float *weights) {
 #ifdef LLMK_X86
     if (llmk_best_level() > 0) return weights_avx2(logits, count, maximum, scale, weights);
 #endif
-    for (int i = 0; i < count; i++) weights[i] = llmk_ggml_expf(fmaxf((logits[i] - maximum) * scale, LOWEST));
+    double total = 0;
+    for (int i = 0; i < count; i++) {
+        weights[i] = weight_of(logits[i], maximum, scale);
+        total += weights[i];
+    }
+    return total;
 }
 
 double llmk_weight_at_least(const float *weights, int count, float cut, int *how_many) {

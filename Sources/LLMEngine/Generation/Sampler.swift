@@ -40,9 +40,7 @@ public struct Sampler: Sendable {
         // Each token's weight exp((logit − best) / T): the best's is 1.
         if weights.count < logits.count { weights = [Float](repeating: 0, count: logits.count) }
         let count = Int32(logits.count)
-        llmk_softmax_weights(logits.baseAddress!, count, logits[best], 1 / parameters.temperature, &weights)
-        var tokens: Int32 = 0
-        let total = llmk_weight_at_least(weights, count, 0, &tokens)
+        let total = llmk_softmax_weights(logits.baseAddress!, count, logits[best], 1 / parameters.temperature, &weights)
         let topK = parameters.topK > 0 && parameters.topK < logits.count ? parameters.topK : 0
         if topK == 0 && parameters.topP >= 1 {
             // Every token stays: a draw in the tokens' own order has the same odds as in sorted order.
@@ -69,8 +67,8 @@ public struct Sampler: Sendable {
         var head = keys[..<(topK > 0 ? min(topK, found) : found)].map {
             Int32(bitPattern: UInt32.max - UInt32(truncatingIfNeeded: $0))  // the key's index part
         }
-        var kept = total
-        if topK > 0 { kept = head.reduce(0.0) { $0 + Double(weights[Int($1)]) } }
+        // The head's weight: after top-k the share p is of what top-k kept.
+        var kept = topK > 0 ? head.reduce(0.0) { $0 + Double(weights[Int($1)]) } : total
         if parameters.topP < 1 {
             var cumulative = 0.0
             for (index, token) in head.enumerated() {
@@ -80,8 +78,9 @@ public struct Sampler: Sendable {
                     break
                 }
             }
+            kept = cumulative
         }
-        let threshold = random.nextUnitDouble() * head.reduce(0.0) { $0 + Double(weights[Int($1)]) }
+        let threshold = random.nextUnitDouble() * kept
         var cumulative = 0.0
         for token in head {
             cumulative += Double(weights[Int(token)])

@@ -289,9 +289,11 @@ public final class LlamaModel: Sendable {
         _ products: [Product], input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
         eachShare: ((Range<Int>) -> Void)? = nil
     ) {
+        func rows(_ blocks: Range<Int>, of height: Int) -> Range<Int> {
+            min(height, blocks.lowerBound * 32)..<min(height, blocks.upperBound * 32)
+        }
         func multiply(_ product: Product, blocks: Range<Int>) {
-            let height = product.weight.rowCount
-            let rows = min(height, blocks.lowerBound * 32)..<min(height, blocks.upperBound * 32)
+            let height = product.weight.rowCount, rows = rows(blocks, of: height)
             product.weight.multiply(input: input, quantized: quantized, batch: count, into: product.output,
                                     outputStride: height, rows: rows)
             guard let bias = product.bias else { return }
@@ -302,10 +304,9 @@ public final class LlamaModel: Sendable {
         let blockCounts = products.map { ($0.weight.rowCount + 31) / 32 }
         if let eachShare {
             precondition(Set(products.map(\.weight.rowCount)).count == 1)
-            let height = products[0].weight.rowCount
             pool.runShared(blockCounts[0]) { _, blocks in
                 for product in products { multiply(product, blocks: blocks) }
-                eachShare(min(height, blocks.lowerBound * 32)..<min(height, blocks.upperBound * 32))
+                eachShare(rows(blocks, of: products[0].weight.rowCount))
             }
         } else {
             // The products' blocks one after another.

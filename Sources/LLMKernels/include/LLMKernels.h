@@ -163,8 +163,8 @@ void llmk_attention_kv8_at_level(int level, int heads, const float *queries, llm
 int llmk_argmax(const float *values, int count);
 
 /// Sampling weights: weights[i] = exp((logits[i] − maximum) · scale), by ggml's exp, the exponent
-/// held at −80 or above (so in (0, 1] when `maximum` is the largest logit).
-void llmk_softmax_weights(const float *logits, int count, float maximum, float scale, float *weights);
+/// held at −80 or above (so in (0, 1] when `maximum` is the largest logit). Returns their sum.
+double llmk_softmax_weights(const float *logits, int count, float maximum, float scale, float *weights);
 
 /// The sum of the weights at least `cut`, and in `how_many` how many there are.
 double llmk_weight_at_least(const float *weights, int count, float cut, int *how_many);
