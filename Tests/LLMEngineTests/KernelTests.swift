@@ -19,7 +19,7 @@ struct KernelTests {
 
     /// Random weights, a random batch of activations and its 8-bit form.
     struct Problem {
-        var rows = 37, length = 96, batch = 11  // rows: four groups of eight and a part group
+        var rows = 37, length = 96, batch = 11  // rows: two groups of sixteen and a part group
         var weights: [UInt8] = []
         var input: [Float] = []
         var quantized = QuantizedBatch(length: 96, capacity: 11)
@@ -134,7 +134,7 @@ struct KernelTests {
             return output
         }
         // Rows taken in shares, as threads take them, write each row once and only their own.
-        #expect(run(level: llmk_best_level(), batch: batch, rowRanges: [0..<8, 8..<32, 32..<rows]).map(\.bitPattern)
+        #expect(run(level: llmk_best_level(), batch: batch, rowRanges: [0..<16, 16..<32, 32..<rows]).map(\.bitPattern)
                 == run(level: llmk_best_level(), batch: batch).map(\.bitPattern))
         // The 8-bit activations cost at most about 1% of the products' size.
         checkEveryPath({ run(level: $0, batch: $1) }, type: type, weights: weights, rows: rows, length: length,

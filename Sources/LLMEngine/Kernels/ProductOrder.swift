@@ -1,7 +1,7 @@
 /// How the quantized products add up their terms — matrix products, and attention's products
 /// with the KV cache: the one place the engine's arithmetic may leave llama.cpp's.
 public enum ProductOrder: String, Sendable, CaseIterable, Codable {
-    /// Weights copied at load into groups of eight rows; each block's exact integer dot product is
+    /// Weights copied at load into groups of sixteen rows; each block's exact integer dot product is
     /// scaled once per (row, vector). The KV cache in 8-bit integers with a scale, attention's
     /// products in integers too. Logits agree with llama.cpp's to within a few tenths; batched
     /// products run about three times as fast as in llama.cpp's order, and attention reads half the

@@ -3,8 +3,8 @@ import LLMKernels
 /// A weight matrix as the products read it, and Y = X·Wᵀ with it: row `r` (the tensor's first
 /// dimension, contiguous) dotted with each input vector. Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 are
 /// multiplied with 8-bit activations: in `.blockwise` order copied at load into the integer
-/// kernels' layout — rows in groups of eight, so each unpacked weight block serves every vector of
-/// a batch and eight rows at once — and in `.llamaCpp` order read in place. The others (F32, F16,
+/// kernels' layout — rows in groups of sixteen, so each unpacked weight block serves every vector
+/// of a batch and sixteen rows at once — and in `.llamaCpp` order read in place. The others (F32, F16,
 /// Q4_K, Q6_K) are read in place and go through floats, each row turned into floats once for the
 /// whole batch.
 final class WeightMatrix: @unchecked Sendable {
@@ -53,7 +53,7 @@ final class WeightMatrix: @unchecked Sendable {
     }
 
     /// Writes `output[b * outputStride + r]` for the weight rows `rows` (starting at a multiple of
-    /// eight, as the kernels take rows in groups of eight) and the `batch` vectors of `input` (each
+    /// sixteen, as the kernels take rows in groups of sixteen) and the `batch` vectors of `input` (each
     /// `tensor.rowLength` long, one after another), whose 8-bit form is `quantized`.
     func multiply(
         input: UnsafePointer<Float>, quantized: QuantizedBatch, batch: Int, into output: UnsafeMutablePointer<Float>,

@@ -44,7 +44,7 @@ void llmk_quantize_at_level(int level, const float *input, int count, int8_t *va
                             int32_t *totals);
 
 /// Bytes a `rows` × `blocks`·32 matrix of `type` takes rearranged for the integer kernels (rows
-/// padded to a multiple of eight); 0 for types without an integer path (they go through floats).
+/// padded to a multiple of sixteen); 0 for types without an integer path (they go through floats).
 size_t llmk_interleaved_size(int type, int rows, int blocks);
 
 /// Rearranges GGML rows (`row_bytes` apart) of Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0 into `output`
@@ -53,7 +53,7 @@ int llmk_interleave(int type, const void *weights, size_t row_bytes, int rows, i
 
 /// output[b * output_stride + r] = row r · activation b, for rows [row_begin, row_end) and b in
 /// [0, batch), from weights rearranged by `llmk_interleave`. Activation b starts `b * blocks`
-/// blocks into `activations`. `row_begin` must be a multiple of 8, and `row_end` too unless it
+/// blocks into `activations`. `row_begin` must be a multiple of 16, and `row_end` too unless it
 /// is the matrix's last row. Per (row, vector) the sum runs block by block — the block's exact integer dot
 /// product times the two scales, fused into the running sum, then Q4_1's and Q5_1's minimum
 /// term — so a vector's result does not depend on its batch, and every path gives the same bits.
