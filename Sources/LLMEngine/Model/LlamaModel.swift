@@ -237,10 +237,12 @@ public final class LlamaModel: Sendable {
         _ weight: WeightMatrix, of input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
         scratch: ForwardScratch
     ) {
-        let dimension = config.embeddingLength
-        parallelMultiply([(weight, scratch.projected, nil)], input: input, quantized: quantized, count: count) { rows in
+        let dimension = config.embeddingLength, x = scratch.x, projected = scratch.projected
+        parallelMultiply([(weight, projected, nil)], input: input, quantized: quantized, count: count) { rows in
+            // The pointers in locals, not read through `scratch` each time: so the loop vectorizes.
             for b in 0..<count {
-                for r in rows { scratch.x[b * dimension + r] += scratch.projected[b * dimension + r] }
+                let target = x + b * dimension, source = projected + b * dimension
+                for r in rows { target[r] += source[r] }
             }
         }
     }
