@@ -99,13 +99,14 @@ public final class LlamaModel: Sendable {
                 (layer.key, scratch.key, layer.keyBias),
                 (layer.value, scratch.value, layer.valueBias),
             ], input: scratch.normalized, quantized: scratch.quantizedEmbedding, count: count)
+            let slots = cacheSlots(layer: layerIndex, steps: steps)
             if !plan.rotatesAndStores {
                 eachToken(count) {
-                    rotateAndStore(token: $0, kvHeads: 0..<config.kvHeadCount, layer: layerIndex, steps: steps,
-                                   positions: positions, scratch: scratch)
+                    rotateAndStore(token: $0, kvHeads: 0..<config.kvHeadCount, slots: slots, positions: positions,
+                                   scratch: scratch)
                 }
             }
-            attention(plan, layer: layerIndex, steps: steps, positions: positions, scratch: scratch)
+            attention(plan, slots: slots, positions: positions, scratch: scratch)
             if !plan.quantizesOutput {
                 eachTokenRange(count) { scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: $0) }
             }
@@ -164,10 +165,20 @@ public final class LlamaModel: Sendable {
                              quantizesOutput: together * config.headDimension % 32 == 0)
     }
 
+    /// Each token's cache slot for each KV head of `layer`, token by token.
+    private func cacheSlots(layer: Int, steps: [Step]) -> [CacheSlot] {
+        var slots: [CacheSlot] = []
+        slots.reserveCapacity(steps.count * config.kvHeadCount)
+        for step in steps {
+            for head in 0..<config.kvHeadCount { slots.append(step.state.slot(layer: layer, head: head)) }
+        }
+        return slots
+    }
+
     /// RoPE on token `token`'s query heads of `kvHeads`' groups and on those KV heads' keys, which are
-    /// stored with their values in the token's cache.
+    /// stored with their values in the token's cache slots.
     private func rotateAndStore(
-        token: Int, kvHeads: Range<Int>, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch
+        token: Int, kvHeads: Range<Int>, slots: [CacheSlot], positions: [Int], scratch: ForwardScratch
     ) {
         let headDimension = config.headDimension, group = config.headCount / config.kvHeadCount
         let rotation = scratch.rotation + token * headDimension
@@ -176,24 +187,23 @@ public final class LlamaModel: Sendable {
         for head in kvHeads {
             let row = token * config.kvDimension + head * headDimension
             rotate(scratch.key + row, heads: 1, rotation: rotation)
-            steps[token].state.store(layer: layer, head: head, position: positions[token], key: scratch.key + row,
-                                     value: scratch.value + row)
+            slots[token * config.kvHeadCount + head].store(position: positions[token], key: scratch.key + row,
+                                                           value: scratch.value + row)
         }
     }
 
     /// Attention of every token over its sequence so far, into `scratch.attentionOut`, unit by unit
     /// as `plan` says. The same arithmetic per head either way: over the 8-bit cache in the
     /// blockwise order, llama.cpp's over its half-precision cache in llama.cpp's.
-    private func attention(
-        _ plan: AttentionPlan, layer: Int, steps: [Step], positions: [Int], scratch: ForwardScratch
-    ) {
-        let count = steps.count, headDimension = config.headDimension, together = plan.together
+    private func attention(_ plan: AttentionPlan, slots: [CacheSlot], positions: [Int], scratch: ForwardScratch) {
+        let count = positions.count, headDimension = config.headDimension, together = plan.together
         let group = config.headCount / config.kvHeadCount
         let unitsPerToken = config.headCount / together
         let scale = 1 / Float(headDimension).squareRoot()
-        // Unit `work`'s sequence and KV head.
-        func unit(_ work: Int) -> (state: LlamaState, kvHead: Int, count: Int) {
-            (steps[work / unitsPerToken].state, work % unitsPerToken * together / group, positions[work / unitsPerToken] + 1)
+        // Unit `work`'s cache slot, KV head and positions to attend to.
+        func unit(_ work: Int) -> (slot: CacheSlot, kvHead: Int, count: Int) {
+            let token = work / unitsPerToken, kvHead = work % unitsPerToken * together / group
+            return (slots[token * config.kvHeadCount + kvHead], kvHead, positions[token] + 1)
         }
         let units = count * unitsPerToken
         pool.runShared(units) { thread, share in
@@ -201,26 +211,26 @@ public final class LlamaModel: Sendable {
             for work in share {
                 let token = work / unitsPerToken, column = work % unitsPerToken * together * headDimension
                 let offset = token * config.embeddingLength + column
-                let (state, kvHead, cached) = unit(work)
+                let (slot, kvHead, cached) = unit(work)
                 if plan.rotatesAndStores {
-                    rotateAndStore(token: token, kvHeads: kvHead..<kvHead + 1, layer: layer, steps: steps,
-                                   positions: positions, scratch: scratch)
+                    rotateAndStore(token: token, kvHeads: kvHead..<kvHead + 1, slots: slots, positions: positions,
+                                   scratch: scratch)
                 }
                 // The next unit's cache is fetched towards the processor while this one computes
                 // (the next piece of a thread's share mostly starts where this one ends).
                 let upcoming = work + 1 < units ? unit(work + 1) : nil
-                switch state.format {
+                switch slot.format {
                 case .half:
-                    let cache = state.halfCache(layer: layer, head: kvHead, count: cached)
-                    let next = upcoming.map { $0.state.halfCache(layer: layer, head: $0.kvHead, count: $0.count) }
+                    let cache = slot.halfView(count: cached)
+                    let next = upcoming.map { $0.slot.halfView(count: $0.count) }
                     llmk_attention(Int32(together), scratch.query + offset, cache.keys, cache.values, Int32(headDimension),
                                    Int32(headDimension), cache.count, scale, scores, scratch.attentionOut + offset,
                                    next ?? llmk_cache_view())
                 case .bytes:
-                    let next = upcoming.map { $0.state.byteCache(layer: layer, head: $0.kvHead, count: $0.count) }
-                    llmk_attention_kv8(Int32(together), scratch.query + offset,
-                                       state.byteCache(layer: layer, head: kvHead, count: cached), Int32(headDimension),
-                                       scale, scores, scratch.attentionOut + offset, next ?? llmk_kv8_view())
+                    let next = upcoming.map { $0.slot.byteView(count: $0.count) }
+                    llmk_attention_kv8(Int32(together), scratch.query + offset, slot.byteView(count: cached),
+                                       Int32(headDimension), scale, scores, scratch.attentionOut + offset,
+                                       next ?? llmk_kv8_view())
                 }
                 if plan.quantizesOutput {
                     scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: token..<token + 1,
