@@ -336,7 +336,7 @@ public final class LlamaModel: Sendable {
 
     /// x / sqrt(mean(x²) + ε) · w for each vector. llama.cpp's order adds the squares one by one in
     /// double, as ggml does; the blockwise order in eight chains of additions side by side, an
-    /// eighth as long.
+    /// eighth as long (`llmk_rms_norm`).
     private func rmsNorm(
         _ x: UnsafeMutablePointer<Float>, tokens: Range<Int>, weight: [Float], into output: UnsafeMutablePointer<Float>
     ) {
@@ -344,36 +344,18 @@ public final class LlamaModel: Sendable {
         weight.withUnsafeBufferPointer { weight in
             for b in tokens {
                 let vector = x + b * length, result = output + b * length
-                let sum = order == .llamaCpp ? Self.sumOfSquaresInOrder(vector, count: length)
-                                             : Self.sumOfSquares(vector, count: length)
+                guard order == .llamaCpp else {
+                    // Eight lanes in double: summed in sixteen single-precision lanes instead,
+                    // SmolLM2's logits moved up to 1.2 from llama.cpp's (0.64 in double, in either order).
+                    llmk_rms_norm(vector, Int32(length), weight.baseAddress!, config.rmsEpsilon, result)
+                    continue
+                }
+                var sum: Double = 0
+                for j in 0..<length { sum += Double(vector[j] * vector[j]) }
                 let scale = 1 / (Float(sum / Double(length)) + config.rmsEpsilon).squareRoot()
                 for j in 0..<length { result[j] = vector[j] * scale * weight[j] }
             }
         }
-    }
-
-    private static func sumOfSquaresInOrder(_ vector: UnsafePointer<Float>, count: Int) -> Double {
-        var sum: Double = 0
-        for j in 0..<count { sum += Double(vector[j] * vector[j]) }
-        return sum
-    }
-
-    private static func sumOfSquares(_ vector: UnsafePointer<Float>, count: Int) -> Double {
-        // Eight sums in double side by side: summed in sixteen single-precision lanes instead,
-        // SmolLM2's logits moved up to 1.2 from llama.cpp's (0.64 in double, in either order).
-        var lanes = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        var j = 0
-        while j + 8 <= count {
-            let v = vector + j
-            lanes.0 += Double(v[0] * v[0]); lanes.1 += Double(v[1] * v[1])
-            lanes.2 += Double(v[2] * v[2]); lanes.3 += Double(v[3] * v[3])
-            lanes.4 += Double(v[4] * v[4]); lanes.5 += Double(v[5] * v[5])
-            lanes.6 += Double(v[6] * v[6]); lanes.7 += Double(v[7] * v[7])
-            j += 8
-        }
-        var sum = ((lanes.0 + lanes.4) + (lanes.2 + lanes.6)) + ((lanes.1 + lanes.5) + (lanes.3 + lanes.7))
-        for rest in j..<count { sum += Double(vector[rest] * vector[rest]) }
-        return sum
     }
 
     /// cos and sin of position · base^(−2i/d) for each rotary pair i, the angle stepped as ggml does.
