@@ -57,6 +57,7 @@ static void matmul_portable(int type, const uint8_t *weights, int blocks, llmk_a
 // How far ahead of the block being multiplied sixteen-row weights are asked for: into L2, into L1.
 enum { LLMK_FAR_AHEAD = 8192, LLMK_NEAR_AHEAD = 1024 };
 
+// The types of each group height (llmk_group_rows), so each copy compiles only the ones it takes.
 #define LLMK_SIXTEEN_ROW_TYPES(CALL)                                                                            \
     switch (type) {                                                                                             \
     case LLMK_Q5_1: CALL(LLMK_Q5_1); break;                                                                     \
