@@ -62,6 +62,12 @@ struct BenchEngineCommand: AsyncParsableCommand {
         for (index, run) in runs.enumerated() {
             print("visioncraft streams=\(run.count) aggregate_decode_tokens_per_s=\(Self.rate(run.count * decodeTokens, best[index]))")
         }
+        // The batching goal's figure: the most streams' aggregate against one stream's.
+        if let one = runs.firstIndex(where: { $0.count == 1 }),
+           let most = runs.indices.max(by: { runs[$0].count < runs[$1].count }), runs[most].count > 1 {
+            let ratio = Double(runs[most].count) * (best[one] / best[most])
+            print("visioncraft streams=\(runs[most].count)_vs_1 aggregate_ratio=\(String(format: "%.2f", ratio))")
+        }
         print("visioncraft all_streams peak_rss_mb=\(Self.peakResidentMegabytes())")
     }
 
