@@ -54,8 +54,9 @@ static void matmul_portable(int type, const uint8_t *weights, int blocks, llmk_a
 // exact either way.
 
 #ifdef LLMK_X86
-// How far ahead of the block being multiplied sixteen-row weights are asked for, into L2 and into
-// L1; the first LLMK_FAR_AHEAD bytes of every call's rows are asked for into L2 as it starts.
+// How far ahead of the block being multiplied weights are asked for (sixteen-row groups, and any
+// group on a batch), into L2 and into L1; the first LLMK_FAR_AHEAD bytes of every call's rows are
+// asked for into L2 as it starts.
 enum { LLMK_FAR_AHEAD = 8192, LLMK_NEAR_AHEAD = 1024 };
 
 // The types of each group height (llmk_group_rows), so each copy compiles only the ones it takes.
