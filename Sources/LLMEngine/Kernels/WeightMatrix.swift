@@ -34,13 +34,14 @@ final class WeightMatrix: @unchecked Sendable {
     init(_ tensor: GGUFTensor, order: ProductOrder, arena: WeightArena) {
         self.tensor = tensor
         let type = Int32(tensor.type.rawValue), rows = Int32(tensor.rowCount), blocks = Int32(tensor.rowLength / 32)
-        if llmk_interleaved_size(type, rows, blocks) == 0 {
+        let size = llmk_interleaved_size(type, rows, blocks)
+        if size == 0 {
             product = .floats
         } else if order == .llamaCpp {
             // llama.cpp repacks Q4_0 matrices whose row count is a multiple of 8 and sums them per block.
             product = .laneOrder(tensor.type == .q4_0 && tensor.rowCount % 8 == 0 ? Int32(LLMK_Q4_0_BLOCKWISE) : type)
         } else {
-            let buffer = arena.take(Self.copySize(of: tensor, order: order))
+            let buffer = arena.take(size)
             llmk_interleave(type, tensor.bytes.baseAddress!, tensor.rowBytes, rows, blocks, buffer.baseAddress!)
             product = .interleaved(buffer, arena)
         }

@@ -315,7 +315,7 @@ public final class LlamaModel: Sendable {
         }
         let blockCounts = products.map { ($0.weight.rowCount + 31) / 32 }
         if let eachShare {
-            precondition(Set(products.map(\.weight.rowCount)).count == 1)
+            precondition(products.allSatisfy { $0.weight.rowCount == products[0].weight.rowCount })
             pool.runShared(blockCounts[0]) { _, blocks in
                 for product in products { multiply(product, blocks: blocks) }
                 eachShare(rows(blocks, of: products[0].weight.rowCount))

@@ -29,36 +29,39 @@ struct LlamaWeights: Sendable {
         // handed back, so the copy does not count twice in memory (the embedding rows a prompt
         // looks up are paged back in as needed).
         let outputTensor = file.tensor(named: "output.weight") ?? tokenEmbedding
-        let matrixNames = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
-        var sizes = [WeightMatrix.copySize(of: outputTensor, order: order)]
+        // Every layer's matrices found first, so their copies can be sized into one allocation.
+        let names = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
+        var layerMatrices: [[String: GGUFTensor]] = []
         for index in 0..<config.layerCount {
-            for name in matrixNames {
-                sizes.append(WeightMatrix.copySize(of: try file.requiredTensor(named: "blk.\(index).\(name).weight"),
-                                                   order: order))
-            }
+            var tensors: [String: GGUFTensor] = [:]
+            for name in names { tensors[name] = try file.requiredTensor(named: "blk.\(index).\(name).weight") }
+            layerMatrices.append(tensors)
+        }
+        let sizes = ([outputTensor] + layerMatrices.flatMap(\.values)).map {
+            WeightMatrix.copySize(of: $0, order: order)
         }
         // The copies side by side in one allocation, so they share 2 MB pages.
         let arena = WeightArena(byteCount: WeightArena.byteCount(for: sizes))
-        func matrix(_ tensor: GGUFTensor) -> WeightMatrix {
+        func weightMatrix(_ tensor: GGUFTensor) -> WeightMatrix {
             let matrix = WeightMatrix(tensor, order: order, arena: arena)
             if matrix.isCopied { file.releasePages(of: tensor) }
             return matrix
         }
-        output = matrix(outputTensor)
+        output = weightMatrix(outputTensor)
         var layers: [Layer] = []
-        for index in 0..<config.layerCount {
-            func tensor(_ name: String) throws(GGUFError) -> GGUFTensor {
-                try file.requiredTensor(named: "blk.\(index).\(name).weight")
+        for (index, tensors) in layerMatrices.enumerated() {
+            func matrix(_ name: String) -> WeightMatrix { weightMatrix(tensors[name]!) }
+            func vector(_ name: String) throws(GGUFError) -> [Float] {
+                try file.requiredTensor(named: "blk.\(index).\(name).weight").floats()
             }
             func bias(_ name: String) -> [Float]? {
                 file.tensor(named: "blk.\(index).\(name).bias")?.floats()
             }
             layers.append(Layer(
-                attentionNorm: try tensor("attn_norm").floats(), query: matrix(try tensor("attn_q")),
-                key: matrix(try tensor("attn_k")), value: matrix(try tensor("attn_v")), queryBias: bias("attn_q"),
-                keyBias: bias("attn_k"), valueBias: bias("attn_v"), attentionOutput: matrix(try tensor("attn_output")),
-                feedForwardNorm: try tensor("ffn_norm").floats(), gate: matrix(try tensor("ffn_gate")),
-                up: matrix(try tensor("ffn_up")), down: matrix(try tensor("ffn_down"))))
+                attentionNorm: try vector("attn_norm"), query: matrix("attn_q"), key: matrix("attn_k"),
+                value: matrix("attn_v"), queryBias: bias("attn_q"), keyBias: bias("attn_k"), valueBias: bias("attn_v"),
+                attentionOutput: matrix("attn_output"), feedForwardNorm: try vector("ffn_norm"),
+                gate: matrix("ffn_gate"), up: matrix("ffn_up"), down: matrix("ffn_down")))
         }
         self.layers = layers
     }
