@@ -38,6 +38,13 @@ static void quantize_portable(const float *input, int count, int8_t *values, flo
 #include "QuantizeX86.inc"
 #undef LLMK_SUFFIX
 #undef LLMK_TARGET
+#define LLMK_SUFFIX(name) name##_avx512
+#define LLMK_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+#define LLMK_WIDE 1
+#include "QuantizeX86.inc"
+#undef LLMK_SUFFIX
+#undef LLMK_TARGET
+#undef LLMK_WIDE
 #endif
 
 void llmk_quantize(const float *input, int count, int8_t *values, float *scales, float *sums, int32_t *totals) {
@@ -49,7 +56,11 @@ void llmk_quantize_at_level(int level, const float *input, int count, int8_t *va
 #ifdef LLMK_X86
     if (llmk_level(level) >= 1) {
         const int whole = count / 32;
-        quantize_avx2(input, whole * 32, values, scales, sums, totals);
+        if (llmk_level(level) >= 2) {
+            quantize_avx512(input, whole * 32, values, scales, sums, totals);
+        } else {
+            quantize_avx2(input, whole * 32, values, scales, sums, totals);
+        }
         if (count % 32) {
             quantize_block(input + 32 * whole, count % 32, values + 32 * whole, scales + whole, sums + whole,
                            totals + whole);

@@ -434,22 +434,27 @@ struct SwiGLUKernelTests {
 }
 
 /// The blockwise order's RMS norm: both paths give the bits of the eight double lanes written out
-/// in Swift, for lengths with and without a remainder past the last eight.
+/// in Swift, row by row, for lengths with and without a remainder past the last eight and for
+/// row counts that fill the kernel's groups of four and leave each remainder.
 struct RMSNormKernelTests {
-    @Test(arguments: [576, 5, 64, 1541])
-    func bothPathsGiveTheLanesBits(_ length: Int) {
-        var generator = SplitMix64(seed: UInt64(length))
-        let x = (0..<length).map { _ in Float.random(in: -40...40, using: &generator) }
+    @Test(arguments: [576, 5, 64, 1541], [1, 2, 3, 4, 7, 8])
+    func bothPathsGiveTheLanesBits(_ length: Int, _ rows: Int) {
+        var generator = SplitMix64(seed: UInt64(length * 10 + rows))
+        let x = (0..<rows * length).map { _ in Float.random(in: -40...40, using: &generator) }
         let weight = (0..<length).map { _ in Float.random(in: 0...3, using: &generator) }
-        var lanes = [Double](repeating: 0, count: 8)
-        for j in 0..<length / 8 * 8 { lanes[j % 8] += Double(x[j] * x[j]) }
-        var sum = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
-        for j in length / 8 * 8..<length { sum += Double(x[j] * x[j]) }
-        let scale = 1 / (Float(sum / Double(length)) + 1e-5).squareRoot()
-        let expected = (0..<length).map { x[$0] * scale * weight[$0] }
+        var expected: [Float] = []
+        for row in 0..<rows {
+            let v = Array(x[row * length..<(row + 1) * length])
+            var lanes = [Double](repeating: 0, count: 8)
+            for j in 0..<length / 8 * 8 { lanes[j % 8] += Double(v[j] * v[j]) }
+            var sum = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+            for j in length / 8 * 8..<length { sum += Double(v[j] * v[j]) }
+            let scale = 1 / (Float(sum / Double(length)) + 1e-5).squareRoot()
+            expected += (0..<length).map { v[$0] * scale * weight[$0] }
+        }
         for level in 0...max(1, llmk_best_level()) {
-            var output = [Float](repeating: .nan, count: length)
-            llmk_rms_norm_at_level(level, x, Int32(length), weight, 1e-5, &output)
+            var output = [Float](repeating: .nan, count: rows * length)
+            llmk_rms_norm_at_level(level, x, Int32(rows), Int32(length), weight, 1e-5, &output)
             #expect(output.map(\.bitPattern) == expected.map(\.bitPattern), "level \(level)")
         }
     }

@@ -37,16 +37,31 @@ public final class ComputePool: Sendable {
     /// halves the calling thread spent ~12% of an eight-sequence step waiting for the other
     /// (measured). A thread's first piece is half its share, so it mostly walks memory in order.
     /// A lone item stays on the calling thread: handing it over would cost more than it saves.
-    public func runShared(_ count: Int, _ body: (_ thread: Int, _ items: Range<Int>) -> Void) {
-        guard threadCount > 1 && count > 1 else { return body(0, 0..<count) }
+    /// `eachThread(thread)` runs on a thread before its first piece (on no thread that gets none):
+    /// what each thread prepares for itself, with no hand-off between it and the pieces.
+    public func runShared(
+        _ count: Int, eachThread: ((_ thread: Int) -> Void)? = nil, _ body: (_ thread: Int, _ items: Range<Int>) -> Void
+    ) {
+        guard threadCount > 1 && count > 1 else {
+            eachThread?(0)
+            return body(0, 0..<count)
+        }
         let threads = threadCount, shares = shares
         withoutActuallyEscaping(body) { body in
             // The shares are set in this run's turn: another caller's run may be using them.
             core.run({ thread in
-                while let items = shares.take(thread, fromFront: true) { body(thread, items) }
+                var started = false
+                func run(_ items: Range<Int>) {
+                    if !started {
+                        eachThread?(thread)
+                        started = true
+                    }
+                    body(thread, items)
+                }
+                while let items = shares.take(thread, fromFront: true) { run(items) }
                 for offset in 1..<threads {
                     let other = (thread + offset) % threads
-                    while let items = shares.take(other, fromFront: false) { body(thread, items) }
+                    while let items = shares.take(other, fromFront: false) { run(items) }
                 }
             }, first: {
                 for thread in 0..<threads {

@@ -4,7 +4,6 @@ public final class ForwardScratch: @unchecked Sendable {
     // @unchecked: used by one forward pass at a time.
     public let tokens: Int
     let x: UnsafeMutablePointer<Float>
-    let normalized: UnsafeMutablePointer<Float>
     let query: UnsafeMutablePointer<Float>
     let key: UnsafeMutablePointer<Float>
     let value: UnsafeMutablePointer<Float>
@@ -20,6 +19,11 @@ public final class ForwardScratch: @unchecked Sendable {
     let scoresPerThread: Int
     let quantizedEmbedding: QuantizedBatch
     let quantizedHidden: QuantizedBatch
+    /// Per compute thread, the residual stream normalized for the product it is about to take part
+    /// in, and its 8-bit form: each thread normalizes every token for itself (see `LlamaModel`).
+    private let threadNormalized: UnsafeMutablePointer<Float>
+    let threadQuantized: [QuantizedBatch]
+    private let embeddingLength: Int
     /// Logits of the tokens that asked for them, grown on demand: the vocabulary is large.
     private(set) var logits: UnsafeMutablePointer<Float>
     private var logitRows = 0
@@ -35,7 +39,6 @@ public final class ForwardScratch: @unchecked Sendable {
             return pointer
         }
         x = buffer(tokens * config.embeddingLength)
-        normalized = buffer(tokens * config.embeddingLength)
         query = buffer(tokens * config.embeddingLength)
         key = buffer(tokens * config.kvDimension)
         value = buffer(tokens * config.kvDimension)
@@ -48,8 +51,16 @@ public final class ForwardScratch: @unchecked Sendable {
         scores = buffer(max(1, threads) * scoresPerThread)
         quantizedEmbedding = QuantizedBatch(length: config.embeddingLength, capacity: tokens)
         quantizedHidden = QuantizedBatch(length: config.feedForwardLength, capacity: tokens)
+        embeddingLength = config.embeddingLength
+        threadNormalized = buffer(max(1, threads) * tokens * config.embeddingLength)
+        threadQuantized = (0..<max(1, threads)).map { _ in QuantizedBatch(length: config.embeddingLength, capacity: tokens) }
         logits = buffer(0)
-        buffers = [x, normalized, query, key, value, attentionOut, projected, gate, up, rotation, scores]
+        buffers = [x, query, key, value, attentionOut, projected, gate, up, rotation, scores, threadNormalized]
+    }
+
+    /// Thread `thread`'s normalized residual stream.
+    func normalized(thread: Int) -> UnsafeMutablePointer<Float> {
+        threadNormalized + thread * tokens * embeddingLength
     }
 
     func reserveLogits(rows: Int) {

@@ -93,12 +93,11 @@ public final class LlamaModel: Sendable {
         let plan = attentionPlan(tokens: count, oneTokenPerSequence: advanced.count == count)
         for (layerIndex, layer) in weights.layers.enumerated() {
             // Attention.
-            normalizeAndQuantize(count: count, weight: layer.attentionNorm, scratch: scratch)
             parallelMultiply([
                 (layer.query, scratch.query, layer.queryBias),
                 (layer.key, scratch.key, layer.keyBias),
                 (layer.value, scratch.value, layer.valueBias),
-            ], input: scratch.normalized, quantized: scratch.quantizedEmbedding, count: count)
+            ], input: .normalized(by: layer.attentionNorm), count: count, scratch: scratch)
             let slots = cacheSlots(layer: layerIndex, steps: steps)
             if !plan.rotatesAndStores {
                 eachToken(count) {
@@ -114,7 +113,6 @@ public final class LlamaModel: Sendable {
                           count: count, scratch: scratch)
 
             // Feed-forward: down(silu(gate(x)) * up(x)).
-            normalizeAndQuantize(count: count, weight: layer.feedForwardNorm, scratch: scratch)
             gatedFeedForward(layer, scratch: scratch, count: count)
             addProjection(layer.down, of: scratch.gate, quantized: scratch.quantizedHidden, count: count, scratch: scratch)
         }
@@ -133,13 +131,14 @@ public final class LlamaModel: Sendable {
             }
             scratch.reserveLogits(rows: wanting.count)
             let vocabulary = config.vocabularySize
-            parallelMultiply([(weights.output, scratch.logits, nil)], input: scratch.attentionOut,
-                             quantized: scratch.quantizedEmbedding, count: wanting.count) { columns in
+            parallelMultiply([(weights.output, scratch.logits, nil)],
+                             input: .shared(scratch.attentionOut, scratch.quantizedEmbedding), count: wanting.count,
+                             scratch: scratch, eachShare: { columns in
                 for (row, index) in wanting.enumerated() {
                     (steps[index].state.logits.baseAddress! + columns.lowerBound)
                         .update(from: scratch.logits + row * vocabulary + columns.lowerBound, count: columns.count)
                 }
-            }
+            })
         }
         for step in steps { step.state.position += 1 }
     }
@@ -248,22 +247,14 @@ public final class LlamaModel: Sendable {
         scratch: ForwardScratch
     ) {
         let dimension = config.embeddingLength, x = scratch.x, projected = scratch.projected
-        parallelMultiply([(weight, projected, nil)], input: input, quantized: quantized, count: count) { rows in
+        parallelMultiply([(weight, projected, nil)], input: .shared(input, quantized), count: count, scratch: scratch,
+                         eachShare: { rows in
             // The pointers in locals, not read through `scratch` each time: so the loop vectorizes.
             for b in 0..<count {
                 let target = x + b * dimension, source = projected + b * dimension
                 for r in rows { target[r] += source[r] }
             }
-        }
-    }
-
-    /// The normalized residual stream in `scratch.normalized` and its 8-bit form, each thread
-    /// taking its share of the tokens.
-    private func normalizeAndQuantize(count: Int, weight: [Float], scratch: ForwardScratch) {
-        eachTokenRange(count) { tokens in
-            rmsNorm(scratch.x, tokens: tokens, weight: weight, into: scratch.normalized)
-            scratch.quantizedEmbedding.quantize(scratch.normalized, vectors: tokens)
-        }
+        })
     }
 
     /// `body` over the tokens of a batch shared between the threads.
@@ -280,32 +271,61 @@ public final class LlamaModel: Sendable {
     /// a serial pass or reads what the other one wrote.
     private func gatedFeedForward(_ layer: LlamaWeights.Layer, scratch: ForwardScratch, count: Int) {
         let width = config.feedForwardLength
-        parallelMultiply([(layer.gate, scratch.gate, nil), (layer.up, scratch.up, nil)], input: scratch.normalized,
-                         quantized: scratch.quantizedEmbedding, count: count) { rows in
+        parallelMultiply([(layer.gate, scratch.gate, nil), (layer.up, scratch.up, nil)],
+                         input: .normalized(by: layer.feedForwardNorm), count: count, scratch: scratch, eachShare: { rows in
             for b in 0..<count {
                 llmk_swiglu(scratch.gate + b * width, scratch.up + b * width, Int32(rows.lowerBound),
                             Int32(rows.upperBound), Int32(width))
             }
             scratch.quantizedHidden.quantize(scratch.gate, vectors: 0..<count, columns: rows)
-        }
+        })
     }
 
     /// A weight matrix, where its product goes, and its bias if it has one.
     private typealias Product = (weight: WeightMatrix, output: UnsafeMutablePointer<Float>, bias: [Float]?)
+
+    /// What a product multiplies: vectors every thread reads, or the residual stream normalized by
+    /// `weight` and quantized. A batch's is made by each thread for itself before its first piece:
+    /// a few microseconds twice over, instead of a hand-off between the norm and the product and
+    /// the other thread's bytes to fetch (in-process A/B at eight sequences: 1–1.5% faster a step
+    /// on a quiet machine, 3–5% while another guest slowed one core). A lone vector's is made once,
+    /// by the calling thread, before the product: there is no hand-off to save (made twice, one
+    /// sequence's step was ~1.5% slower).
+    private enum ProductInput {
+        case shared(UnsafeMutablePointer<Float>, QuantizedBatch)
+        case normalized(by: [Float])
+    }
 
     /// Several products of the same input in one hand-off, shared out in blocks of 32 rows (so a
     /// thread can quantize what it computed): each piece's rows computed and their biases added,
     /// then — for products of equal height, whose pieces are the same rows of every matrix —
     /// `eachShare` run on those rows: work on fresh rows needs no wait for the other threads.
     private func parallelMultiply(
-        _ products: [Product], input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
+        _ products: [Product], input: ProductInput, count: Int, scratch: ForwardScratch,
         eachShare: ((Range<Int>) -> Void)? = nil
     ) {
+        var prepare: ((Int) -> Void)? = nil
+        if case .normalized(let weight) = input {
+            let normalize = { (thread: Int) in
+                let normalized = scratch.normalized(thread: thread)
+                self.rmsNorm(scratch.x, tokens: 0..<count, weight: weight, into: normalized)
+                scratch.threadQuantized[thread].quantize(normalized, vectors: 0..<count)
+            }
+            if count == 1 { normalize(0) } else { prepare = normalize }
+        }
+        func operands(_ thread: Int) -> (UnsafeMutablePointer<Float>, QuantizedBatch) {
+            switch input {
+            case .shared(let floats, let quantized): (floats, quantized)
+            case .normalized:
+                (scratch.normalized(thread: count == 1 ? 0 : thread), scratch.threadQuantized[count == 1 ? 0 : thread])
+            }
+        }
         func rows(_ blocks: Range<Int>, of height: Int) -> Range<Int> {
             min(height, blocks.lowerBound * 32)..<min(height, blocks.upperBound * 32)
         }
-        func multiply(_ product: Product, blocks: Range<Int>) {
+        func multiply(_ product: Product, blocks: Range<Int>, thread: Int) {
             let height = product.weight.rowCount, rows = rows(blocks, of: height)
+            let (input, quantized) = operands(thread)
             product.weight.multiply(input: input, quantized: quantized, batch: count, into: product.output,
                                     outputStride: height, rows: rows)
             guard let bias = product.bias else { return }
@@ -316,18 +336,19 @@ public final class LlamaModel: Sendable {
         let blockCounts = products.map { ($0.weight.rowCount + 31) / 32 }
         if let eachShare {
             precondition(products.allSatisfy { $0.weight.rowCount == products[0].weight.rowCount })
-            pool.runShared(blockCounts[0]) { _, blocks in
-                for product in products { multiply(product, blocks: blocks) }
+            pool.runShared(blockCounts[0], eachThread: prepare) { thread, blocks in
+                for product in products { multiply(product, blocks: blocks, thread: thread) }
                 eachShare(rows(blocks, of: products[0].weight.rowCount))
             }
         } else {
             // The products' blocks one after another.
             let starts = blockCounts.reduce(into: [0]) { $0.append($0.last! + $1) }
-            pool.runShared(starts.last!) { _, blocks in
+            pool.runShared(starts.last!, eachThread: prepare) { thread, blocks in
                 for (index, product) in products.enumerated() {
                     let mine = blocks.clamped(to: starts[index]..<starts[index + 1])
                     if !mine.isEmpty {
-                        multiply(product, blocks: mine.lowerBound - starts[index]..<mine.upperBound - starts[index])
+                        multiply(product, blocks: mine.lowerBound - starts[index]..<mine.upperBound - starts[index],
+                                 thread: thread)
                     }
                 }
             }
@@ -342,14 +363,16 @@ public final class LlamaModel: Sendable {
     ) {
         let length = config.embeddingLength
         weight.withUnsafeBufferPointer { weight in
+            guard order == .llamaCpp else {
+                // Eight lanes in double: summed in sixteen single-precision lanes instead,
+                // SmolLM2's logits moved up to 1.2 from llama.cpp's (0.64 in double, in either order).
+                let first = tokens.lowerBound * length
+                llmk_rms_norm(x + first, Int32(tokens.count), Int32(length), weight.baseAddress!, config.rmsEpsilon,
+                              output + first)
+                return
+            }
             for b in tokens {
                 let vector = x + b * length, result = output + b * length
-                guard order == .llamaCpp else {
-                    // Eight lanes in double: summed in sixteen single-precision lanes instead,
-                    // SmolLM2's logits moved up to 1.2 from llama.cpp's (0.64 in double, in either order).
-                    llmk_rms_norm(vector, Int32(length), weight.baseAddress!, config.rmsEpsilon, result)
-                    continue
-                }
                 var sum: Double = 0
                 for j in 0..<length { sum += Double(vector[j] * vector[j]) }
                 let scale = 1 / (Float(sum / Double(length)) + config.rmsEpsilon).squareRoot()

@@ -178,12 +178,14 @@ int llmk_keys_at_least(const float *weights, int count, float cut, uint64_t *key
 /// leaves it out of reach, the last index with a weight above 0.
 int llmk_draw(const float *weights, int count, double threshold);
 
-/// output = x / sqrt(mean(x²) + epsilon) · weight over `length` values, the squares added in eight
-/// double lanes (element j into lane j % 8) combined as ((0+4)+(2+6))+((1+5)+(3+7)), then the rest.
-void llmk_rms_norm(const float *x, int length, const float *weight, float epsilon, float *output);
+/// output = x / sqrt(mean(x²) + epsilon) · weight for each of `rows` rows of `length` values (one
+/// after another), the squares added in eight double lanes (element j into lane j % 8) combined
+/// as ((0+4)+(2+6))+((1+5)+(3+7)), then the rest.
+void llmk_rms_norm(const float *x, int rows, int length, const float *weight, float epsilon, float *output);
 
 /// `llmk_rms_norm` on the path of `level` (0 portable, more: AVX2), for tests.
-void llmk_rms_norm_at_level(int level, const float *x, int length, const float *weight, float epsilon, float *output);
+void llmk_rms_norm_at_level(int level, const float *x, int rows, int length, const float *weight, float epsilon,
+                            float *output);
 
 /// Rotary position embedding of `heads` heads of `length` values in place, in llama.cpp's
 /// arithmetic: pair p (value i and value i + `partner`, i = p·2 when `partner` is 1, else p, with
