@@ -159,6 +159,25 @@ void llmk_store_kv8(const float *key, const float *value, int length, int positi
     for (int b = 0; b < blocks; b++) value_scales[(size_t)b * rows + position] = llmk_float_to_half(scales[b]);
 }
 
+void llmk_prefetch_kv8(llmk_kv8_view cache, int length) {
+#ifdef LLMK_X86
+    const size_t bytes = (size_t)(cache.count + 7) / 8 * 8 * (size_t)length;
+    for (size_t line = 0; line < bytes; line += 64) {
+        _mm_prefetch((const char *)cache.keys + line, _MM_HINT_T1);
+        _mm_prefetch((const char *)cache.values + line, _MM_HINT_T1);
+    }
+    for (int b = 0; b < length / 32; b++) {
+        for (int t = 0; t < cache.count; t += 32) {
+            _mm_prefetch((const char *)(cache.key_scales + (size_t)b * cache.rows + t), _MM_HINT_T1);
+            _mm_prefetch((const char *)(cache.value_scales + (size_t)b * cache.rows + t), _MM_HINT_T1);
+        }
+    }
+#else
+    (void)cache;
+    (void)length;
+#endif
+}
+
 void llmk_attention_kv8(int heads, const float *queries, llmk_kv8_view cache, int length, float scale, float *scratch,
                         float *outputs, llmk_kv8_view upcoming) {
     llmk_attention_kv8_at_level(llmk_best_level(), heads, queries, cache, length, scale, scratch, outputs, upcoming);

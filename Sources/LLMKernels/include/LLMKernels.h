@@ -155,6 +155,9 @@ void llmk_store_kv8(const float *key, const float *value, int length, int positi
 void llmk_attention_kv8(int heads, const float *queries, llmk_kv8_view cache, int length, float scale, float *scratch,
                         float *outputs, llmk_kv8_view upcoming);
 
+/// Asks for the whole of `cache` (its `count` positions) into L2.
+void llmk_prefetch_kv8(llmk_kv8_view cache, int length);
+
 /// `llmk_attention_kv8` on the path of `level` (0 portable, 1 AVX2, 2 AVX-512 VNNI), for tests.
 void llmk_attention_kv8_at_level(int level, int heads, const float *queries, llmk_kv8_view cache, int length,
                                  float scale, float *scratch, float *outputs, llmk_kv8_view upcoming);
