@@ -48,25 +48,44 @@ static void quantize_portable(const float *input, int count, int8_t *values, flo
 #endif
 
 void llmk_quantize(const float *input, int count, int8_t *values, float *scales, float *sums, int32_t *totals) {
-    llmk_quantize_at_level(llmk_best_level(), input, count, values, scales, sums, totals);
+    llmk_quantize_rows_at_level(llmk_best_level(), input, 1, count, count, values, scales, sums, totals);
 }
 
 void llmk_quantize_at_level(int level, const float *input, int count, int8_t *values, float *scales, float *sums,
                             int32_t *totals) {
+    llmk_quantize_rows_at_level(level, input, 1, count, count, values, scales, sums, totals);
+}
+
+void llmk_quantize_rows(const float *input, int rows, int stride, int count, int8_t *values, float *scales, float *sums,
+                        int32_t *totals) {
+    llmk_quantize_rows_at_level(llmk_best_level(), input, rows, stride, count, values, scales, sums, totals);
+}
+
+void llmk_quantize_rows_at_level(int level, const float *input, int rows, int stride, int count, int8_t *values,
+                                 float *scales, float *sums, int32_t *totals) {
+    const int whole = count / 32;
 #ifdef LLMK_X86
-    if (llmk_level(level) >= 1) {
-        const int whole = count / 32;
-        if (llmk_level(level) >= 2) {
-            quantize_avx512(input, whole * 32, values, scales, sums, totals);
-        } else {
-            quantize_avx2(input, whole * 32, values, scales, sums, totals);
+    if (llmk_level(level) >= 2) {
+        quantize_rows_avx512(input, rows, stride, whole, values, scales, sums, totals);
+    } else if (llmk_level(level) == 1) {
+        for (int r = 0; r < rows; r++) {
+            const size_t at = (size_t)r * stride;
+            quantize_avx2(input + at, whole * 32, values + at, scales + at / 32, sums + at / 32, totals + at / 32);
         }
+    }
+    if (llmk_level(level) >= 1) {
         if (count % 32) {
-            quantize_block(input + 32 * whole, count % 32, values + 32 * whole, scales + whole, sums + whole,
-                           totals + whole);
+            for (int r = 0; r < rows; r++) {
+                const size_t at = (size_t)r * stride + 32 * (size_t)whole;
+                quantize_block(input + at, count % 32, values + at, scales + at / 32, sums + at / 32, totals + at / 32);
+            }
         }
         return;
     }
 #endif
-    quantize_portable(input, count, values, scales, sums, totals);
+    (void)whole;
+    for (int r = 0; r < rows; r++) {
+        const size_t at = (size_t)r * stride;
+        quantize_portable(input + at, count, values + at, scales + at / 32, sums + at / 32, totals + at / 32);
+    }
 }

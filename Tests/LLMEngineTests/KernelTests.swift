@@ -111,6 +111,35 @@ struct KernelTests {
         }
     }
 
+    /// Rows of a batch quantized in one call — whole blocks and a shorter last one, rows apart by
+    /// more than they hold — give each row's own bytes, scales, sums and totals, and leave what lies
+    /// between the rows alone, on every path.
+    @Test(arguments: [32, 70, 96, 576])
+    func rowsQuantizeAsEachRowAlone(_ count: Int) {
+        var generator = SplitMix64(seed: UInt64(count))
+        let rows = 7, stride = (count + 31) / 32 * 32 + 64
+        let input = (0..<rows * stride).map { _ in Float.random(in: -3...3, using: &generator) }
+        for level in 0...max(1, llmk_best_level()) {
+            var values = [Int8](repeating: 99, count: rows * stride), scales = [Float](repeating: .nan, count: rows * stride / 32)
+            var sums = scales, totals = [Int32](repeating: .max, count: rows * stride / 32)
+            llmk_quantize_rows_at_level(level, input, Int32(rows), Int32(stride), Int32(count), &values, &scales, &sums, &totals)
+            for row in 0..<rows {
+                let blocks = (count + 31) / 32, start = row * stride
+                var alone = [Int8](repeating: 0, count: count), alone1 = [Float](repeating: 0, count: blocks), alone2 = alone1
+                var alone3 = [Int32](repeating: 0, count: blocks)
+                Array(input[start..<start + count]).withUnsafeBufferPointer {
+                    llmk_quantize_at_level(0, $0.baseAddress!, Int32(count), &alone, &alone1, &alone2, &alone3)
+                }
+                #expect(Array(values[start..<start + count]) == alone, "level \(level) row \(row)")
+                #expect(values[start + count..<start + stride].allSatisfy { $0 == 99 }, "level \(level) row \(row)")
+                let first = start / 32
+                #expect(scales[first..<first + blocks].map(\.bitPattern) == alone1.map(\.bitPattern))
+                #expect(sums[first..<first + blocks].map(\.bitPattern) == alone2.map(\.bitPattern))
+                #expect(Array(totals[first..<first + blocks]) == alone3 && totals[first + blocks] == .max)
+            }
+        }
+    }
+
     @Test(arguments: types)
     func everyPathGivesTheSameNumbersAsPlainFloats(_ type: GGMLType) throws {
         let problem = problem(type)

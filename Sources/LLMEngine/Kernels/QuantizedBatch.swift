@@ -48,12 +48,10 @@ final class QuantizedBatch: @unchecked Sendable {
     /// laid out one after another from `input`; threads may each take their own columns or vectors.
     func quantize(_ input: UnsafePointer<Float>, vectors: Range<Int>, columns: Range<Int>) {
         precondition(vectors.upperBound <= capacity && columns.lowerBound % 32 == 0 && columns.upperBound <= length)
-        guard !columns.isEmpty else { return }
-        for vector in vectors {
-            let start = vector * length + columns.lowerBound
-            llmk_quantize(input + start, Int32(columns.count), values + start, scales + start / 32, sums + start / 32,
-                          totals + start / 32)
-        }
+        guard !columns.isEmpty && !vectors.isEmpty else { return }
+        let start = vectors.lowerBound * length + columns.lowerBound
+        llmk_quantize_rows(input + start, Int32(vectors.count), Int32(length), Int32(columns.count), values + start,
+                           scales + start / 32, sums + start / 32, totals + start / 32)
     }
 
     var kernelView: llmk_activations {

@@ -43,6 +43,16 @@ void llmk_quantize(const float *input, int count, int8_t *values, float *scales,
 void llmk_quantize_at_level(int level, const float *input, int count, int8_t *values, float *scales, float *sums,
                             int32_t *totals);
 
+/// `llmk_quantize` of `count` values of each of `rows` rows `stride` values apart (a multiple of
+/// 32): row r from input + r·stride into values + r·stride and its blocks' scales, sums and totals
+/// from index r·stride / 32.
+void llmk_quantize_rows(const float *input, int rows, int stride, int count, int8_t *values, float *scales, float *sums,
+                        int32_t *totals);
+
+/// `llmk_quantize_rows` on the path of `level`, for tests.
+void llmk_quantize_rows_at_level(int level, const float *input, int rows, int stride, int count, int8_t *values,
+                                 float *scales, float *sums, int32_t *totals);
+
 /// Bytes a `rows` × `blocks`·32 matrix of `type` takes rearranged for the integer kernels (rows
 /// padded to a multiple of sixteen); 0 for types without an integer path (they go through floats).
 size_t llmk_interleaved_size(int type, int rows, int blocks);
