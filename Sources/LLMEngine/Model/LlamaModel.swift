@@ -187,7 +187,8 @@ public final class LlamaModel: Sendable {
         let token = work / unitsPerToken, kvHead = work % unitsPerToken * plan.together / group
         let slot = slots[token * config.kvHeadCount + kvHead]
         guard slot.format == .bytes else { return }
-        llmk_prefetch_kv8(slot.byteView(count: positions[token]), Int32(config.headDimension))
+        // With the token's own position: its key and value are stored there first.
+        llmk_prefetch_kv8(slot.byteView(count: positions[token] + 1), Int32(config.headDimension))
     }
 
     /// RoPE on token `token`'s query heads of `kvHeads`' groups and on those KV heads' keys, which are
