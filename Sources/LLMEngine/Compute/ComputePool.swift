@@ -43,7 +43,7 @@ public final class ComputePool: Sendable {
         _ count: Int, eachThread: ((_ thread: Int) -> Void)? = nil, _ body: (_ thread: Int, _ items: Range<Int>) -> Void
     ) {
         guard threadCount > 1 && count > 1 else {
-            eachThread?(0)
+            if count > 0 { eachThread?(0) }
             return body(0, 0..<count)
         }
         let threads = threadCount, shares = shares
