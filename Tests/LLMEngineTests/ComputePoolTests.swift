@@ -29,6 +29,28 @@ struct ComputePoolTests {
         #expect(items.values.allSatisfy { $0.count == 1 })
     }
 
+    /// `eachThread` runs once on each thread that gets pieces, before the first of them, and on no
+    /// thread for no pieces.
+    @Test(arguments: [(2, 0), (2, 1), (2, 2), (2, 48), (3, 100)])
+    func eachThreadPreparesOnceBeforeItsPieces(_ shape: (threads: Int, count: Int)) {
+        let pool = ComputePool(threadCount: shape.threads)
+        let lock = NSLock()
+        var events: [(thread: Int, items: Range<Int>?)] = []
+        pool.runShared(shape.count, eachThread: { thread in
+            lock.withLock { events.append((thread, nil)) }
+        }) { thread, items in
+            lock.withLock { events.append((thread, items)) }
+        }
+        for thread in 0..<shape.threads {
+            let mine = events.filter { $0.thread == thread }
+            let preparations = mine.filter { $0.items == nil }.count
+            let pieces = mine.compactMap(\.items).filter { !$0.isEmpty }.count
+            #expect(preparations == (pieces > 0 ? 1 : 0), "thread \(thread): \(preparations) for \(pieces) pieces")
+            if pieces > 0 { #expect(mine.first?.items == nil, "thread \(thread) prepared after a piece") }
+        }
+        #expect(events.compactMap(\.items).map(\.count).reduce(0, +) == shape.count)
+    }
+
     @Test func aSlowThreadsItemsAreTakenOver() {
         let pool = ComputePool(threadCount: 2)
         let record = Record()
