@@ -14,21 +14,14 @@
 #define LLMK_X86 1
 #endif
 
-enum { LLMK_NORM_ROWS = 4 };  // rows whose sums go side by side
-
-static inline __attribute__((always_inline)) void rms_norm_rows(const float *x, int rows, int length,
-                                                                const float *weight, float epsilon, float *output) {
-    double lanes[LLMK_NORM_ROWS][8] = {{0}};
-    int j = 0;
-    for (; j + 8 <= length; j += 8) {
-        for (int r = 0; r < rows; r++) {
-            const float *row = x + (size_t)r * length + j;
-            for (int l = 0; l < 8; l++) lanes[r][l] += (double)(row[l] * row[l]);
-        }
-    }
+static void rms_norm_portable(const float *x, int rows, int length, const float *weight, float epsilon, float *output) {
     for (int r = 0; r < rows; r++) {
-        const double *lane = lanes[r];
         const float *row = x + (size_t)r * length;
+        double lane[8] = {0};
+        int j = 0;
+        for (; j + 8 <= length; j += 8) {
+            for (int l = 0; l < 8; l++) lane[l] += (double)(row[j + l] * row[j + l]);
+        }
         double sum = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
         for (int i = j; i < length; i++) sum += (double)(row[i] * row[i]);
         const float scale = 1.0f / sqrtf((float)(sum / (double)length) + epsilon);
@@ -37,17 +30,13 @@ static inline __attribute__((always_inline)) void rms_norm_rows(const float *x, 
     }
 }
 
-static void rms_norm_portable(const float *x, int rows, int length, const float *weight, float epsilon, float *output) {
-    for (int r = 0; r < rows; r++) {
-        rms_norm_rows(x + (size_t)r * length, 1, length, weight, epsilon, output + (size_t)r * length);
-    }
-}
-
 #ifdef LLMK_X86
 #include <immintrin.h>
 
-// rms_norm_rows with each row's eight lanes in two registers of doubles, written out: left to
-// the compiler, the lanes of four rows went through memory.
+enum { LLMK_NORM_ROWS = 4 };  // rows whose sums go side by side
+
+// rms_norm_portable's arithmetic for `rows` (≤ LLMK_NORM_ROWS) rows side by side, each row's
+// eight lanes in two registers of doubles.
 __attribute__((target("avx2,fma,f16c"), always_inline)) static inline void rms_norm_rows_avx2(
     const float *x, int rows, int length, const float *weight, float epsilon, float *output) {
     __m256d low[LLMK_NORM_ROWS], high[LLMK_NORM_ROWS];

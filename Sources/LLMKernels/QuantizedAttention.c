@@ -161,21 +161,14 @@ void llmk_store_kv8(const float *key, const float *value, int length, int positi
 
 void llmk_prefetch_kv8(llmk_kv8_view cache, int length) {
 #ifdef LLMK_X86
-    const size_t bytes = (size_t)(cache.count + 7) / 8 * 8 * (size_t)length;
-    for (size_t line = 0; line < bytes; line += 64) {
-        _mm_prefetch((const char *)cache.keys + line, _MM_HINT_T1);
-        _mm_prefetch((const char *)cache.values + line, _MM_HINT_T1);
+    switch (llmk_best_level()) {
+    case 2: return prefetch_cache_vnni(cache, length);
+    case 1: return prefetch_cache_avx2(cache, length);
+    default: break;
     }
-    for (int b = 0; b < length / 32; b++) {
-        for (int t = 0; t < cache.count; t += 32) {
-            _mm_prefetch((const char *)(cache.key_scales + (size_t)b * cache.rows + t), _MM_HINT_T1);
-            _mm_prefetch((const char *)(cache.value_scales + (size_t)b * cache.rows + t), _MM_HINT_T1);
-        }
-    }
-#else
-    (void)cache;
-    (void)length;
 #endif
+    (void)cache;  // nothing to ask for without x86's prefetch
+    (void)length;
 }
 
 void llmk_attention_kv8(int heads, const float *queries, llmk_kv8_view cache, int length, float scale, float *scratch,

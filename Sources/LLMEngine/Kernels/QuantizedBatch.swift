@@ -37,11 +37,7 @@ final class QuantizedBatch: @unchecked Sendable {
     /// Quantizes the vectors `vectors` of those laid out one after another from `input`; threads
     /// may each take their own range.
     func quantize(_ input: UnsafePointer<Float>, vectors: Range<Int>) {
-        precondition(vectors.upperBound <= capacity)
-        guard !vectors.isEmpty else { return }
-        let start = vectors.lowerBound * length
-        llmk_quantize(input + start, Int32(length * vectors.count), values + start, scales + start / 32, sums + start / 32,
-                      totals + start / 32)
+        quantize(input, vectors: vectors, columns: 0..<length)
     }
 
     /// Quantizes values `columns` (whole blocks, or up to the end) of the vectors `vectors` of those

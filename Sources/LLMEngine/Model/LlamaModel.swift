@@ -157,13 +157,16 @@ public final class LlamaModel: Sendable {
         var rotatesAndStores: Bool
         /// Whether each unit quantizes its output for the projection after it, as it is whole blocks.
         var quantizesOutput: Bool
+        /// Units per token: its query heads, `together` at a time.
+        var unitsPerToken: Int
     }
 
     private func attentionPlan(tokens: Int, oneTokenPerSequence: Bool) -> AttentionPlan {
         let group = config.headCount / config.kvHeadCount
         let together = tokens * config.kvHeadCount >= 2 * pool.threadCount ? group : 1
         return AttentionPlan(together: together, rotatesAndStores: together == group && oneTokenPerSequence,
-                             quantizesOutput: together * config.headDimension % 32 == 0)
+                             quantizesOutput: together * config.headDimension % 32 == 0,
+                             unitsPerToken: config.headCount / together)
     }
 
     /// Each token's cache slot for each KV head of `layer`, token by token.
@@ -180,15 +183,22 @@ public final class LlamaModel: Sendable {
     /// attention computes: every later unit is fetched while the one before it computes, but the
     /// first had nothing before it (in-process A/B at eight sequences: ~1% off a step).
     private func prefetchFirstUnit(_ plan: AttentionPlan, thread: Int, slots: [CacheSlot], positions: [Int]) {
-        let group = config.headCount / config.kvHeadCount, unitsPerToken = config.headCount / plan.together
-        let units = positions.count * unitsPerToken
+        let units = positions.count * plan.unitsPerToken
         let work = units * thread / pool.threadCount
         guard work < units else { return }
-        let token = work / unitsPerToken, kvHead = work % unitsPerToken * plan.together / group
-        let slot = slots[token * config.kvHeadCount + kvHead]
-        guard slot.format == .bytes else { return }
-        // With the token's own position: its key and value are stored there first.
-        llmk_prefetch_kv8(slot.byteView(count: positions[token] + 1), Int32(config.headDimension))
+        let unit = attentionUnit(work, plan: plan, slots: slots, positions: positions)
+        guard unit.slot.format == .bytes else { return }
+        llmk_prefetch_kv8(unit.slot.byteView(count: unit.count), Int32(config.headDimension))
+    }
+
+    /// Attention unit `work`: its token, its KV head, the cache slot it reads and how many positions
+    /// it attends to (with the token's own, whose key and value it stores first).
+    private func attentionUnit(
+        _ work: Int, plan: AttentionPlan, slots: [CacheSlot], positions: [Int]
+    ) -> (token: Int, kvHead: Int, slot: CacheSlot, count: Int) {
+        let group = config.headCount / config.kvHeadCount
+        let token = work / plan.unitsPerToken, kvHead = work % plan.unitsPerToken * plan.together / group
+        return (token, kvHead, slots[token * config.kvHeadCount + kvHead], positions[token] + 1)
     }
 
     /// RoPE on token `token`'s query heads of `kvHeads`' groups and on those KV heads' keys, which are
@@ -212,29 +222,23 @@ public final class LlamaModel: Sendable {
     /// as `plan` says. The same arithmetic per head either way: over the 8-bit cache in the
     /// blockwise order, llama.cpp's over its half-precision cache in llama.cpp's.
     private func attention(_ plan: AttentionPlan, slots: [CacheSlot], positions: [Int], scratch: ForwardScratch) {
-        let count = positions.count, headDimension = config.headDimension, together = plan.together
-        let group = config.headCount / config.kvHeadCount
-        let unitsPerToken = config.headCount / together
+        let headDimension = config.headDimension, together = plan.together, unitsPerToken = plan.unitsPerToken
         let scale = 1 / Float(headDimension).squareRoot()
-        // Unit `work`'s cache slot, KV head and positions to attend to.
-        func unit(_ work: Int) -> (slot: CacheSlot, kvHead: Int, count: Int) {
-            let token = work / unitsPerToken, kvHead = work % unitsPerToken * together / group
-            return (slots[token * config.kvHeadCount + kvHead], kvHead, positions[token] + 1)
-        }
-        let units = count * unitsPerToken
+        let units = positions.count * unitsPerToken
         pool.runShared(units) { thread, share in
             let scores = scratch.scores + thread * scratch.scoresPerThread
             for work in share {
-                let token = work / unitsPerToken, column = work % unitsPerToken * together * headDimension
+                let (token, kvHead, slot, cached) = attentionUnit(work, plan: plan, slots: slots, positions: positions)
+                let column = work % unitsPerToken * together * headDimension
                 let offset = token * config.embeddingLength + column
-                let (slot, kvHead, cached) = unit(work)
                 if plan.rotatesAndStores {
                     rotateAndStore(token: token, kvHeads: kvHead..<kvHead + 1, slots: slots, positions: positions,
                                    scratch: scratch)
                 }
                 // The next unit's cache is fetched towards the processor while this one computes
                 // (the next piece of a thread's share mostly starts where this one ends).
-                let upcoming = work + 1 < units ? unit(work + 1) : nil
+                let upcoming = work + 1 < units
+                    ? attentionUnit(work + 1, plan: plan, slots: slots, positions: positions) : nil
                 switch slot.format {
                 case .half:
                     let cache = slot.halfView(count: cached)
@@ -345,6 +349,7 @@ public final class LlamaModel: Sendable {
             switch input {
             case .shared(let floats, let quantized): (floats, quantized)
             case .normalized:
+                // A lone vector's was made by the calling thread for every thread.
                 (scratch.normalized(thread: count == 1 ? 0 : thread), scratch.threadQuantized[count == 1 ? 0 : thread])
             }
         }
