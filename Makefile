@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps model bench-gateway bench-engine clean
+.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve: model
@@ -34,6 +34,10 @@ bench-gateway:
 ## The embedded engine's prefill and decode speed next to llama.cpp's on the default model.
 bench-engine:
 	bash bench/engine/run.sh
+
+## The embedded tokenizer next to llama.cpp's on 1 MiB texts; /health's latency meanwhile.
+bench-tokenizer:
+	bash bench/tokenizer/run.sh
 
 clean:
 	rm -rf .build

@@ -34,6 +34,23 @@ import Testing
         }
     }
 
+    @Test(arguments: cases.filter { $0.ids.count > 1 })
+    func aLimitGivesTheIdsOrNothing(_ reference: Case) throws {
+        let tokenizer = try #require(Self.tokenizer)
+        let count = reference.ids.count
+        #expect(tokenizer.encode(reference.text, parseSpecial: reference.special, limit: count) == reference.ids)
+        #expect(tokenizer.encode(reference.text, parseSpecial: reference.special, limit: count - 1) == nil)
+    }
+
+    @Test func aTextTooLongForALimitIsRefusedByItsLengthAlone() throws {
+        let tokenizer = try #require(Self.tokenizer)
+        // 64 MB of one word would take seconds to merge; its length alone rules it out.
+        let word = String(repeating: "a", count: 64 << 20)
+        #expect(tokenizer.encode(word, limit: 2047) == nil)
+        let words = String(repeating: "many short words ", count: 4 << 20)
+        #expect(tokenizer.encode(words, limit: 2047) == nil)
+    }
+
     @Test func controlTokensAreTextUnlessAskedFor() throws {
         let tokenizer = try #require(Self.tokenizer)
         let start = try #require(tokenizer.id(of: "<|im_start|>"))
@@ -51,6 +68,25 @@ import Testing
         #expect(decoder.append(Array(Array("é".utf8)[1...])) == "é")
         #expect(decoder.append([0xFF]) == "\u{FFFD}", "an invalid byte is shown, not held forever")
         #expect(decoder.append([0xE4, 0xB8]) == "")
-        #expect(decoder.finish() == "\u{FFFD}")
+        #expect(decoder.finish() == "", "half a character at the end is dropped, never shown as U+FFFD")
+    }
+
+    /// An answer that `max_tokens` ends after the first two of 🍓's four bytes ends before it.
+    @Test func anAnswerCutInsideACharacterEndsBeforeIt() throws {
+        let tokenizer = try #require(Self.tokenizer)
+        let bytes = Array("🍓".utf8).map { byte in
+            tokenizer.id(of: String(ByteLevelAlphabet.characterForByte[Int(byte)]))!
+        }
+        let red = tokenizer.encode(" red")
+        var completion = Completion(
+            GenerationRequest(promptTokens: [1], maxTokens: red.count + 2, sampling: .init()), tokenizer: tokenizer)
+        var text = ""
+        for token in red + bytes.prefix(2) {
+            let (piece, next) = completion.take(token, roomLeft: true)
+            text += piece
+            if next == nil { break }
+        }
+        #expect(completion.result.finishReason == .length)
+        #expect(text == " red", "no U+FFFD for the half-sent strawberry")
     }
 }

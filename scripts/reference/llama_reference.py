@@ -7,6 +7,7 @@
 """
 import importlib.metadata
 import json
+import random
 import sys
 
 from llama_cpp import Llama
@@ -32,6 +33,18 @@ TEXTS = [
     "Math: ∑_{i=1}^{n} i² = n(n+1)/2, √2 ≈ 1.414, π > 3.",
 ]
 
+# Long single words and long runs: the merge loop's worst cases, where the order in which equal
+# ranks are merged shows.
+_rng = random.Random(11)
+TEXTS += [
+    "a" * 3000,
+    "".join(_rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(3000)),
+    "ab" * 1500 + " " + "abc" * 1000,
+    "x" + "=" * 2000 + "\n" + " " * 500 + "end",
+    "長い単語" * 300,
+    " ".join(["The tokenizer must give the same ids whatever the length of the text."] * 40),
+]
+
 CHAT = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
 
 
@@ -42,8 +55,13 @@ def main():
     cases = []
     for text in TEXTS:
         ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-        cases.append({"text": text, "special": False, "ids": ids,
-                      "decoded": llm.detokenize(ids).decode("utf-8", errors="replace")})
+        decoded = llm.detokenize(ids).decode("utf-8", errors="replace")
+        case = {"text": text, "special": False, "ids": ids}
+        # llama-cpp-python's detokenize cuts pieces longer than its 32-byte buffer (a run of 64
+        # '='), so only a round trip is a reference for decoding.
+        if decoded == text or len(text) < 100:
+            case["decoded"] = decoded
+        cases.append(case)
     ids = llm.tokenize(CHAT.encode("utf-8"), add_bos=False, special=True)
     cases.append({"text": CHAT, "special": True, "ids": ids})
 

@@ -50,6 +50,13 @@ public struct ChatTemplate: Sendable {
 
     /// Prompt tokens for `messages`, special tokens parsed only where the template wrote them.
     public func tokens(_ messages: [Message], tokenizer: BPETokenizer) throws(TemplateError) -> [BPETokenizer.Token] {
+        try tokens(messages, tokenizer: tokenizer, limit: .max)!
+    }
+
+    /// The same, or nil as soon as they are known to be more than `limit`.
+    public func tokens(_ messages: [Message], tokenizer: BPETokenizer, limit: Int) throws(TemplateError)
+        -> [BPETokenizer.Token]?
+    {
         let text = try render(
             messages, bosToken: tokenizer.bos.map { tokenizer.tokens[Int($0)] } ?? "",
             eosToken: tokenizer.eos.map { tokenizer.tokens[Int($0)] } ?? "")
@@ -60,7 +67,7 @@ public struct ChatTemplate: Sendable {
             if !piece.fromTemplate { literal.append(offset..<offset + length) }
             offset += length
         }
-        return tokenizer.encode(text.string, parseSpecial: true, literalUTF8Ranges: literal)
+        return tokenizer.encode(text.string, parseSpecial: true, literalUTF8Ranges: literal, limit: limit)
     }
 
     /// Holds the parsed program; the AST contains no shared mutable state.

@@ -15,9 +15,11 @@ public final class BPETokenizer: Sendable {
     public let preTokenizer: PreTokenizer
     public let encoding: Encoding
     private let ids: [String: Token]
-    private let mergeRanks: [String: Int]
-    /// Control and user-defined tokens, longest first, matched whole in text when asked to.
-    private let specialTokens: [(text: String, id: Token)]
+    private let merger: ByteLevelMerger
+    /// Control and user-defined tokens, matched whole in text when asked to.
+    private let specialTokens: SpecialTokenMatcher
+    /// The most bytes one token stands for: a text of n bytes has at least n / this many tokens.
+    private let longestTokenBytes: Int
 
     /// The file's tokenizer; `preTokenizer` overrides the pre-tokenizer it names.
     public enum Encoding: Sendable, Equatable {
@@ -74,24 +76,36 @@ public final class BPETokenizer: Sendable {
         ids.reserveCapacity(tokens.count)
         for (id, token) in tokens.enumerated() where ids[token] == nil { ids[token] = Token(id) }
         self.ids = ids
-        var ranks: [String: Int] = [:]
-        ranks.reserveCapacity(merges.count)
-        for (rank, merge) in merges.enumerated() where ranks[merge] == nil { ranks[merge] = rank }
-        mergeRanks = ranks
-        specialTokens = tokens.enumerated()
+        merger = ByteLevelMerger(tokens: tokens, ids: ids, merges: merges)
+        specialTokens = SpecialTokenMatcher(tokens.enumerated()
             .filter { index, text in (tokenTypes[index] == 3 || tokenTypes[index] == 4) && !text.isEmpty }
-            .map { (text: $0.element, id: Token($0.offset)) }
-            .sorted { $0.text.utf8.count > $1.text.utf8.count }
+            .map { (text: $0.element, id: Token($0.offset)) })
+        // An entry's own UTF-8 is never shorter than the text it stands for: byte-level entries
+        // spell each byte as a one- or two-byte character, SentencePiece's `▁` (three bytes) is a
+        // space, `<0x41>` one byte.
+        longestTokenBytes = max(1, tokens.map(\.utf8.count).max() ?? 1)
     }
 
     /// Token ids for `text`. With `parseSpecial`, control tokens written in the text (such as
     /// `<|im_start|>` from a chat template) become those tokens, except inside `literalUTF8Ranges` (byte
-    /// offsets, the text a user wrote); without, they are plain text.
+    /// offsets, the text a user wrote, in order); without, they are plain text.
     public func encode(_ text: String, parseSpecial: Bool = false, literalUTF8Ranges: [Range<Int>] = []) -> [Token] {
+        encode(text, parseSpecial: parseSpecial, literalUTF8Ranges: literalUTF8Ranges, limit: .max)!
+    }
+
+    /// The same, giving up with nil as soon as the text is known to need more than `limit` tokens:
+    /// a text whose length alone proves it is never split at all, so an oversized prompt costs
+    /// next to nothing to refuse.
+    public func encode(_ text: String, parseSpecial: Bool = false, literalUTF8Ranges: [Range<Int>] = [], limit: Int)
+        -> [Token]?
+    {
         var output: [Token] = []
         guard !text.isEmpty else { return output }
+        guard fits(bytes: text.utf8.count, after: 0, limit: limit) else { return nil }
+        var scratch = ByteLevelMerger.Scratch()
         var afterSpecial = true
-        for segment in parseSpecial ? splitOnSpecialTokens(text, literal: literalUTF8Ranges) : [.text(Substring(text))] {
+        let segments = parseSpecial ? specialTokens.split(text, literal: literalUTF8Ranges) : [.text(Substring(text))]
+        for segment in segments {
             switch segment {
             case .special(let id):
                 output.append(id)
@@ -100,7 +114,13 @@ public final class BPETokenizer: Sendable {
                 switch encoding {
                 case .byteLevel:
                     for piece in preTokenizer.split(String(text)) {
-                        encodePiece(String(String.UnicodeScalarView(piece)), into: &output)
+                        var piece = String(String.UnicodeScalarView(piece))
+                        guard fits(bytes: piece.utf8.count, after: output.count, limit: limit) else { return nil }
+                        if preTokenizer.usesWholePieces, let whole = ids[ByteLevelAlphabet.encode(piece.utf8)] {
+                            output.append(whole)
+                            continue
+                        }
+                        piece.withUTF8 { merger.encode($0, scratch: &scratch, into: &output) }
                     }
                 case .sentencePiece(let scores, let addSpacePrefix):
                     let spaced = (addSpacePrefix && afterSpecial ? " " : "") + text
@@ -108,9 +128,15 @@ public final class BPETokenizer: Sendable {
                                                scores: scores, into: &output)
                 }
                 afterSpecial = false
+                if output.count > limit { return nil }
             }
         }
-        return output
+        return output.count > limit ? nil : output
+    }
+
+    /// Whether `bytes` more of text, after `count` tokens, can still fit `limit`.
+    private func fits(bytes: Int, after count: Int, limit: Int) -> Bool {
+        limit == .max || count + (bytes + longestTokenBytes - 1) / longestTokenBytes <= limit
     }
 
     /// The bytes a token stands for. Control tokens stand for nothing in generated text.
@@ -133,63 +159,4 @@ public final class BPETokenizer: Sendable {
     }
 
     public func id(of token: String) -> Token? { ids[token] }
-
-    private enum Segment {
-        case text(Substring)
-        case special(Token)
-    }
-
-    private func splitOnSpecialTokens(_ text: String, literal: [Range<Int>]) -> [Segment] {
-        var segments: [Segment] = []
-        let rest = Substring(text)
-        var plainStart = rest.startIndex
-        var index = rest.startIndex
-        var offset = 0
-        while index != rest.endIndex {
-            if let match = specialTokens.first(where: { rest[index...].hasPrefix($0.text) }),
-               !literal.contains(where: { $0.overlaps(offset..<offset + match.text.utf8.count) }) {
-                if plainStart != index { segments.append(.text(rest[plainStart..<index])) }
-                segments.append(.special(match.id))
-                index = rest.index(index, offsetBy: match.text.count)
-                offset += match.text.utf8.count
-                plainStart = index
-            } else {
-                offset += rest[index].utf8.count
-                index = rest.index(after: index)
-            }
-        }
-        if plainStart != rest.endIndex { segments.append(.text(rest[plainStart..<rest.endIndex])) }
-        return segments
-    }
-
-    private func encodePiece(_ piece: String, into output: inout [Token]) {
-        var symbols = ByteLevelAlphabet.encode(piece.utf8).map(String.init)
-        if preTokenizer.usesWholePieces, let whole = ids[symbols.joined()] {
-            output.append(whole)
-            return
-        }
-        if symbols.count > 1 {
-            while true {
-                var best: (rank: Int, index: Int)?
-                for index in 0..<(symbols.count - 1) {
-                    if let rank = mergeRanks[symbols[index] + " " + symbols[index + 1]], rank < (best?.rank ?? .max) {
-                        best = (rank, index)
-                    }
-                }
-                guard let (_, index) = best else { break }
-                symbols[index] += symbols[index + 1]
-                symbols.remove(at: index + 1)
-            }
-        }
-        for symbol in symbols {
-            if let id = ids[symbol] {
-                output.append(id)
-            } else {
-                // Every single byte is in a byte-level vocabulary; reaching here means a broken file.
-                for byte in ByteLevelAlphabet.decode(symbol) ?? [] {
-                    if let id = ids[String(ByteLevelAlphabet.characterForByte[Int(byte)])] { output.append(id) }
-                }
-            }
-        }
-    }
 }

@@ -15,10 +15,12 @@ public struct UTF8StreamDecoder: Sendable {
         return text
     }
 
-    /// Whatever is left at the end, invalid bytes shown as U+FFFD.
+    /// What is left at the end: nothing, since only the start of a character can be waiting.
+    /// An answer cut off inside a character (say, by `max_tokens`) ends before it, as llama.cpp's
+    /// server ends it, rather than with U+FFFD.
     public mutating func finish() -> String {
-        defer { pending.removeAll() }
-        return String(decoding: pending, as: UTF8.self)
+        pending.removeAll()
+        return ""
     }
 
     /// How many leading bytes form whole characters (an invalid byte counts as whole: it will
