@@ -17,11 +17,7 @@ public final class EmbeddedChatBackend: ChatBackend {
     }
 
     public func startChat(_ request: ChatCompletionRequest) async throws(BackendError) -> ChatEventStream {
-        let prompt = try promptTokens(request.messages)
-        guard prompt.count < scheduler.contextLength else {
-            throw BackendError(
-                .rejected, "The prompt is \(prompt.count) tokens; this model's context holds \(scheduler.contextLength).")
-        }
+        let prompt = try await promptTokens(request.messages)
         let generation = GenerationRequest(
             promptTokens: prompt, maxTokens: request.maxTokens,
             sampling: SamplingParameters(
@@ -31,6 +27,7 @@ public final class EmbeddedChatBackend: ChatBackend {
             stopSequences: request.stop)
 
         let (events, continuation) = AsyncThrowingStream<ChatEvent, any Error>.makeStream()
+        continuation.yield(.promptTokens(prompt.count))
         let handle = scheduler.submit(
             generation, onText: { continuation.yield(.delta($0)) },
             onFinish: { result in
@@ -46,15 +43,38 @@ public final class EmbeddedChatBackend: ChatBackend {
 
     public func probe() async -> Bool { true }
 
-    /// The conversation through the model's own chat template. A template that refuses it (say,
-    /// roles that must alternate) is the caller's error.
-    func promptTokens(_ messages: [ChatMessage]) throws(BackendError) -> [Int32] {
+    /// The conversation through the model's own chat template, as `HeavyWork`: a megabyte of prompt
+    /// takes milliseconds to render and tokenize, which no other request may wait for. A template
+    /// that refuses the conversation (say, roles that must alternate) or a prompt the context
+    /// cannot hold is the caller's error.
+    func promptTokens(_ messages: [ChatMessage]) async throws(BackendError) -> [Int32] {
+        let messages = messages.map { ChatTemplate.Message(role: $0.role, content: $0.text) }
+        let (template, tokenizer, context) = (template, model.tokenizer, scheduler.contextLength)
+        let result: Result<[Int32], BackendError>
         do {
-            return try template.tokens(messages.map { .init(role: $0.role, content: $0.text) }, tokenizer: model.tokenizer)
-        } catch .raised(let message) {
-            throw BackendError(.rejected, "The model's chat template refused the conversation: \(message)")
+            result = try await HeavyWork.run {
+                Self.promptTokens(messages, template: template, tokenizer: tokenizer, contextLength: context)
+            }
         } catch {
-            throw BackendError(.failed, "The model's chat template failed: \(error)")
+            throw BackendError(.failed, "The server is shutting down.")
+        }
+        return try result.get()
+    }
+
+    static func promptTokens(
+        _ messages: [ChatTemplate.Message], template: ChatTemplate, tokenizer: BPETokenizer, contextLength: Int
+    ) -> Result<[Int32], BackendError> {
+        do {
+            // One position must stay free for the answer's first token.
+            guard let tokens = try template.tokens(messages, tokenizer: tokenizer, limit: contextLength - 1) else {
+                return .failure(BackendError(
+                    .rejected, "The prompt does not fit: this model's context holds \(contextLength) tokens."))
+            }
+            return .success(tokens)
+        } catch .raised(let message) {
+            return .failure(BackendError(.rejected, "The model's chat template refused the conversation: \(message)"))
+        } catch {
+            return .failure(BackendError(.failed, "The model's chat template failed: \(error)"))
         }
     }
 
