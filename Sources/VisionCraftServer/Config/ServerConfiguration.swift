@@ -1,5 +1,6 @@
 import Foundation
 import LLMEngine
+import NIOCore
 
 /// The operator's configuration file (JSON, snake_case keys). Every field is optional; what is
 /// left out takes the defaults documented in the README.
@@ -43,6 +44,16 @@ public struct ServerConfiguration: Codable, Sendable {
         /// `blockwise` (the default, fastest) or `llama-cpp` (llama.cpp's summation order: output
         /// identical to llama.cpp's, batches about half as fast).
         public var engineProductOrder: ProductOrder?
+        /// Longest wait from a request's first byte to the end of its head.
+        public var headerTimeoutSeconds: Double?
+        /// Longest a connection may stay open with no request in progress.
+        public var keepAliveTimeoutSeconds: Double?
+        /// Time a body may take before `min_body_bytes_per_second` applies.
+        public var bodyTimeoutSeconds: Double?
+        /// The average rate a body must keep up after that.
+        public var minBodyBytesPerSecond: Int?
+        /// Body bytes held at once for requests whose key is in the body (`token`), not yet checked.
+        public var unauthenticatedBodyBytes: Int?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
                     shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {
@@ -125,6 +136,19 @@ public struct ServerConfiguration: Codable, Sendable {
             productOrder: server?.engineProductOrder ?? .blockwise)
     }
     public var tierPolicies: TierPolicies { tiers ?? .defaults }
+    /// At least one largest body, so a key sent in the body always works on an idle server.
+    public var unauthenticatedBodyBytes: Int { max(server?.unauthenticatedBodyBytes ?? 32 * 1024 * 1024, maxBodyBytes) }
+    public var connectionTimeouts: ConnectionTimeouts {
+        let defaults = ConnectionTimeouts()
+        func amount(_ seconds: Double?, _ fallback: TimeAmount) -> TimeAmount {
+            seconds.map { .nanoseconds(Int64($0 * 1e9)) } ?? fallback
+        }
+        return ConnectionTimeouts(
+            header: amount(server?.headerTimeoutSeconds, defaults.header),
+            keepAlive: amount(server?.keepAliveTimeoutSeconds, defaults.keepAlive),
+            bodyGrace: amount(server?.bodyTimeoutSeconds, defaults.bodyGrace),
+            minimumBodyRate: server?.minBodyBytesPerSecond ?? defaults.minimumBodyRate)
+    }
 
     public static func load(path: String) throws -> ServerConfiguration {
         let data: Data

@@ -13,6 +13,8 @@ public struct AppServices: Sendable {
     public let usage: UsageRecorder
     public let registry: ModelRegistry
     public let metrics: ServerMetrics
+    /// Bounds the bodies held for requests whose key is in the body, not yet checked.
+    let unauthenticatedBodies: UnauthenticatedBodyBudget
     public let clock: WallClock
     public let logger: Logger
     /// The Telegram bot, when the configuration has one.
@@ -34,6 +36,7 @@ public struct AppServices: Sendable {
             dayStart: AdmissionStateMachine.startOfDay(now), monthStart: AdmissionStateMachine.startOfMonth(now)))
         let cachedKeys = CachedKeyRepository(keys, lifetime: .milliseconds(configuration.keyCacheMilliseconds))
         var httpClients = Array(builder.clients.values)
+        let metrics = ServerMetrics()
         var bot: TelegramBot?
         if let settings = try BotSettings.resolve(configuration.telegram, environment: environment) {
             guard let botStore else { throw ConfigurationError("telegram: the bot needs the database") }
@@ -44,13 +47,16 @@ public struct AppServices: Sendable {
                 settings: settings, store: botStore, keys: cachedKeys, admission: admission,
                 policies: configuration.tierPolicies, gateway: TelegramAPIGateway(client: client, channel: settings.channel),
                 clock: clock, logger: logger)
-            bot = TelegramBot(settings: settings, client: client, commands: commands, store: botStore, logger: logger)
+            bot = TelegramBot(settings: settings, client: client, commands: commands, store: botStore,
+                              status: BotStatus(metrics: metrics), logger: logger)
         }
         return AppServices(
             configuration: configuration, keys: cachedKeys, usageRepository: usageRepository,
             authenticator: KeyAuthenticator(repository: cachedKeys), admission: admission,
             usage: UsageRecorder(repository: usageRepository, logger: logger), registry: registry,
-            metrics: ServerMetrics(), clock: clock, logger: logger, bot: bot, httpClients: httpClients,
+            metrics: metrics,
+            unauthenticatedBodies: UnauthenticatedBodyBudget(capacity: configuration.unauthenticatedBodyBytes),
+            clock: clock, logger: logger, bot: bot, httpClients: httpClients,
             loopLocalClients: Array(builder.loopLocalClients.values))
     }
 

@@ -3,10 +3,11 @@ import Logging
 import ServiceLifecycle
 
 /// The router: every path of the API, behind the observation and error middleware.
-public func buildRouter(services: AppServices) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestObservationMiddleware(metrics: services.metrics))
     router.add(middleware: OpenAIErrorMiddleware())
+    router.add(middleware: RequireHostMiddleware())
     CatalogController(services: services).addRoutes(to: router)
     ChatController(services: services).addRoutes(to: router)
     ImageController(services: services).addRoutes(to: router)
@@ -21,8 +22,10 @@ public func buildRouter(services: AppServices) -> Router<BasicRequestContext> {
 public func buildApplication(
     services: AppServices, host: String, port: Int, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    let timeouts = services.configuration.connectionTimeouts
     var application = Application(
         router: buildRouter(services: services),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: timeouts)])),
         configuration: .init(address: .hostname(host, port: port), serverName: "VisionCraft"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: services.logger)

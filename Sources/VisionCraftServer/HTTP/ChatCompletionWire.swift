@@ -73,6 +73,8 @@ struct TokenCount: Sendable, Equatable {
         switch event {
         case .delta:
             if !reportedByBackend { completion += 1 }
+        case .promptTokens(let prompt):
+            if !reportedByBackend { self.prompt = prompt }
         case .usage(let prompt, let completion):
             self.prompt = prompt
             self.completion = completion

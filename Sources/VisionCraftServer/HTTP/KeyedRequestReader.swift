@@ -1,29 +1,78 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
-/// The first steps of every keyed endpoint: read the body within the size cap, parse it, find the
-/// key (Bearer header or `token` field) and authenticate it.
+/// The first steps of every keyed endpoint: find the key and authenticate it, read the body within
+/// the size cap, parse it. A key in the `Authorization` header is checked before a byte of the
+/// body is read; a key in the body's `token` field is read under `UnauthenticatedBodyBudget`.
 struct KeyedRequestReader: Sendable {
-    let services: AppServices
+    let authenticator: KeyAuthenticator
+    let maxBodyBytes: Int
+    let unauthenticatedBodies: UnauthenticatedBodyBudget
+
+    init(services: AppServices) {
+        authenticator = services.authenticator
+        maxBodyBytes = services.configuration.maxBodyBytes
+        unauthenticatedBodies = services.unauthenticatedBodies
+    }
 
     func read(_ request: inout Request) async throws -> (json: JSONValue, key: APIKeyRecord) {
-        let limit = services.configuration.maxBodyBytes
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw APIError.bodyTooLarge(limit: limit)
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
+            throw APIError.bodyTooLarge(limit: maxBodyBytes).closingConnection()
         }
-        let json: JSONValue
+        if let bearer = Self.bearerToken(request.headers[.authorization]) {
+            let key: APIKeyRecord
+            do {
+                key = try await authenticator.authenticate(bearer)
+            } catch let error as APIError {
+                throw error.closingConnection()
+            }
+            var unbounded: UnauthenticatedBodyBudget.Reservation?
+            return (try await Self.parse(collect(&request, reservation: &unbounded)), key)
+        }
+        var reservation: UnauthenticatedBodyBudget.Reservation? = .init(budget: unauthenticatedBodies)
+        defer { reservation?.release() }
+        let json = try await Self.parse(try await collect(&request, reservation: &reservation))
+        return (json, try await authenticator.authenticate(json["token"]?.stringValue))
+    }
+
+    /// The whole body, up to the size cap; with a reservation, every chunk is taken from its
+    /// budget before it is kept.
+    private func collect(
+        _ request: inout Request, reservation: inout UnauthenticatedBodyBudget.Reservation?
+    ) async throws -> ByteBuffer {
+        // An authenticated body is sized from its Content-Length, so a large one is not copied as
+        // it grows; an unauthenticated one gets memory only as its bytes come and fit the budget.
+        var body = ByteBuffer()
+        if reservation == nil, let declared = request.headers[.contentLength].flatMap(Int.init) {
+            body.reserveCapacity(declared)
+        }
         do {
-            json = try JSONValue.parse(buffer.readableBytesView)
+            for try await chunk in request.body {
+                guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
+                    throw APIError.bodyTooLarge(limit: maxBodyBytes).closingConnection()
+                }
+                if reservation?.take(chunk.readableBytes) == false { throw APIError.busyReadingBodies }
+                var chunk = chunk
+                body.writeBuffer(&chunk)
+            }
+        } catch is HTTPParserError {
+            throw APIError.malformedBody
+        }
+        return body
+    }
+
+    /// A body past this size is parsed as `HeavyWork` (about a millisecond's worth).
+    static let largeBody = 256 * 1024
+
+    static func parse(_ buffer: ByteBuffer) async throws -> JSONValue {
+        do {
+            guard buffer.readableBytes > largeBody else { return try JSONValue.parse(buffer.readableBytesView) }
+            return try await HeavyWork.run { try JSONValue.parse(buffer.readableBytesView) }
         } catch {
             throw APIError.invalidJSON("it could not be parsed.")
         }
-        let presented = Self.bearerToken(request.headers[.authorization]) ?? json["token"]?.stringValue
-        let key = try await services.authenticator.authenticate(presented)
-        return (json, key)
     }
 
     static func bearerToken(_ header: String?) -> String? {
@@ -32,5 +81,26 @@ struct KeyedRequestReader: Sendable {
         let fields = header.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard fields.count == 2, fields[0].lowercased() == "bearer" else { return nil }
         return String(fields[1])
+    }
+}
+
+extension APIError {
+    /// The body could not be decoded as HTTP (a chunk size that is not hexadecimal, say).
+    static let malformedBody = APIError(
+        status: .badRequest, message: "The request body is malformed HTTP and could not be read.",
+        type: "invalid_request_error", code: "malformed_body"
+    ).closingConnection()
+
+    static let busyReadingBodies = APIError(
+        status: .serviceUnavailable,
+        message: "The server is reading too many request bodies whose key is not known yet; retry shortly, or send "
+            + "the key in the 'Authorization: Bearer' header.",
+        type: "server_error", code: "server_busy", headers: [.retryAfter: "1", .connection: "close"])
+
+    /// Tells the client not to send more on this connection: the rest of the body is not read.
+    func closingConnection() -> APIError {
+        var error = self
+        error.headers[.connection] = "close"
+        return error
     }
 }

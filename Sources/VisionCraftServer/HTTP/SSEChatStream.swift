@@ -7,11 +7,12 @@ import NIOConcurrencyHelpers
 struct SSEChatStream: Sendable {
     let chat: ChatCompletionRequest
     let wire: ChatCompletionWire
+    let requestID: String
 
     struct Outcome: Sendable {
         var status = 200
         var tokens = TokenCount()
-        var backendFailure: BackendError.Kind?
+        var backendFailure: BackendError?
     }
 
     /// How far a stream got. Kept outside the relay because a client that hangs up cancels the
@@ -34,13 +35,14 @@ struct SSEChatStream: Sendable {
                     event = try await iterator.next()
                 } catch {
                     if Task.isCancelled { throw CancellationError() }
-                    let failure = (error as? BackendError) ?? BackendError(.failed, "The backend failed.")
+                    let failure = (error as? BackendError)
+                        ?? BackendError(.failed, "The backend failed.", detail: "\(error)")
                     progress.update {
                         $0.status = failure.apiError().status.code
-                        $0.backendFailure = failure.kind
+                        $0.backendFailure = failure
                     }
                     // The head is sent already, so the failure travels as an error event.
-                    try await write(failure.apiError().errorBody, to: &writer)
+                    try await write(failure.apiError().naming(requestID: requestID).errorBody, to: &writer)
                     return
                 }
                 guard let event else { break }
@@ -52,7 +54,7 @@ struct SSEChatStream: Sendable {
                 case .finished(let reason):
                     try await write(wire.chunk(delta: [:], finishReason: reason, includeUsage: includeUsage),
                                     to: &writer)
-                case .usage:
+                case .promptTokens, .usage:
                     break
                 }
             }

@@ -27,7 +27,12 @@ struct CatalogController<Context: RequestContext>: Sendable {
             let document = services.configuration.tierPolicies.publicDescription
             return Response.json(.object(document.mapValues { .object($0.mapValues(JSONValue.string)) }))
         }
-        router.get("/health") { _, _ in Response.json(["status": "ok"]) }
+        router.get("/health") { _, _ in
+            // The API serves whatever the bot's state, so the answer stays 200; a bot that
+            // Telegram refuses shows here (and in `visioncraft_telegram_bot_up`), never hidden.
+            guard let bot = services.bot else { return Response.json(["status": "ok"]) }
+            return Response.json(["status": bot.status.isHealthy ? "ok" : "degraded", "telegram_bot": bot.status.json])
+        }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: services.metrics.exposition())))

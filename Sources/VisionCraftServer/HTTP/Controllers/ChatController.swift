@@ -4,7 +4,8 @@ import Hummingbird
 import Logging
 
 /// `POST /v1/chat/completions`: where a chat request enters, is checked, and is handed to a backend.
-struct ChatController<Context: RequestContext>: Sendable {
+struct ChatController: Sendable {
+    typealias Context = AppRequestContext
     let services: AppServices
 
     func addRoutes(to router: Router<Context>) {
@@ -33,21 +34,23 @@ struct ChatController<Context: RequestContext>: Sendable {
                 return (chat, permit, events)
             } catch {
                 permit.release()
-                services.metrics.backendFailed(model: chat.model, kind: error.kind)
+                error.report(model: chat.model, metrics: services.metrics, logger: context.logger)
                 throw error.apiError()
             }
         }
         let wire = ChatCompletionWire(model: chat.model, now: services.clock.now())
         if chat.stream {
-            return streamingResponse(request: request, chat: chat, events: events, wire: wire, ticket: ticket,
-                                     permit: permit, logger: context.logger)
+            return streamingResponse(chat: chat, events: events, wire: wire, ticket: ticket, permit: permit,
+                                     departure: await ClientDeparture.of(context.channel), requestID: context.id,
+                                     logger: context.logger)
         }
         defer { permit.release() }
-        return try await wholeResponse(chat: chat, events: events, wire: wire, ticket: ticket)
+        return try await wholeResponse(chat: chat, events: events, wire: wire, ticket: ticket, logger: context.logger)
     }
 
     private func wholeResponse(
-        chat: ChatCompletionRequest, events: ChatEventStream, wire: ChatCompletionWire, ticket: UsageTicket
+        chat: ChatCompletionRequest, events: ChatEventStream, wire: ChatCompletionWire, ticket: UsageTicket,
+        logger: Logger
     ) async throws -> Response {
         var tokens = TokenCount()
         var content = ""
@@ -58,13 +61,14 @@ struct ChatController<Context: RequestContext>: Sendable {
                 switch event {
                 case .delta(let text): content += text
                 case .finished(let reason): finishReason = reason
-                case .usage: break
+                case .promptTokens, .usage: break
                 }
             }
         } catch {
             ticket.addTokens(prompt: tokens.prompt, completion: tokens.completion)
-            let apiError = (error as? BackendError)?.apiError() ?? .backendFailed("The backend failed.")
-            if let error = error as? BackendError { services.metrics.backendFailed(model: chat.model, kind: error.kind) }
+            let failure = (error as? BackendError) ?? BackendError(.failed, "The backend failed.", detail: "\(error)")
+            failure.report(model: chat.model, metrics: services.metrics, logger: logger)
+            let apiError = failure.apiError()
             ticket.finish(status: apiError.status.code)
             throw apiError
         }
@@ -74,8 +78,8 @@ struct ChatController<Context: RequestContext>: Sendable {
     }
 
     private func streamingResponse(
-        request: Request, chat: ChatCompletionRequest, events: ChatEventStream, wire: ChatCompletionWire,
-        ticket: UsageTicket, permit: Admission.Permit, logger: Logger
+        chat: ChatCompletionRequest, events: ChatEventStream, wire: ChatCompletionWire, ticket: UsageTicket,
+        permit: Admission.Permit, departure: ClientDeparture?, requestID: String, logger: Logger
     ) -> Response {
         let metrics = services.metrics
         let headers: HTTPFields = [
@@ -83,18 +87,21 @@ struct ChatController<Context: RequestContext>: Sendable {
         ]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { permit.release() }
-            let stream = SSEChatStream(chat: chat, wire: wire)
+            let stream = SSEChatStream(chat: chat, wire: wire, requestID: requestID)
             let progress = SSEChatStream.Progress()
             do {
-                // A client that hangs up cancels this task, which cancels the upstream request.
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                // A client that hangs up cancels the relay, which stops the backend. (A write
+                // that fails does too, where the connection has no departure signal.)
+                if let departure {
+                    try await departure.cancellingOnDeparture { await stream.relay(events, to: &writer, progress: progress) }
+                } else {
                     await stream.relay(events, to: &writer, progress: progress)
                 }
             } catch {
                 progress.update { $0.status = UsageRecord.clientClosedStatus }
             }
             let outcome = progress.outcome
-            if let kind = outcome.backendFailure { metrics.backendFailed(model: chat.model, kind: kind) }
+            outcome.backendFailure?.report(model: chat.model, metrics: metrics, logger: logger)
             ticket.addTokens(prompt: outcome.tokens.prompt, completion: outcome.tokens.completion)
             ticket.finish(status: outcome.status)
             if outcome.status == UsageRecord.clientClosedStatus {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 
 /// `POST /sd` and `POST /text2gif`: validated, admitted, drawn by a backend, answered as raw bytes
 /// with the seed that made them in `X-Seed`.
@@ -31,7 +32,7 @@ struct ImageController<Context: RequestContext>: Sendable {
                 throw APIError.invalidParameter(
                     "loras", "Unknown LoRA '\(unknown.name)' for model '\(image.model)'; GET /sd/loras lists them.")
             }
-            let media = try await generate(model: model, ticket: ticket, seed: image.seed) { backend, seed throws(BackendError) in
+            let media = try await generate(model: model, ticket: ticket, seed: image.seed, logger: context.logger) { backend, seed throws(BackendError) in
                 try await backend.generateImage(image, seed: seed)
             }
             return .bytes(media.bytes, contentType: "image/png", headers: [.seed: String(media.seed)])
@@ -50,7 +51,7 @@ struct ImageController<Context: RequestContext>: Sendable {
             }
             ticket.setModel(model.name)
             try requireServable(model)
-            let media = try await generate(model: model, ticket: ticket, seed: gif.seed) { backend, seed throws(BackendError) in
+            let media = try await generate(model: model, ticket: ticket, seed: gif.seed, logger: context.logger) { backend, seed throws(BackendError) in
                 try await backend.generateGIF(gif, seed: seed)
             }
             return .bytes(media.bytes, contentType: "image/gif", headers: [.seed: String(media.seed)])
@@ -65,7 +66,7 @@ struct ImageController<Context: RequestContext>: Sendable {
 
     /// Admits the request, runs it on the model's backends in turn, and records the outcome.
     private func generate(
-        model: ImageModel, ticket: UsageTicket, seed: UInt64?,
+        model: ImageModel, ticket: UsageTicket, seed: UInt64?, logger: Logger,
         _ operation: (any ImageBackend, UInt64) async throws(BackendError) -> GeneratedMedia
     ) async throws -> GeneratedMedia {
         let permit = try ticket.admit()
@@ -79,7 +80,7 @@ struct ImageController<Context: RequestContext>: Sendable {
             ticket.finish(status: 200)
             return media
         } catch {
-            services.metrics.backendFailed(model: model.name, kind: error.kind)
+            error.report(model: model.name, metrics: services.metrics, logger: logger)
             throw error.apiError(rejectedParameter: "prompt")
         }
     }

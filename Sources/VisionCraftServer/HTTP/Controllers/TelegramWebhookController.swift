@@ -7,7 +7,7 @@ struct TelegramWebhookController {
     let bot: TelegramBot
     let secret: String
 
-    func addRoutes(to router: Router<BasicRequestContext>, path: String) {
+    func addRoutes(to router: Router<AppRequestContext>, path: String) {
         router.post(RouterPath(path)) { request, context in
             guard request.headers[HTTPField.Name("X-Telegram-Bot-Api-Secret-Token")!] == secret else {
                 throw APIError(status: .unauthorized, message: "Wrong or missing Telegram secret token.",

@@ -10,12 +10,12 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return error.response()
+            return error.naming(requestID: context.id).response()
         } catch let error as HTTPError {
-            return Self.translate(error, path: request.uri.path).response()
+            return Self.translate(error, path: request.uri.path).naming(requestID: context.id).response()
         } catch {
             context.logger.error("Unhandled error", metadata: ["error.type": "\(type(of: error))"])
-            return APIError.internalError.response()
+            return APIError.internalError.naming(requestID: context.id).response()
         }
     }
 
@@ -33,6 +33,15 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension APIError {
+    /// A failure on our side names the request, so what a user quotes finds the log lines that
+    /// say what happened (the upstream's own words are there, never here).
+    func naming(requestID: String) -> APIError {
+        guard status.code >= 500 else { return self }
+        var error = self
+        error.message += " Request id: \(requestID)."
+        return error
+    }
+
     func response() -> Response {
         var response = Response.json(errorBody, status: status)
         response.headers.append(contentsOf: headers)

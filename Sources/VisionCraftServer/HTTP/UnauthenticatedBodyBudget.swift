@@ -1,0 +1,50 @@
+import NIOConcurrencyHelpers
+
+/// Bounds the body bytes held at once for requests whose key is still unknown: a key sent in the
+/// body (`token`) can only be read after the body is, so without a bound anyone could make the
+/// server hold any number of maximum-size bodies. Requests that bring their key in the
+/// `Authorization` header are authenticated before their body is read and take nothing from here.
+final class UnauthenticatedBodyBudget: Sendable {
+    let capacity: Int
+    private let used = NIOLockedValueBox(0)
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Takes `bytes` from the budget; false, taking nothing, when they do not fit.
+    func reserve(_ bytes: Int) -> Bool {
+        used.withLockedValue { used in
+            guard used + bytes <= capacity else { return false }
+            used += bytes
+            return true
+        }
+    }
+
+    func release(_ bytes: Int) {
+        used.withLockedValue { $0 -= bytes }
+    }
+
+    var bytesInUse: Int { used.withLockedValue { $0 } }
+
+    /// What one request holds of the budget.
+    struct Reservation {
+        let budget: UnauthenticatedBodyBudget
+        private(set) var bytes = 0
+
+        init(budget: UnauthenticatedBodyBudget) {
+            self.budget = budget
+        }
+
+        mutating func take(_ count: Int) -> Bool {
+            guard budget.reserve(count) else { return false }
+            bytes += count
+            return true
+        }
+
+        mutating func release() {
+            budget.release(bytes)
+            bytes = 0
+        }
+    }
+}
