@@ -136,8 +136,10 @@ import Testing
                     json: body(["model": "test-model", "messages": [["role": "user", "content": behaviour]]]), key: key)
                 #expect(response.status == status)
                 let message = response.body.json["error"]["message"].string ?? ""
-                #expect(message.contains(detail))
+                #expect(!message.contains(detail), "the upstream's words go to the log, not to the client")
                 #expect(!message.contains("127.0.0.1"), "upstream addresses stay private")
+                let requestID = try #require(response.headers.first(name: "X-Request-Id"))
+                #expect(message.contains(requestID) == (status >= 500), "a gateway error names the request: \(message)")
             }
         }
     }
@@ -214,6 +216,7 @@ import Testing
             let record = try #require(try await environment.usageRecords().first)
             #expect(record.completionTokens > 0)
             #expect(record.completionTokens < 500)
+            #expect(record.promptTokens == OpenAIUpstreamDouble.promptTokens, "the prompt is paid for too")
             environment.clock.advance(by: 2)
             _ = try environment.services.admission.admit(
                 try #require(try await environment.services.keys.list().first), category: .chat)

@@ -162,6 +162,10 @@ import Logging
             let record = try #require(try await environment.usageRecords().first)
             #expect(record.completionTokens > 0)
             #expect(record.completionTokens < 1500)
+            let backend = try #require(environment.services.registry.chatModel(named: EmbeddedModelTests.name)?
+                .pool.members.first as? EmbeddedChatBackend)
+            let prompt = try await backend.promptTokens([ChatMessage(role: "user", text: "Tell me a long story.")])
+            #expect(record.promptTokens == prompt.count, "the prompt is paid for too")
         }
     }
 }

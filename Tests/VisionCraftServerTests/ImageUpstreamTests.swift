@@ -76,7 +76,9 @@ import Testing
             try await environment.test { client in
                 let response = try await client.post("/sd", json: body(["model": "sdxl-base", "prompt": "a lake"]), key: key)
                 #expect(response.status == .badGateway)
-                #expect(response.errorMessage.contains("CUDA out of memory"))
+                #expect(!response.errorMessage.contains("CUDA out of memory"), "the upstream's words go to the log only")
+                let requestID = try #require(response.headers[.init("X-Request-Id")!])
+                #expect(response.errorMessage.contains(requestID), "the message names the request: \(response.errorMessage)")
             }
         }
     }

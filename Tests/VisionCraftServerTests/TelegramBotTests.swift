@@ -15,7 +15,8 @@ import Testing
     }
 
     static func environment(
-        telegram url: String, database: SQLiteDatabase, clock: ManualClock = ManualClock(), webhook: Bool = false
+        telegram url: String, database: SQLiteDatabase, clock: ManualClock = ManualClock(), webhook: Bool = false,
+        token: String = TelegramBotAPIDouble.token
     ) async throws -> TestEnvironment {
         var settings = TelegramSettings(channel: TelegramBotAPIDouble.channel)
         settings.apiBaseUrl = url
@@ -33,7 +34,7 @@ import Testing
         let services = try await AppServices.make(
             configuration: configuration, keys: SQLiteKeyRepository(database: database),
             usageRepository: SQLiteUsageRepository(database: database),
-            environment: ["TELEGRAM_BOT_TOKEN": TelegramBotAPIDouble.token, "TELEGRAM_WEBHOOK_SECRET": "s3cret"],
+            environment: ["TELEGRAM_BOT_TOKEN": token, "TELEGRAM_WEBHOOK_SECRET": "s3cret"],
             modelsDirectory: EmbeddedModelTests.modelsDirectory, botStore: SQLiteBotStore(database: database),
             clock: clock.wallClock, logger: logger)
         return TestEnvironment(services: services, clock: clock, database: database)
@@ -170,9 +171,39 @@ import Testing
             telegram.send("/refund charge-1", from: Self.admin)
             #expect(try await Self.message(1, to: Self.admin, telegram).contains("Refunded 1000 Stars"))
             #expect(telegram.calls("refundStarPayment").map { $0.parameters["telegram_payment_charge_id"] as? String } == ["charge-1"])
+            // The refund takes back charge-1's period only: charge-2 still buys thirty days from when it was paid.
+            let afterRefund = try #require(try await environment.services.keys.list().first)
+            #expect(afterRefund.tier == .tier2)
+            #expect(afterRefund.tierUntil == environment.clock.wallClock.now().addingTimeInterval(30 * 86_400))
+            telegram.send("/refund charge-2", from: Self.admin)
+            #expect(try await Self.message(2, to: Self.admin, telegram).contains("Refunded 1000 Stars"))
             #expect(try await environment.services.keys.list().first?.tier == .free)
             #expect(try await Self.chat(server, key: key).status == 200)
             #expect(try await Self.chat(server, key: key).status == 429, "back on Free's one request per second")
+        }
+    }
+
+    @Test func aRefundTakesBackOnlyWhatItsPaymentBought() async throws {
+        try await Self.withBot { telegram, environment, _ in
+            telegram.join(7)
+            telegram.send("/key", from: 7)
+            _ = try await Self.message(1, to: 7, telegram)
+            telegram.pay(chargeID: "t1", from: 7, payload: "tier1:7", amount: 500)
+            #expect(try await Self.message(2, to: 7, telegram).contains("Tier 1 is active"))
+            environment.clock.advance(by: 86_400)
+            telegram.pay(chargeID: "t2-a", from: 7, payload: "tier2:7", amount: 1000)
+            #expect(try await Self.message(3, to: 7, telegram).contains("Tier 2 is active"))
+            telegram.pay(chargeID: "t2-b", from: 7, payload: "tier2:7", amount: 1000)
+            #expect(try await Self.message(4, to: 7, telegram).contains("Tier 2 is active"))
+            let paid = try #require(try await environment.services.keys.list().first)
+            #expect(paid.tier == .tier2)
+            #expect(paid.tierUntil == environment.clock.wallClock.now().addingTimeInterval(60 * 86_400))
+
+            telegram.send("/refund t1", from: Self.admin)
+            #expect(try await Self.message(1, to: Self.admin, telegram).contains("Refunded 500 Stars"))
+            let afterRefund = try #require(try await environment.services.keys.list().first)
+            #expect(afterRefund.tier == .tier2, "the Tier 2 time paid for stays")
+            #expect(afterRefund.tierUntil == paid.tierUntil)
         }
     }
 
@@ -200,6 +231,47 @@ import Testing
             #expect(try await Self.message(3, to: 21, telegram).contains("paused"))
             #expect(try await Self.chat(server, key: key).status == 403)
         }
+    }
+
+    @Test func theBotIntroducesItselfAndHealthSaysItRuns() async throws {
+        try await Self.withBot { telegram, _, server in
+            #expect(await eventually {
+                (try? await LiveClient.get("\(server)/health").body.json["telegram_bot"]["state"].string) == "running"
+            })
+            let health = try await LiveClient.get("\(server)/health").body.json
+            #expect(health["status"].string == "ok")
+            #expect(health["telegram_bot"]["username"].string == "vc_test_bot")
+            #expect(telegram.calls("getMe").count == 1)
+            let menu = try #require(telegram.calls("setMyCommands").first?.parameters["commands"] as? [[String: Any]])
+            #expect(menu.compactMap { $0["command"] as? String }.contains("key"))
+            #expect(!menu.compactMap { $0["command"] as? String }.contains("refund"), "operator commands stay off the menu")
+            #expect(try await LiveClient.get("\(server)/metrics").body.string.contains("visioncraft_telegram_bot_up 1"))
+        }
+    }
+
+    @Test func aBotWithAWrongTokenShowsFailingAndKeepsTrying() async throws {
+        let telegram = TelegramBotAPIDouble()
+        try await telegram.run { url in
+            // The double knows only its own token: every call with another is Telegram's 401.
+            let environment = try await Self.environment(
+                telegram: url, database: try SQLiteDatabase.inMemory(), token: "654321:not-this-bot")
+            try await environment.live { server in
+                #expect(await eventually { telegram.unauthorizedCalls >= 3 }, "it keeps trying, backing off")
+                let health = try await LiveClient.get("\(server)/health")
+                #expect(health.status == 200, "the API itself still serves")
+                #expect(health.body.json["status"].string == "degraded")
+                #expect(health.body.json["telegram_bot"]["state"].string == "failing")
+                #expect(health.body.json["telegram_bot"]["error"].string?.contains("Unauthorized") == true)
+                #expect(try await LiveClient.get("\(server)/metrics").body.string.contains("visioncraft_telegram_bot_up 0"))
+            }
+        }
+    }
+
+    @Test func backoffDoublesUpToItsCeilingAndStartsOverAfterASuccess() {
+        var backoff = Backoff(initial: .seconds(1), maximum: .seconds(5))
+        #expect((0..<5).map { _ in backoff.take() } == [.seconds(1), .seconds(2), .seconds(4), .seconds(5), .seconds(5)])
+        backoff.reset()
+        #expect(backoff.take() == .seconds(1))
     }
 
     @Test func aConfiguredBotWithoutItsSecretsIsAClearStartupError() throws {

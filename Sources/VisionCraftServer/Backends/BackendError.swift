@@ -14,11 +14,16 @@ public struct BackendError: Error, Sendable, Equatable {
     }
 
     public var kind: Kind
+    /// Our own words, shown to the client.
     public var message: String
+    /// What the backend itself said (its error text, the status it answered), for the operator's
+    /// log only: it may name upstream hosts, paths or internals, so it never reaches a client.
+    public var detail: String?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, detail: String? = nil) {
         self.kind = kind
         self.message = message
+        self.detail = detail
     }
 
     /// Whether another backend of the same model may succeed where this one failed.

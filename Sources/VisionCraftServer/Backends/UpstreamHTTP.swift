@@ -49,7 +49,8 @@ public struct UpstreamEndpoint: Sendable {
 }
 
 /// Turns what AsyncHTTPClient and upstream servers report into `BackendError`s. Messages reach
-/// clients, so they say what went wrong but never where: no upstream hosts, paths or keys.
+/// clients, so they are our own words: what went wrong, never where. What the upstream said goes
+/// into the error's `detail`, for the log.
 enum UpstreamFailure {
     static func from(_ error: any Error) -> BackendError {
         if let error = error as? BackendError { return error }
@@ -57,28 +58,27 @@ enum UpstreamFailure {
         if httpClientError == .readTimeout || httpClientError == .deadlineExceeded
             || (error as? LoopLocalHTTPClient.Failure) == .timedOut
         {
-            return BackendError(.timedOut, "The backend did not answer in time.")
+            return BackendError(.timedOut, "The backend did not answer in time.", detail: "\(error)")
         }
         if error is CancellationError || httpClientError == .cancelled {
             return BackendError(.failed, "The request to the backend was cancelled.")
         }
-        return BackendError(.unreachable, "The backend could not be reached.")
+        return BackendError(.unreachable, "The backend could not be reached.", detail: "\(error)")
     }
 
     static func from(status: HTTPResponseStatus, body: ByteBuffer?) -> BackendError {
-        let detail = body.flatMap { upstreamMessage(in: $0) }.map { ": \($0)" } ?? "."
+        let detail = "status \(status.code)" + (body.flatMap { upstreamMessage(in: $0) }.map { ": \($0)" } ?? "")
         switch status.code {
         case 429, 503:
-            return BackendError(.overloaded, "The backend is overloaded (\(status.code))\(detail)")
+            return BackendError(.overloaded, "The backend is overloaded; try again shortly.", detail: detail)
         case 400, 413, 422:
-            return BackendError(.rejected, "The backend refused the request\(detail)")
+            return BackendError(.rejected, "The backend refused the request.", detail: detail)
         default:
-            return BackendError(.failed, "The backend failed with status \(status.code)\(detail)")
+            return BackendError(.failed, "The backend failed.", detail: detail)
         }
     }
 
-    /// The `error.message` (or `detail`) of an upstream error body, cut short: enough to help the
-    /// client, never a wall of upstream internals.
+    /// The `error.message` (or `detail`) of an upstream error body, cut short for the log.
     static func upstreamMessage(in body: ByteBuffer) -> String? {
         guard let json = try? JSONValue.parse(body.readableBytesView) else { return nil }
         let message = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue

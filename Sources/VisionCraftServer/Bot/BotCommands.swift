@@ -240,11 +240,18 @@ struct BotCommands: Sendable {
             }
             if payment.refundedAt != nil { return "That payment was already refunded." }
             try await gateway.refundStars(userID: payment.userID, chargeID: chargeID)
-            try await store.markRefunded(chargeID: chargeID, at: clock.now())
-            if let keyID = try await store.account(userID: payment.userID)?.keyID {
-                try await keys.setTier(id: keyID, tier: .free, until: nil)
+            let now = clock.now()
+            try await store.markRefunded(chargeID: chargeID, at: now)
+            guard let keyID = try await store.account(userID: payment.userID)?.keyID,
+                  let record = try await keys.resolve(String(keyID)) else {
+                return "Refunded \(payment.stars) Stars to \(payment.userID)."
             }
-            return "Refunded \(payment.stars) Stars to \(payment.userID); their key is back on Free."
+            let current = (tier: record.effectiveTier(at: now), until: record.tierUntil)
+            let left = PaidPlan.afterRefund(of: payment, payments: try await store.payments(userID: payment.userID),
+                                            current: current, at: now)
+            try await keys.setTier(id: keyID, tier: left.tier, until: left.until)
+            return "Refunded \(payment.stars) Stars to \(payment.userID); their key is on \(policies[left.tier].displayName)"
+                + (left.until.map { " until \(Self.format($0))." } ?? ".")
         }
         guard let target = arguments.first.flatMap(Int64.init), var account = try await store.account(userID: target) else {
             return "Usage: /\(name) <user id> (a user who has talked to the bot)"

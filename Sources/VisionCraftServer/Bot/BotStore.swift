@@ -40,6 +40,8 @@ public protocol BotStore: Sendable {
     /// Records a payment; false when this charge was recorded before, so it is credited once.
     func record(_ payment: StarsPayment) async throws -> Bool
     func payment(chargeID: String) async throws -> StarsPayment?
+    /// Every payment of one user, refunded ones included, oldest first.
+    func payments(userID: Int64) async throws -> [StarsPayment]
     func markRefunded(chargeID: String, at: Date) async throws
     /// The first update id not yet handled.
     func updateOffset() async throws -> Int64

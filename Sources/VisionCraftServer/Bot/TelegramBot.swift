@@ -11,29 +11,63 @@ public final class TelegramBot: Service, Sendable {
     let client: TelegramClient
     let processor: UpdateProcessor
     let store: any BotStore
+    let status: BotStatus
     let logger: Logger
 
-    init(settings: BotSettings, client: TelegramClient, commands: BotCommands, store: any BotStore, logger: Logger) {
+    init(settings: BotSettings, client: TelegramClient, commands: BotCommands, store: any BotStore, status: BotStatus,
+         logger: Logger) {
         self.settings = settings
         self.client = client
         self.store = store
+        self.status = status
         self.logger = logger
         processor = UpdateProcessor(commands: commands, store: store, client: client, logger: logger)
     }
 
     static let allowedUpdates: JSONValue = ["message", "pre_checkout_query", "chat_member"]
 
+    /// The menu Telegram shows users; operator commands stay out of it.
+    static let commandMenu: JSONValue = .array([
+        ("key", "Your API key"), ("rotate", "Replace your key"), ("limits", "What each plan allows"),
+        ("usage", "What you used today"), ("premium", "Tier 1 or Tier 2, paid with Stars"),
+        ("trial", "Tier 1 for a day, free"), ("paysupport", "Help with payments"), ("help", "All commands"),
+    ].map { ["command": .string($0.0), "description": .string($0.1)] })
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.receiveUpdates() }
+                group.addTask { await self.keepConnected() }
                 group.addTask { await self.recheckMemberships() }
                 await group.waitForAll()
             }
         }
     }
 
-    private func receiveUpdates() async {
+    /// Introduces the bot to Telegram and receives updates; whatever stops that (a wrong token,
+    /// a revoked bot, a long outage) is shown in `status` and tried again after a growing wait.
+    private func keepConnected() async {
+        var backoff = Backoff(maximum: .seconds(300))
+        while !Task.isCancelled {
+            do {
+                let me = try await client.callRetrying("getMe", [:])
+                _ = try await client.callRetrying("setMyCommands", ["commands": Self.commandMenu])
+                status.set(.running(username: me["username"]?.stringValue ?? "?"))
+                backoff.reset()
+                try await receiveUpdates()
+                if settings.webhookURL != nil { return }
+            } catch {
+                if Task.isCancelled { return }
+                status.set(.failing(reason: "\(error)"))
+                let wait = backoff.take()
+                logger.error("Telegram bot cannot reach Telegram; trying again", metadata: [
+                    "error": "\(error)", "retry_in_seconds": "\(wait.components.seconds)",
+                ])
+                try? await Task.sleep(for: wait * TelegramClient.delayScale)
+            }
+        }
+    }
+
+    private func receiveUpdates() async throws {
         do {
             if let url = settings.webhookURL {
                 _ = try await client.callRetrying("setWebhook", [
@@ -61,8 +95,6 @@ public final class TelegramBot: Service, Sendable {
                     offset = max(offset, update.id + 1)
                 }
             }
-        } catch {
-            if !Task.isCancelled { logger.error("Telegram bot stopped receiving updates", metadata: ["error": "\(error)"]) }
         }
     }
 

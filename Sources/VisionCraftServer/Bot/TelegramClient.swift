@@ -54,19 +54,18 @@ struct TelegramClient: Sendable {
     /// `call`, retried with exponential backoff (or Telegram's `retry_after`) while Telegram is
     /// down or throttling, until it answers or the task is cancelled.
     func callRetrying(_ method: String, _ parameters: [String: JSONValue], timeout: Duration = .seconds(30)) async throws -> JSONValue {
-        var delay = 1.0
+        var backoff = Backoff(maximum: .seconds(30))
         while true {
             do {
                 return try await call(method, parameters, timeout: timeout)
             } catch {
                 guard error.isRetryable else { throw error }
-                let wait: Double
-                if case .rateLimited(let retryAfter) = error { wait = Double(retryAfter) } else { wait = delay }
+                let wait: Duration
+                if case .rateLimited(let retryAfter) = error { wait = .seconds(retryAfter) } else { wait = backoff.take() }
                 logger.warning("Telegram Bot API unavailable; retrying", metadata: [
-                    "method": "\(method)", "error": "\(error)", "retry_in_seconds": "\(wait)",
+                    "method": "\(method)", "error": "\(error)", "retry_in_seconds": "\(wait.components.seconds)",
                 ])
-                try await Task.sleep(for: .milliseconds(Int(wait * 1000 * Self.delayScale)))
-                delay = min(delay * 2, 30)
+                try await Task.sleep(for: wait * Self.delayScale)
             }
         }
     }

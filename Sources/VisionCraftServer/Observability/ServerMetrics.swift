@@ -63,6 +63,15 @@ public struct ServerMetrics: Sendable {
         counter("visioncraft_backend_errors_total", [("model", model), ("kind", kind.rawValue)]).increment()
     }
 
+    /// 1 while the Telegram bot is connected and receiving updates, 0 otherwise.
+    public func botUp(_ up: Bool) {
+        botGauge.record(up ? 1 : 0)
+    }
+
+    private var botGauge: CoreMetrics.Gauge {
+        Gauge(label: "visioncraft_telegram_bot_up", factory: factory)
+    }
+
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
         let key = [label] + dimensions.flatMap { [$0.0, $0.1] }
         return counters.withLockedValue { cache in

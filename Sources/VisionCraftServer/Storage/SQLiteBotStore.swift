@@ -50,13 +50,23 @@ public struct SQLiteBotStore: BotStore {
 
     public func payment(chargeID: String) async throws -> StarsPayment? {
         try await database.writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM stars_payments WHERE charge_id = ?", arguments: [chargeID]).map { row in
-                StarsPayment(
-                    chargeID: row["charge_id"], userID: row["user_id"], tier: Tier(rawValue: row["tier"]) ?? .free,
-                    stars: row["stars"], days: row["days"], paidAt: Date(timeIntervalSince1970: row["paid_at"]),
-                    refundedAt: (row["refunded_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM stars_payments WHERE charge_id = ?", arguments: [chargeID])
+                .map(Self.payment)
         }
+    }
+
+    public func payments(userID: Int64) async throws -> [StarsPayment] {
+        try await database.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM stars_payments WHERE user_id = ? ORDER BY paid_at, rowid",
+                             arguments: [userID]).map(Self.payment)
+        }
+    }
+
+    static func payment(_ row: Row) -> StarsPayment {
+        StarsPayment(
+            chargeID: row["charge_id"], userID: row["user_id"], tier: Tier(rawValue: row["tier"]) ?? .free,
+            stars: row["stars"], days: row["days"], paidAt: Date(timeIntervalSince1970: row["paid_at"]),
+            refundedAt: (row["refunded_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 
     public func markRefunded(chargeID: String, at date: Date) async throws {

@@ -62,7 +62,7 @@ final class OpenAIUpstreamDouble: Sendable {
 
     private func respond(behaviour: String, json: [String: Any], request: Request) -> Response {
         switch behaviour {
-        case "fail": return Self.error(.internalServerError, "model crashed")
+        case "fail": return Self.error(.internalServerError, "model crashed at http://\(request.head.authority ?? "")/v1")
         case "busy": return Self.error(.tooManyRequests, "slow down")
         case "bad": return Self.error(.badRequest, "prompt is too long for this model")
         default: break
@@ -70,8 +70,10 @@ final class OpenAIUpstreamDouble: Sendable {
         if json["stream"] as? Bool != true {
             return wholeAnswer(behaviour: behaviour, request: request)
         }
-        let includeUsage = ((json["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
-            && behaviour != "no-usage"
+        let options = json["stream_options"] as? [String: Any]
+        let includeUsage = (options?["include_usage"] as? Bool) == true && behaviour != "no-usage"
+        // vLLM's `continuous_usage_stats`: the running usage in every chunk.
+        let usageInEveryChunk = includeUsage && (options?["continuous_usage_stats"] as? Bool) == true
         let deltas = switch behaviour {
         case "slow": Array(repeating: "tick", count: 500)
         case "slow-short": Array(repeating: "tick", count: 50)
@@ -83,10 +85,12 @@ final class OpenAIUpstreamDouble: Sendable {
                 // long-running behaviours do it; the rest keep connections alive like real servers.
                 if ["slow", "slow-short", "stall", "stall-mid"].contains(behaviour) {
                     try await request.body.consumeWithCancellationOnInboundClose { _ in
-                        try await self.stream(behaviour: behaviour, deltas: deltas, includeUsage: includeUsage, to: &writer)
+                        try await self.stream(behaviour: behaviour, deltas: deltas, includeUsage: includeUsage,
+                                              usageInEveryChunk: usageInEveryChunk, to: &writer)
                     }
                 } else {
-                    try await self.stream(behaviour: behaviour, deltas: deltas, includeUsage: includeUsage, to: &writer)
+                    try await self.stream(behaviour: behaviour, deltas: deltas, includeUsage: includeUsage,
+                                          usageInEveryChunk: usageInEveryChunk, to: &writer)
                 }
                 self.state.withLockedValue { $0.completedStreams += 1 }
             } catch {
@@ -124,9 +128,10 @@ final class OpenAIUpstreamDouble: Sendable {
         })
     }
 
-    private func stream(behaviour: String, deltas: [String], includeUsage: Bool, to writer: inout any ResponseBodyWriter)
-        async throws
-    {
+    private func stream(
+        behaviour: String, deltas: [String], includeUsage: Bool, usageInEveryChunk: Bool,
+        to writer: inout any ResponseBodyWriter
+    ) async throws {
         if behaviour == "stall" {
             try await Task.sleep(for: .seconds(20))
         }
@@ -139,7 +144,12 @@ final class OpenAIUpstreamDouble: Sendable {
             }
             if behaviour == "stall-mid" && index == 1 { try await Task.sleep(for: .seconds(20)) }
             if behaviour.hasPrefix("slow") { try await Task.sleep(for: .milliseconds(20)) }
-            try await writer.write(Self.chunk(["choices": [["index": 0, "delta": ["content": delta], "finish_reason": NSNull()]]]))
+            var chunk: [String: Any] = ["choices": [["index": 0, "delta": ["content": delta], "finish_reason": NSNull()]]]
+            if usageInEveryChunk {
+                chunk["usage"] = ["prompt_tokens": Self.promptTokens, "completion_tokens": index + 1,
+                                  "total_tokens": Self.promptTokens + index + 1]
+            }
+            try await writer.write(Self.chunk(chunk))
         }
         try await writer.write(Self.chunk(["choices": [["index": 0, "delta": [:], "finish_reason": "stop"]]]))
         if includeUsage {

@@ -24,11 +24,14 @@ final class TelegramBotAPIDouble: Sendable {
         var members: [Int64: String] = [:]
         var calls: [Call] = []
         var failures: [(status: Int, retryAfter: Int?)] = []
+        var unauthorizedCalls = 0
     }
 
     private let state = NIOLockedValueBox(State())
 
     var calls: [Call] { state.withLockedValue { $0.calls } }
+    /// Calls made with a token that is not the bot's, refused with Telegram's 401.
+    var unauthorizedCalls: Int { state.withLockedValue { $0.unauthorizedCalls } }
 
     func calls(_ method: String) -> [Call] { calls.filter { $0.method == method } }
 
@@ -120,6 +123,7 @@ final class TelegramBotAPIDouble: Sendable {
             let parameters = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
             let method = context.parameters.get("method") ?? ""
             guard context.parameters.get("bot") == "bot\(Self.token)" else {
+                self.state.withLockedValue { $0.unauthorizedCalls += 1 }
                 return Self.reply(401, ["ok": false, "error_code": 401, "description": "Unauthorized"])
             }
             let failure = self.state.withLockedValue { state -> (status: Int, retryAfter: Int?)? in
@@ -159,7 +163,9 @@ final class TelegramBotAPIDouble: Sendable {
         case "sendMessage", "sendInvoice":
             return Self.result(["message_id": Int.random(in: 1...1_000_000), "date": 1_767_225_600,
                                 "chat": ["id": parameters["chat_id"] ?? 0, "type": "private"]])
-        case "answerPreCheckoutQuery", "refundStarPayment", "setWebhook", "deleteWebhook":
+        case "getMe":
+            return Self.result(["id": 123456, "is_bot": true, "first_name": "VisionCraft", "username": "vc_test_bot"])
+        case "answerPreCheckoutQuery", "refundStarPayment", "setWebhook", "deleteWebhook", "setMyCommands":
             return Self.result(true)
         default:
             return Self.reply(404, ["ok": false, "error_code": 404, "description": "Not Found: method not found"])

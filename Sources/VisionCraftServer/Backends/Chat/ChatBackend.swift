@@ -1,8 +1,10 @@
 import NIOConcurrencyHelpers
 
-/// What a chat generation produces, in order: text deltas, then how it finished, then (when the
-/// backend knows it) exact token usage.
+/// What a chat generation produces, in order: the prompt's size (when the backend knows it before
+/// the end), text deltas, then how it finished, then (when the backend knows it) exact token usage.
 public enum ChatEvent: Sendable, Equatable {
+    /// Lets a stream the client abandons still record what its prompt cost.
+    case promptTokens(Int)
     case delta(String)
     case finished(reason: String)
     case usage(promptTokens: Int, completionTokens: Int)

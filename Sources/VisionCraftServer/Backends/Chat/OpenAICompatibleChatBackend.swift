@@ -106,6 +106,12 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
         // Upstreams take seeds as JSON numbers; keeping 53 bits keeps them exact.
         if let seed = request.seed { body["seed"] = .number(Double(seed & ((1 << 53) - 1))) }
         if sendsSamplingExtensions {
+            if request.stream {
+                // Usage with every chunk (vLLM; llama.cpp's server in `timings`), so a stream the
+                // client abandons still records its prompt. OpenAI itself refuses these fields.
+                body["stream_options"] = ["include_usage": true, "continuous_usage_stats": true]
+                body["timings_per_token"] = true
+            }
             if request.topK > 0 { body["top_k"] = .number(Double(request.topK)) }
             if request.repetitionPenalty != 1 {
                 // vLLM reads the first name, llama.cpp server and Ollama the second.

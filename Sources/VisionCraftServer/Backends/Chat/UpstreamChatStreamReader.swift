@@ -63,7 +63,7 @@ final class UpstreamChatStreamReader: @unchecked Sendable {
         }
         if chunk.isError {
             ended = true
-            throw BackendError(.failed, "The backend failed mid-stream: \(chunk.errorMessage ?? "unknown error").")
+            throw BackendError(.failed, "The backend failed mid-stream.", detail: chunk.errorMessage)
         }
         let events = chunk.events(alreadyFinished: finished)
         if events.contains(where: { if case .finished = $0 { true } else { false } }) { finished = true }
@@ -91,7 +91,8 @@ struct UpstreamChunk {
                 content: choice["delta"]?["content"]?.stringValue ?? choice["message"]?["content"]?.stringValue,
                 finishReason: choice["finish_reason"]?.stringValue)
         }
-        promptTokens = json["usage"]?["prompt_tokens"]?.intValue
+        // llama.cpp's server reports the prompt in `timings` (asked for with `timings_per_token`).
+        promptTokens = json["usage"]?["prompt_tokens"]?.intValue ?? json["timings"]?["prompt_n"]?.intValue
         completionTokens = json["usage"]?["completion_tokens"]?.intValue
         let error = json["error"]
         isError = error != nil && error != .null
@@ -111,6 +112,8 @@ struct UpstreamChunk {
         }
         if let promptTokens, let completionTokens {
             events.append(.usage(promptTokens: promptTokens, completionTokens: completionTokens))
+        } else if let promptTokens {
+            events.append(.promptTokens(promptTokens))
         }
         return events
     }

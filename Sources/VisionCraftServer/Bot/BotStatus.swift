@@ -1,0 +1,40 @@
+import NIOConcurrencyHelpers
+
+/// How the operator's bot is doing, shown by `/health` and the `visioncraft_telegram_bot_up`
+/// metric: a bot with a wrong token or a banned server must not look healthy.
+public final class BotStatus: Sendable {
+    public enum State: Sendable, Equatable {
+        /// Not yet known to Telegram (the first `getMe` has not answered).
+        case starting
+        case running(username: String)
+        /// Telegram refuses the bot, or cannot be reached; the bot keeps trying.
+        case failing(reason: String)
+    }
+
+    private let state = NIOLockedValueBox(State.starting)
+    private let metrics: ServerMetrics
+
+    init(metrics: ServerMetrics) {
+        self.metrics = metrics
+        metrics.botUp(false)
+    }
+
+    public var current: State { state.withLockedValue { $0 } }
+
+    func set(_ new: State) {
+        state.withLockedValue { $0 = new }
+        if case .running = new { metrics.botUp(true) } else { metrics.botUp(false) }
+    }
+
+    var isHealthy: Bool {
+        if case .running = current { true } else { false }
+    }
+
+    var json: JSONValue {
+        switch current {
+        case .starting: ["state": "starting"]
+        case .running(let username): ["state": "running", "username": .string(username)]
+        case .failing(let reason): ["state": "failing", "error": .string(reason)]
+        }
+    }
+}
