@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer clean
+.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer bench-hardening clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve: model
@@ -38,6 +38,10 @@ bench-engine:
 ## The embedded tokenizer next to llama.cpp's on 1 MiB texts; /health's latency meanwhile.
 bench-tokenizer:
 	bash bench/tokenizer/run.sh
+
+## Memory under a flood of large unauthenticated bodies (the goal: under 100 MB added).
+bench-hardening:
+	bash bench/hardening/run.sh
 
 clean:
 	rm -rf .build

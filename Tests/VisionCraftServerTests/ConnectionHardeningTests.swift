@@ -104,14 +104,14 @@ import Testing
         let (key, _) = try await environment.mintKey(.tier2)
         let budget = environment.services.unauthenticatedBodies
         try await environment.live { server in
-            // The first request's body is half sent: it holds 1,200 bytes of the budget…
+            // The first request's body is half sent: it holds the whole length it declared…
             let request = body(["model": "nothing", "messages": hello, "token": key, "padding": String(repeating: "x", count: 1500)])
             let first = try await RawHTTPConnection.connect(port: Self.port(server))
             defer { first.close() }
             let bytes = Array(request.utf8)
             try await first.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(bytes.count)\r\n\r\n"
                 + String(decoding: bytes.prefix(1200), as: UTF8.self))
-            #expect(await eventually { budget.bytesInUse == 1200 })
+            #expect(await eventually { budget.bytesInUse == bytes.count })
             // …so a second one that needs more than what is left is turned away at once.
             let second = try await RawHTTPConnection.connect(port: Self.port(server))
             defer { second.close() }

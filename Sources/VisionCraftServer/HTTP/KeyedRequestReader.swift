@@ -33,6 +33,12 @@ struct KeyedRequestReader: Sendable {
         }
         var reservation: UnauthenticatedBodyBudget.Reservation? = .init(budget: unauthenticatedBodies)
         defer { reservation?.release() }
+        // A declared length is taken whole before a byte is read: under a flood the first
+        // requests get all they need and finish, and the rest are turned away at once, rather
+        // than every request getting part of its body and none finishing.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), reservation?.take(declared) == false {
+            throw APIError.busyReadingBodies
+        }
         let json = try await Self.parse(try await collect(&request, reservation: &reservation))
         return (json, try await authenticator.authenticate(json["token"]?.stringValue))
     }
@@ -53,7 +59,10 @@ struct KeyedRequestReader: Sendable {
                 guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
                     throw APIError.bodyTooLarge(limit: maxBodyBytes).closingConnection()
                 }
-                if reservation?.take(chunk.readableBytes) == false { throw APIError.busyReadingBodies }
+                if let taken = reservation?.bytes, body.readableBytes + chunk.readableBytes > taken,
+                   reservation?.take(body.readableBytes + chunk.readableBytes - taken) == false {
+                    throw APIError.busyReadingBodies
+                }
                 var chunk = chunk
                 body.writeBuffer(&chunk)
             }
