@@ -76,3 +76,18 @@ import Testing
         #expect(String(buffer: value.buffer) == #"{"a":1.5,"b":2,"c":[true,null],"d":-3}"#)
     }
 }
+
+@Suite struct ContentEventTests {
+    @Test(arguments: [true, false])
+    func aContentEventIsTheGenericChunksBytes(_ includeUsage: Bool) {
+        let wire = ChatCompletionWire(model: "m\"odel", now: Date(timeIntervalSince1970: 1_700_000_000))
+        let event = ChatCompletionWire.ContentEvent(wire: wire, includeUsage: includeUsage)
+        for text in ["Hello", " \"quoted\" \\ and\nnewline\u{1}", "🍓 strawberry", ""] {
+            var expected = ByteBuffer(string: "data: ")
+            JSONWriter.write(wire.chunk(delta: ["content": .string(text)], finishReason: nil, includeUsage: includeUsage),
+                             into: &expected)
+            expected.writeString("\n\n")
+            #expect(event.event(text) == expected)
+        }
+    }
+}

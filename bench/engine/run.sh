@@ -19,3 +19,17 @@ for ORDER in $ORDERS; do
     --threads "$THREADS" --repeats "$REPEATS" --product-order "$ORDER"
 done
 python3 bench/engine/llama_cpp_speed.py "$MODEL" "$PROMPT" "$DECODE" "$THREADS" "$REPEATS"
+
+# The same decoding as a client sees it: through the server's streaming chat API, read by a raw
+# SSE reader, one stream and then eight at once (compare with streams=1 and streams=8 above).
+PORT=${PORT:-18194}
+WORK=$(mktemp -d /tmp/vc-engine.XXXXXX)
+mkdir -p "$WORK/data/models"
+ln -s "$PWD/$MODEL" "$WORK/data/models/"
+KEY=$(.build/release/visioncraft keys create --tier tier2 --data-dir "$WORK/data")
+.build/release/visioncraft serve --data-dir "$WORK/data" --port "$PORT" --log-level error &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
+python3 bench/engine/api_stream.py "$PORT" "$KEY" "$(basename "$MODEL" | sed 's/\.[^.]*\.gguf$//')" \
+  "$((DECODE > 128 ? DECODE : 128))" "$REPEATS" 1,8

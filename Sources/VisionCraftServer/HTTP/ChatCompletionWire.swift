@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// OpenAI's chat completion JSON shapes, for whole answers and for stream chunks.
 struct ChatCompletionWire {
@@ -43,6 +44,37 @@ struct ChatCompletionWire {
             ],
         ]
         return .object(chunk)
+    }
+
+    /// The SSE event of a content chunk, rendered once per stream around a marker and then filled
+    /// in per token: a token costs one escaped string and two copies, not a dictionary tree and
+    /// its sorted keys. The bytes are exactly `chunk(delta: ["content": text], …)`'s.
+    struct ContentEvent {
+        private let prefix: ByteBuffer
+        private let suffix: ByteBuffer
+
+        init(wire: ChatCompletionWire, includeUsage: Bool) {
+            let marker = "\u{1}content\u{1}"
+            var rendered = ByteBuffer(string: "data: ")
+            JSONWriter.write(wire.chunk(delta: ["content": .string(marker)], finishReason: nil, includeUsage: includeUsage),
+                             into: &rendered)
+            rendered.writeString("\n\n")
+            var encodedMarker = ByteBuffer()
+            JSONWriter.writeString(marker, into: &encodedMarker)
+            let bytes = Array(rendered.readableBytesView), needle = Array(encodedMarker.readableBytesView)
+            let start = (0...(bytes.count - needle.count)).first { bytes[$0..<$0 + needle.count].elementsEqual(needle) }!
+            prefix = ByteBuffer(bytes: bytes[..<start])
+            suffix = ByteBuffer(bytes: bytes[(start + needle.count)...])
+        }
+
+        func event(_ text: String) -> ByteBuffer {
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(prefix.readableBytes + suffix.readableBytes + text.utf8.count + 8)
+            buffer.writeImmutableBuffer(prefix)
+            JSONWriter.writeString(text, into: &buffer)
+            buffer.writeImmutableBuffer(suffix)
+            return buffer
+        }
     }
 
     func usageChunk(_ usage: TokenCount) -> JSONValue {

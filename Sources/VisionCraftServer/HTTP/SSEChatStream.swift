@@ -25,6 +25,7 @@ struct SSEChatStream: Sendable {
 
     func relay(_ events: ChatEventStream, to writer: inout any ResponseBodyWriter, progress: Progress) async {
         let includeUsage = chat.includeUsageInStream
+        let content = ChatCompletionWire.ContentEvent(wire: wire, includeUsage: includeUsage)
         var iterator = events.makeAsyncIterator()
         do {
             try await write(wire.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil,
@@ -49,8 +50,7 @@ struct SSEChatStream: Sendable {
                 progress.update { $0.tokens.observe(event) }
                 switch event {
                 case .delta(let text):
-                    try await write(wire.chunk(delta: ["content": .string(text)], finishReason: nil,
-                                               includeUsage: includeUsage), to: &writer)
+                    try await writer.write(content.event(text))
                 case .finished(let reason):
                     try await write(wire.chunk(delta: [:], finishReason: reason, includeUsage: includeUsage),
                                     to: &writer)
