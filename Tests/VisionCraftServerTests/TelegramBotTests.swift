@@ -274,6 +274,34 @@ import Testing
         #expect(backoff.take() == .seconds(1))
     }
 
+    @Test func aReplyStillWaitingWhenTheServerStopsIsSentOnceAfterTheRestart() async throws {
+        let telegram = TelegramBotAPIDouble()
+        let database = try SQLiteDatabase.inMemory()
+        try await telegram.run { url in
+            try await Self.environment(telegram: url, database: database).live(gracePeriod: .milliseconds(300)) { _ in
+                // Telegram throttles the reply that carries the new key for far longer than the
+                // shutdown's grace period (10,000 s; 100 s at the tests' backoff scale).
+                telegram.fail(next: 1, status: 429, retryAfter: 10_000, method: "sendMessage")
+                telegram.join(4)
+                telegram.send("/key", from: 4)
+                #expect(await eventually { telegram.calls("sendMessage").count == 1 })
+            }
+            #expect(telegram.messages(to: 4).isEmpty, "the throttled reply was not delivered before the stop")
+            try await Self.environment(telegram: url, database: database).live { _ in
+                let key = try Self.key(in: try await Self.message(1, to: 4, telegram))
+                #expect(try await environmentKeyWorks(database: database, key: key))
+                telegram.send("/help", from: 4)
+                #expect(try await Self.message(2, to: 4, telegram).contains("/key"))
+                #expect(telegram.messages(to: 4).count == 2, "the key's reply came once: \(telegram.messages(to: 4))")
+            }
+        }
+    }
+
+    /// Whether `key` authenticates against the keys in `database`.
+    private func environmentKeyWorks(database: SQLiteDatabase, key: String) async throws -> Bool {
+        (try? await KeyAuthenticator(repository: SQLiteKeyRepository(database: database)).authenticate(key)) != nil
+    }
+
     @Test func aConfiguredBotWithoutItsSecretsIsAClearStartupError() throws {
         var settings = TelegramSettings(channel: "@c")
         #expect(throws: ConfigurationError.self) { try BotSettings.resolve(settings, environment: [:]) }

@@ -32,18 +32,17 @@ public struct StarsPayment: Sendable, Equatable {
     public var refundedAt: Date?
 }
 
-/// What the bot keeps between restarts: accounts, payments, and how far it has read updates.
+/// What the bot keeps between restarts: accounts, payments, how far it has read updates, and the
+/// replies not yet sent. Every change goes through `transaction`.
 public protocol BotStore: Sendable {
     func account(userID: Int64) async throws -> TelegramAccount?
-    func save(_ account: TelegramAccount) async throws
     func accountsWithKeys() async throws -> [TelegramAccount]
-    /// Records a payment; false when this charge was recorded before, so it is credited once.
-    func record(_ payment: StarsPayment) async throws -> Bool
     func payment(chargeID: String) async throws -> StarsPayment?
-    /// Every payment of one user, refunded ones included, oldest first.
-    func payments(userID: Int64) async throws -> [StarsPayment]
-    func markRefunded(chargeID: String, at: Date) async throws
     /// The first update id not yet handled.
     func updateOffset() async throws -> Int64
-    func setUpdateOffset(_ offset: Int64) async throws
+    /// Runs `body` as one transaction (see `BotTransaction`).
+    func transaction<Value: Sendable>(_ body: @escaping @Sendable (any BotTransaction) throws -> Value) async throws -> Value
+    /// Replies queued and not yet sent, oldest first (nil for one this version cannot read).
+    func queuedActions(limit: Int) async throws -> [(id: Int64, action: BotAction?)]
+    func removeQueuedAction(id: Int64) async throws
 }

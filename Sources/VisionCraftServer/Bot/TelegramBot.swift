@@ -10,18 +10,20 @@ public final class TelegramBot: Service, Sendable {
     let settings: BotSettings
     let client: TelegramClient
     let processor: UpdateProcessor
+    let outbox: BotOutbox
     let store: any BotStore
     let status: BotStatus
     let logger: Logger
 
-    init(settings: BotSettings, client: TelegramClient, commands: BotCommands, store: any BotStore, status: BotStatus,
-         logger: Logger) {
+    init(settings: BotSettings, client: TelegramClient, processor: UpdateProcessor, outbox: BotOutbox,
+         store: any BotStore, status: BotStatus, logger: Logger) {
         self.settings = settings
         self.client = client
         self.store = store
         self.status = status
         self.logger = logger
-        processor = UpdateProcessor(commands: commands, store: store, client: client, logger: logger)
+        self.processor = processor
+        self.outbox = outbox
     }
 
     static let allowedUpdates: JSONValue = ["message", "pre_checkout_query", "chat_member"]
@@ -33,13 +35,21 @@ public final class TelegramBot: Service, Sendable {
         ("trial", "Tier 1 for a day, free"), ("paysupport", "Help with payments"), ("help", "All commands"),
     ].map { ["command": .string($0.0), "description": .string($0.1)] })
 
+    /// Receiving stops at once on a graceful shutdown; the outbox goes on sending what is queued
+    /// until it is empty or the shutdown's grace period ends.
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.keepConnected() }
-                group.addTask { await self.recheckMemberships() }
-                await group.waitForAll()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    await withTaskGroup(of: Void.self) { receiving in
+                        receiving.addTask { await self.keepConnected() }
+                        receiving.addTask { await self.recheckMemberships() }
+                        await receiving.waitForAll()
+                    }
+                }
             }
+            group.addTask { await self.outbox.run() }
+            await group.waitForAll()
         }
     }
 
@@ -120,96 +130,5 @@ public final class TelegramBot: Service, Sendable {
                 logger.warning("Membership re-check failed; trying again later", metadata: ["error": "\(error)"])
             }
         }
-    }
-}
-
-/// Handles one update at a time, in order, whether it came from polling, the webhook or a
-/// membership re-check: the update is marked handled before its answers are sent, so a restart
-/// never applies it twice.
-actor UpdateProcessor {
-    let commands: BotCommands
-    let store: any BotStore
-    let client: TelegramClient
-    let logger: Logger
-
-    init(commands: BotCommands, store: any BotStore, client: TelegramClient, logger: Logger) {
-        self.commands = commands
-        self.store = store
-        self.client = client
-        self.logger = logger
-    }
-
-    func process(_ update: TelegramUpdate) async {
-        do {
-            guard update.id >= (try await store.updateOffset()) else { return }  // handled before
-            var actions: [BotAction] = []
-            do {
-                actions = try await commands.handle(update)
-            } catch {
-                logger.error("A Telegram update could not be handled; skipped", metadata: [
-                    "update_id": "\(update.id)", "error": "\(error)",
-                ])
-            }
-            try await store.setUpdateOffset(update.id + 1)
-            for action in actions { await perform(action) }
-        } catch {
-            logger.error("Bot state could not be saved", metadata: ["update_id": "\(update.id)", "error": "\(error)"])
-        }
-    }
-
-    func membership(userID: Int64, isMember: Bool) async {
-        do {
-            for action in try await commands.membershipChanged(userID: userID, isMember: isMember) { await perform(action) }
-        } catch {
-            logger.error("Membership change could not be applied", metadata: ["error": "\(error)"])
-        }
-    }
-
-    private func perform(_ action: BotAction) async {
-        let (method, parameters): (String, [String: JSONValue])
-        switch action {
-        case .message(let chatID, let text):
-            (method, parameters) = ("sendMessage", ["chat_id": .number(Double(chatID)), "text": .string(text)])
-        case .invoice(let chatID, let tier, let stars, let days, let payload):
-            let name = commands.policies[tier].displayName
-            (method, parameters) = ("sendInvoice", [
-                "chat_id": .number(Double(chatID)), "title": .string("VisionCraft \(name), \(days) days"),
-                "description": .string("\(name) limits for \(days) days on your API key."), "payload": .string(payload),
-                "currency": "XTR", "prices": [["label": .string(name), "amount": .number(Double(stars))]],
-            ])
-        case .answerPreCheckout(let queryID, let ok, let error):
-            var answer: [String: JSONValue] = ["pre_checkout_query_id": .string(queryID), "ok": .bool(ok)]
-            if let error { answer["error_message"] = .string(error) }
-            (method, parameters) = ("answerPreCheckoutQuery", answer)
-        }
-        do {
-            _ = try await client.callRetrying(method, parameters)
-        } catch {
-            // Refused (the user blocked the bot, say): nothing to retry.
-            logger.warning("Telegram refused a bot action", metadata: ["method": "\(method)", "error": "\(error)"])
-        }
-    }
-}
-
-/// Channel membership and refunds through the Bot API.
-struct TelegramAPIGateway: TelegramGateway {
-    let client: TelegramClient
-    let channel: String
-
-    var chatID: JSONValue { Int64(channel).map { .number(Double($0)) } ?? .string(channel) }
-
-    func isChannelMember(userID: Int64) async throws -> Bool {
-        do {
-            let member = try await client.callRetrying("getChatMember", ["chat_id": chatID, "user_id": .number(Double(userID))])
-            return TelegramUpdate.isMember(member)
-        } catch TelegramError.refused {
-            return false  // "user not found" and the like: not a member
-        }
-    }
-
-    func refundStars(userID: Int64, chargeID: String) async throws {
-        _ = try await client.callRetrying("refundStarPayment", [
-            "user_id": .number(Double(userID)), "telegram_payment_charge_id": .string(chargeID),
-        ])
     }
 }

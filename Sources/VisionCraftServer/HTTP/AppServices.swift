@@ -44,10 +44,12 @@ public struct AppServices: Sendable {
             httpClients.append(http)
             let client = TelegramClient(http: http, baseURL: settings.apiBaseURL, token: settings.token, logger: logger)
             let commands = BotCommands(
-                settings: settings, store: botStore, keys: cachedKeys, admission: admission,
-                policies: configuration.tierPolicies, gateway: TelegramAPIGateway(client: client, channel: settings.channel),
-                clock: clock, logger: logger)
-            bot = TelegramBot(settings: settings, client: client, commands: commands, store: botStore,
+                settings: settings, admission: admission, policies: configuration.tierPolicies,
+                gateway: TelegramAPIGateway(client: client, channel: settings.channel), clock: clock, logger: logger)
+            let outbox = BotOutbox(store: botStore, client: client, policies: configuration.tierPolicies, logger: logger)
+            let processor = UpdateProcessor(
+                commands: commands, store: botStore, outbox: outbox, keysChanged: { cachedKeys.forgetAll() }, logger: logger)
+            bot = TelegramBot(settings: settings, client: client, processor: processor, outbox: outbox, store: botStore,
                               status: BotStatus(metrics: metrics), logger: logger)
         }
         return AppServices(

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOCore
 
 public struct SQLiteBotStore: BotStore {
     let database: SQLiteDatabase
@@ -9,13 +10,51 @@ public struct SQLiteBotStore: BotStore {
     }
 
     public func account(userID: Int64) async throws -> TelegramAccount? {
+        try await database.writer.read { db in try Self.account(db, userID: userID) }
+    }
+
+    public func accountsWithKeys() async throws -> [TelegramAccount] {
         try await database.writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM telegram_accounts WHERE user_id = ?", arguments: [userID]).map(Self.account)
+            try Row.fetchAll(db, sql: "SELECT * FROM telegram_accounts WHERE key_id IS NOT NULL ORDER BY user_id").map(Self.account)
         }
     }
 
-    public func save(_ account: TelegramAccount) async throws {
+    public func payment(chargeID: String) async throws -> StarsPayment? {
+        try await database.writer.read { db in try Self.payment(db, chargeID: chargeID) }
+    }
+
+    public func updateOffset() async throws -> Int64 {
+        try await database.writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM bot_state WHERE name = 'update_offset'") ?? 0
+        }
+    }
+
+    public func transaction<Value: Sendable>(_ body: @escaping @Sendable (any BotTransaction) throws -> Value) async throws -> Value {
+        try await database.writer.write { db in try body(Transaction(db: db)) }
+    }
+
+    public func queuedActions(limit: Int) async throws -> [(id: Int64, action: BotAction?)] {
+        try await database.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, action FROM bot_outbox ORDER BY id LIMIT ?", arguments: [limit]).map { row in
+                let text: String = row["action"]
+                return (row["id"], (try? JSONValue.parse(text)).flatMap(BotAction.init(json:)))
+            }
+        }
+    }
+
+    public func removeQueuedAction(id: Int64) async throws {
         try await database.writer.write { db in
+            try db.execute(sql: "DELETE FROM bot_outbox WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// The bot's reads and writes on one open GRDB transaction.
+    private struct Transaction: BotTransaction {
+        let db: Database
+
+        func account(userID: Int64) throws -> TelegramAccount? { try SQLiteBotStore.account(db, userID: userID) }
+
+        func save(_ account: TelegramAccount) throws {
             try db.execute(
                 sql: """
                     INSERT INTO telegram_accounts (user_id, chat_id, key_id, banned, left_channel, trial_claimed_at)
@@ -27,16 +66,8 @@ public struct SQLiteBotStore: BotStore {
                 arguments: [account.userID, account.chatID, account.keyID, account.isBanned, account.leftChannel,
                             account.trialClaimedAt?.timeIntervalSince1970])
         }
-    }
 
-    public func accountsWithKeys() async throws -> [TelegramAccount] {
-        try await database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM telegram_accounts WHERE key_id IS NOT NULL ORDER BY user_id").map(Self.account)
-        }
-    }
-
-    public func record(_ payment: StarsPayment) async throws -> Bool {
-        try await database.writer.write { db in
+        func record(_ payment: StarsPayment) throws -> Bool {
             try db.execute(
                 sql: """
                     INSERT INTO stars_payments (charge_id, user_id, tier, stars, days, paid_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -46,48 +77,55 @@ public struct SQLiteBotStore: BotStore {
                             payment.paidAt.timeIntervalSince1970])
             return db.changesCount == 1
         }
-    }
 
-    public func payment(chargeID: String) async throws -> StarsPayment? {
-        try await database.writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM stars_payments WHERE charge_id = ?", arguments: [chargeID])
-                .map(Self.payment)
-        }
-    }
+        func payment(chargeID: String) throws -> StarsPayment? { try SQLiteBotStore.payment(db, chargeID: chargeID) }
 
-    public func payments(userID: Int64) async throws -> [StarsPayment] {
-        try await database.writer.read { db in
+        func payments(userID: Int64) throws -> [StarsPayment] {
             try Row.fetchAll(db, sql: "SELECT * FROM stars_payments WHERE user_id = ? ORDER BY paid_at, rowid",
-                             arguments: [userID]).map(Self.payment)
+                             arguments: [userID]).map(SQLiteBotStore.payment)
         }
-    }
 
-    static func payment(_ row: Row) -> StarsPayment {
-        StarsPayment(
-            chargeID: row["charge_id"], userID: row["user_id"], tier: Tier(rawValue: row["tier"]) ?? .free,
-            stars: row["stars"], days: row["days"], paidAt: Date(timeIntervalSince1970: row["paid_at"]),
-            refundedAt: (row["refunded_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
-    }
-
-    public func markRefunded(chargeID: String, at date: Date) async throws {
-        try await database.writer.write { db in
+        func markRefunded(chargeID: String, at date: Date) throws {
             try db.execute(sql: "UPDATE stars_payments SET refunded_at = ? WHERE charge_id = ?",
                            arguments: [date.timeIntervalSince1970, chargeID])
         }
-    }
 
-    public func updateOffset() async throws -> Int64 {
-        try await database.writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT value FROM bot_state WHERE name = 'update_offset'") ?? 0
+        func createKey(tier: Tier, tierUntil: Date?, label: String?, now: Date) throws -> MintedKey {
+            try SQLiteKeyRepository.create(db, tier: tier, tierUntil: tierUntil, label: label, now: now)
         }
-    }
 
-    public func setUpdateOffset(_ offset: Int64) async throws {
-        try await database.writer.write { db in
+        func key(id: Int64) throws -> APIKeyRecord? { try SQLiteKeyRepository.key(db, id: id) }
+
+        func revokeKey(id: Int64, now: Date) throws { try SQLiteKeyRepository.revoke(db, id: id, now: now) }
+
+        func setTier(keyID: Int64, tier: Tier, until: Date?) throws {
+            try SQLiteKeyRepository.setTier(db, id: keyID, tier: tier, until: until)
+        }
+
+        func setActive(keyID: Int64, active: Bool, reason: String?) throws {
+            try SQLiteKeyRepository.setActive(db, id: keyID, active: active, reason: reason)
+        }
+
+        func queue(_ action: BotAction, now: Date) throws {
+            var buffer = ByteBuffer()
+            JSONWriter.write(action.json, into: &buffer)
+            try db.execute(sql: "INSERT INTO bot_outbox (action, created_at) VALUES (?, ?)",
+                           arguments: [String(buffer: buffer), now.timeIntervalSince1970])
+        }
+
+        func setUpdateOffset(_ offset: Int64) throws {
             try db.execute(
                 sql: "INSERT INTO bot_state (name, value) VALUES ('update_offset', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                 arguments: [offset])
         }
+    }
+
+    static func account(_ db: Database, userID: Int64) throws -> TelegramAccount? {
+        try Row.fetchOne(db, sql: "SELECT * FROM telegram_accounts WHERE user_id = ?", arguments: [userID]).map(account)
+    }
+
+    static func payment(_ db: Database, chargeID: String) throws -> StarsPayment? {
+        try Row.fetchOne(db, sql: "SELECT * FROM stars_payments WHERE charge_id = ?", arguments: [chargeID]).map(payment)
     }
 
     static func account(_ row: Row) -> TelegramAccount {
@@ -95,5 +133,12 @@ public struct SQLiteBotStore: BotStore {
             userID: row["user_id"], chatID: row["chat_id"], keyID: row["key_id"], isBanned: row["banned"],
             leftChannel: row["left_channel"],
             trialClaimedAt: (row["trial_claimed_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+
+    static func payment(_ row: Row) -> StarsPayment {
+        StarsPayment(
+            chargeID: row["charge_id"], userID: row["user_id"], tier: Tier(rawValue: row["tier"]) ?? .free,
+            stars: row["stars"], days: row["days"], paidAt: Date(timeIntervalSince1970: row["paid_at"]),
+            refundedAt: (row["refunded_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }

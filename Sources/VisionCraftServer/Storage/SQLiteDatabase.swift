@@ -82,6 +82,16 @@ public struct SQLiteDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3-bot-outbox") { db in
+            // Replies written in the same transaction as the change they report, sent afterwards.
+            try db.execute(sql: """
+                CREATE TABLE bot_outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    action TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -11,20 +11,7 @@ public struct SQLiteKeyRepository: KeyRepository {
     static let columns = "id, key_prefix, label, tier, tier_until, active, deactivation_reason, created_at, revoked_at"
 
     public func create(tier: Tier, tierUntil: Date?, label: String?, now: Date) async throws -> MintedKey {
-        let plain = APIKeySecret.generate()
-        let record = try await database.writer.write { db -> APIKeyRecord in
-            try db.execute(
-                sql: """
-                    INSERT INTO api_keys (key_hash, key_prefix, label, tier, tier_until, active, created_at)
-                    VALUES (?, ?, ?, ?, ?, 1, ?)
-                    """,
-                arguments: [APIKeySecret.hash(plain), APIKeySecret.displayPrefix(plain), label, tier.rawValue,
-                            tierUntil?.timeIntervalSince1970, now.timeIntervalSince1970])
-            return APIKeyRecord(
-                id: db.lastInsertedRowID, prefix: APIKeySecret.displayPrefix(plain), label: label, tier: tier,
-                tierUntil: tierUntil, isActive: true, deactivationReason: nil, createdAt: now, revokedAt: nil)
-        }
-        return MintedKey(plainText: plain, record: record)
+        try await database.writer.write { db in try Self.create(db, tier: tier, tierUntil: tierUntil, label: label, now: now) }
     }
 
     public func find(hash: String) async throws -> APIKeyRecord? {
@@ -43,10 +30,7 @@ public struct SQLiteKeyRepository: KeyRepository {
 
     public func resolve(_ reference: String) async throws -> APIKeyRecord? {
         try await database.writer.read { db in
-            if let id = Int64(reference) {
-                return try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM api_keys WHERE id = ?", arguments: [id])
-                    .map(Self.record)
-            }
+            if let id = Int64(reference) { return try Self.key(db, id: id) }
             if let row = try Row.fetchOne(
                 db, sql: "SELECT \(Self.columns) FROM api_keys WHERE key_hash = ?",
                 arguments: [APIKeySecret.hash(reference)])
@@ -61,27 +45,52 @@ public struct SQLiteKeyRepository: KeyRepository {
     }
 
     public func revoke(id: Int64, now: Date) async throws {
-        try await database.writer.write { db in
-            try db.execute(
-                sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                arguments: [now.timeIntervalSince1970, id])
-        }
+        try await database.writer.write { db in try Self.revoke(db, id: id, now: now) }
     }
 
     public func setTier(id: Int64, tier: Tier, until: Date?) async throws {
-        try await database.writer.write { db in
-            try db.execute(
-                sql: "UPDATE api_keys SET tier = ?, tier_until = ? WHERE id = ?",
-                arguments: [tier.rawValue, until?.timeIntervalSince1970, id])
-        }
+        try await database.writer.write { db in try Self.setTier(db, id: id, tier: tier, until: until) }
     }
 
     public func setActive(id: Int64, active: Bool, reason: String?) async throws {
-        try await database.writer.write { db in
-            try db.execute(
-                sql: "UPDATE api_keys SET active = ?, deactivation_reason = ? WHERE id = ?",
-                arguments: [active, active ? nil : reason, id])
-        }
+        try await database.writer.write { db in try Self.setActive(db, id: id, active: active, reason: reason) }
+    }
+
+    // The statements themselves, for this repository and for transactions that change keys
+    // together with other tables (the bot's).
+
+    static func create(_ db: Database, tier: Tier, tierUntil: Date?, label: String?, now: Date) throws -> MintedKey {
+        let plain = APIKeySecret.generate()
+        try db.execute(
+            sql: """
+                INSERT INTO api_keys (key_hash, key_prefix, label, tier, tier_until, active, created_at)
+                VALUES (?, ?, ?, ?, ?, 1, ?)
+                """,
+            arguments: [APIKeySecret.hash(plain), APIKeySecret.displayPrefix(plain), label, tier.rawValue,
+                        tierUntil?.timeIntervalSince1970, now.timeIntervalSince1970])
+        let record = APIKeyRecord(
+            id: db.lastInsertedRowID, prefix: APIKeySecret.displayPrefix(plain), label: label, tier: tier,
+            tierUntil: tierUntil, isActive: true, deactivationReason: nil, createdAt: now, revokedAt: nil)
+        return MintedKey(plainText: plain, record: record)
+    }
+
+    static func key(_ db: Database, id: Int64) throws -> APIKeyRecord? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM api_keys WHERE id = ?", arguments: [id]).map(record)
+    }
+
+    static func revoke(_ db: Database, id: Int64, now: Date) throws {
+        try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                       arguments: [now.timeIntervalSince1970, id])
+    }
+
+    static func setTier(_ db: Database, id: Int64, tier: Tier, until: Date?) throws {
+        try db.execute(sql: "UPDATE api_keys SET tier = ?, tier_until = ? WHERE id = ?",
+                       arguments: [tier.rawValue, until?.timeIntervalSince1970, id])
+    }
+
+    static func setActive(_ db: Database, id: Int64, active: Bool, reason: String?) throws {
+        try db.execute(sql: "UPDATE api_keys SET active = ?, deactivation_reason = ? WHERE id = ?",
+                       arguments: [active, active ? nil : reason, id])
     }
 
     static func record(_ row: Row) -> APIKeyRecord {

@@ -9,12 +9,16 @@ import ServiceLifecycle
 /// Runs an application on a real loopback port for the duration of `body`, then shuts it down
 /// gracefully, as the live tests and the upstream doubles need.
 func withRunningServer<App: ApplicationProtocol, Value: Sendable>(
+    gracePeriod: Duration? = nil,
     _ makeApplication: (@escaping @Sendable (Int) async -> Void) -> App,
     _ body: @Sendable (Int) async throws -> Value
 ) async throws -> Value {
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     let application = makeApplication { port in continuation.yield(port) }
-    let group = ServiceGroup(configuration: .init(services: [application], logger: Logger(label: "test")))
+    var configuration = ServiceGroupConfiguration(services: [application], logger: Logger(label: "test"))
+    // As `shutdown_grace_seconds` does for the server: past it, what still runs is cancelled.
+    configuration.maximumGracefulShutdownDuration = gracePeriod
+    let group = ServiceGroup(configuration: configuration)
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         var iterator = ports.makeAsyncIterator()

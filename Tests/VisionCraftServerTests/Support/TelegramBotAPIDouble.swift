@@ -16,6 +16,8 @@ final class TelegramBotAPIDouble: Sendable {
     struct Call: @unchecked Sendable {
         var method: String
         var parameters: [String: Any]
+        /// Answered with one of the failures it was told to give, so not done.
+        var failed = false
     }
 
     private struct State: @unchecked Sendable {
@@ -23,7 +25,7 @@ final class TelegramBotAPIDouble: Sendable {
         var nextUpdateID = 100
         var members: [Int64: String] = [:]
         var calls: [Call] = []
-        var failures: [(status: Int, retryAfter: Int?)] = []
+        var failures: [(status: Int, retryAfter: Int?, method: String?)] = []
         var unauthorizedCalls = 0
     }
 
@@ -35,15 +37,15 @@ final class TelegramBotAPIDouble: Sendable {
 
     func calls(_ method: String) -> [Call] { calls.filter { $0.method == method } }
 
-    /// Texts the bot sent to one chat, oldest first.
+    /// Texts the bot sent to one chat (and Telegram accepted), oldest first.
     func messages(to chatID: Int64) -> [String] {
-        calls("sendMessage").filter { ($0.parameters["chat_id"] as? NSNumber)?.int64Value == chatID }
+        calls("sendMessage").filter { !$0.failed && ($0.parameters["chat_id"] as? NSNumber)?.int64Value == chatID }
             .compactMap { $0.parameters["text"] as? String }
     }
 
-    /// The next `count` calls answer `status` (500, or 429 with `retryAfter`).
-    func fail(next count: Int, status: Int, retryAfter: Int? = nil) {
-        state.withLockedValue { $0.failures += Array(repeating: (status, retryAfter), count: count) }
+    /// The next `count` calls (of `method`, or of any) answer `status` (500, or 429 with `retryAfter`).
+    func fail(next count: Int, status: Int, retryAfter: Int? = nil, method: String? = nil) {
+        state.withLockedValue { $0.failures += Array(repeating: (status, retryAfter, method), count: count) }
     }
 
     // MARK: Scripting what users do
@@ -126,9 +128,10 @@ final class TelegramBotAPIDouble: Sendable {
                 self.state.withLockedValue { $0.unauthorizedCalls += 1 }
                 return Self.reply(401, ["ok": false, "error_code": 401, "description": "Unauthorized"])
             }
-            let failure = self.state.withLockedValue { state -> (status: Int, retryAfter: Int?)? in
-                state.calls.append(Call(method: method, parameters: parameters))
-                return state.failures.isEmpty ? nil : state.failures.removeFirst()
+            let failure = self.state.withLockedValue { state -> (status: Int, retryAfter: Int?, method: String?)? in
+                let index = state.failures.firstIndex { $0.method == nil || $0.method == method }
+                state.calls.append(Call(method: method, parameters: parameters, failed: index != nil))
+                return index.map { state.failures.remove(at: $0) }
             }
             if let failure {
                 if failure.status == 429 {

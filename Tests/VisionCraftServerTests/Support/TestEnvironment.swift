@@ -54,8 +54,10 @@ final class TestEnvironment: Sendable {
     }
 
     /// The whole server on a real port, with its background services running.
-    func live<Value: Sendable>(_ body: @Sendable (String) async throws -> Value) async throws -> Value {
-        try await withRunningServer({ onPort in
+    func live<Value: Sendable>(
+        gracePeriod: Duration? = nil, _ body: @Sendable (String) async throws -> Value
+    ) async throws -> Value {
+        try await withRunningServer(gracePeriod: gracePeriod, { onPort in
             buildApplication(services: services, host: "127.0.0.1", port: 0, onServerRunning: onPort)
         }) { port in try await body("http://127.0.0.1:\(port)") }
     }

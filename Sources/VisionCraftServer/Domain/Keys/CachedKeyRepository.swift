@@ -63,7 +63,8 @@ public final class CachedKeyRepository: KeyRepository {
     }
 
     /// Entries are keyed by hash, which a change by id cannot name; changes are rare, so all go.
-    private func forgetAll() {
+    /// Also for changes made around this repository, in a transaction of the bot's.
+    func forgetAll() {
         entries.withLockedValue { $0.removeAll(keepingCapacity: true) }
     }
 }

@@ -1,0 +1,62 @@
+import Logging
+
+/// Handles one update at a time, in order, whether it came from polling, the webhook or a
+/// membership re-check: Telegram is asked what the update needs, then the update's changes, its
+/// replies (into the outbox) and its mark as handled are committed in one transaction, and the
+/// outbox is woken to send them.
+actor UpdateProcessor {
+    let commands: BotCommands
+    let store: any BotStore
+    let outbox: BotOutbox
+    /// Key changes bypass the API's key cache, so it is told to forget what it holds.
+    let keysChanged: @Sendable () -> Void
+    let logger: Logger
+
+    init(commands: BotCommands, store: any BotStore, outbox: BotOutbox, keysChanged: @escaping @Sendable () -> Void,
+         logger: Logger) {
+        self.commands = commands
+        self.store = store
+        self.outbox = outbox
+        self.keysChanged = keysChanged
+        self.logger = logger
+    }
+
+    func process(_ update: TelegramUpdate) async {
+        do {
+            guard update.id >= (try await store.updateOffset()) else { return }  // handled before
+            let facts = await commands.facts(for: update, store: store)
+            let (commands, clock) = (commands, commands.clock)
+            do {
+                try await store.transaction { tx in
+                    for action in try commands.handle(update, facts: facts, in: tx) { try tx.queue(action, now: clock.now()) }
+                    try tx.setUpdateOffset(update.id + 1)
+                }
+            } catch {
+                // Nothing of it was applied; skip it rather than stop the bot on it.
+                logger.error("A Telegram update could not be handled; skipped", metadata: [
+                    "update_id": "\(update.id)", "error": "\(error)",
+                ])
+                try await store.transaction { tx in try tx.setUpdateOffset(update.id + 1) }
+            }
+            keysChanged()
+            outbox.wake()
+        } catch {
+            logger.error("Bot state could not be saved", metadata: ["update_id": "\(update.id)", "error": "\(error)"])
+        }
+    }
+
+    func membership(userID: Int64, isMember: Bool) async {
+        do {
+            let (commands, clock) = (commands, commands.clock)
+            try await store.transaction { tx in
+                for action in try commands.membershipChanged(userID: userID, isMember: isMember, in: tx) {
+                    try tx.queue(action, now: clock.now())
+                }
+            }
+            keysChanged()
+            outbox.wake()
+        } catch {
+            logger.error("Membership change could not be applied", metadata: ["error": "\(error)"])
+        }
+    }
+}
