@@ -90,6 +90,24 @@ import Testing
         }
     }
 
+    @Test func aSeedPastTwoToTheFiftyThreeStaysExact() async throws {
+        let seed: Int64 = (1 << 53) + 1
+        try await withChatUpstream(.tier2) { upstream, environment, key in
+            try await environment.test { client in
+                let response = try await client.post(
+                    "/v1/chat/completions",
+                    json: #"{"model":"test-model","messages":[{"role":"user","content":"hi"}],"seed":\#(seed)}"#, key: key)
+                #expect(response.status == .ok, "\(response.body.string)")
+            }
+            #expect((upstream.requests.first?["seed"] as? NSNumber)?.int64Value == seed)
+        }
+        #expect(try ChatCompletionRequest(json: JSONValue.parse(
+            #"{"model":"m","messages":[{"role":"user","content":"hi"}],"seed":9223372036854775807}"#)).seed
+            == UInt64(Int64.max))
+        #expect(try ChatCompletionRequest(json: JSONValue.parse(
+            #"{"model":"m","messages":[{"role":"user","content":"hi"}],"seed":-1}"#)).seed == UInt64.max)
+    }
+
     @Test(arguments: [
         (#"{"messages":[{"role":"user","content":"hi"}]}"#, "model"),
         (#"{"model":"test-model"}"#, "messages"),

@@ -36,6 +36,7 @@ import Testing
         case (.string(let a), let b as String): return a == b
         case (.bool(let a), let b as NSNumber) where String(describing: type(of: b)) == "__NSCFBoolean": return a == b.boolValue
         case (.number(let a), let b as NSNumber): return a == b.doubleValue
+        case (.integer(let a), let b as NSNumber): return a == b.int64Value
         case (.array(let a), let b as [Any]): return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
         case (.object(let a), let b as [String: Any]):
             return a.count == b.count && a.allSatisfy { key, value in b[key].map { equal(value, $0) } ?? false }
@@ -69,6 +70,14 @@ import Testing
     @Test func controlCharactersAndQuotesAreEscapedOnOutput() {
         let value: JSONValue = ["text": .string("a\"b\\c\nd\u{01}é")]
         #expect(String(buffer: value.buffer) == #"{"text":"a\"b\\c\nd\u0001é"}"#)
+    }
+
+    @Test func integersStayExactPastADoublesPrecision() throws {
+        let text = "[9007199254740993,-9223372036854775808,9223372036854775807]"
+        let value = try JSONValue.parse(text)
+        #expect(value == [.integer(9_007_199_254_740_993), .integer(.min), .integer(.max)])
+        #expect(String(buffer: value.buffer) == text)
+        #expect(try JSONValue.parse("1.0") == JSONValue.parse("1"), "the same number, written either way")
     }
 
     @Test func keysAreWrittenSortedAndIntegralNumbersAsIntegers() {

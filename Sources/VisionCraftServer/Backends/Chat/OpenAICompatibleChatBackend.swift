@@ -103,8 +103,8 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
         if request.presencePenalty != 0 { body["presence_penalty"] = .number(request.presencePenalty) }
         if request.frequencyPenalty != 0 { body["frequency_penalty"] = .number(request.frequencyPenalty) }
         if !request.stop.isEmpty { body["stop"] = .array(request.stop.map(JSONValue.string)) }
-        // Upstreams take seeds as JSON numbers; keeping 53 bits keeps them exact.
-        if let seed = request.seed { body["seed"] = .number(Double(seed & ((1 << 53) - 1))) }
+        // Sent exact; upstreams read seeds as signed 64-bit integers, so the top bit is dropped.
+        if let seed = request.seed { body["seed"] = .integer(Int64(seed & UInt64(Int64.max))) }
         if sendsSamplingExtensions {
             if request.stream {
                 // Usage with every chunk (vLLM; llama.cpp's server in `timings`), so a stream the

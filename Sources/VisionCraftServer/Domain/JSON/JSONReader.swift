@@ -52,7 +52,7 @@ struct JSONReader {
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try readNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try readNumber()
         default: throw error("unexpected character")
         }
     }
@@ -114,26 +114,31 @@ struct JSONReader {
         }
     }
 
-    private mutating func readNumber() throws(SyntaxError) -> Double {
+    private mutating func readNumber() throws(SyntaxError) -> JSONValue {
         let start = index
+        var whole = true
         if current == UInt8(ascii: "-") { index += 1 }
         guard let first = current, isDigit(first) else { throw error("invalid number") }
         index += 1
         if first != UInt8(ascii: "0") { skipDigits() }
         if current == UInt8(ascii: ".") {
+            whole = false
             index += 1
             guard let digit = current, isDigit(digit) else { throw error("invalid number") }
             skipDigits()
         }
         if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            whole = false
             index += 1
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
             guard let digit = current, isDigit(digit) else { throw error("invalid number") }
             skipDigits()
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        // "-0" stays a Double: an integer has no negative zero.
+        if whole, text != "-0", let integer = Int64(text) { return .integer(integer) }
         guard let value = Double(text) else { throw error("invalid number") }
-        return value
+        return .number(value)
     }
 
     private func isDigit(_ byte: UInt8) -> Bool {

@@ -10,6 +10,7 @@ enum JSONWriter {
         switch value {
         case .null: buffer.writeStaticString("null")
         case .bool(let bool): buffer.writeStaticString(bool ? "true" : "false")
+        case .integer(let integer): buffer.writeString(String(integer))
         case .number(let number): writeNumber(number, into: &buffer)
         case .string(let string): writeString(string, into: &buffer)
         case .array(let array):

@@ -81,7 +81,10 @@ public struct ParameterReader: Sendable {
     /// A seed may be any integer a client's RNG produces; we keep it in the unsigned 64-bit range.
     public func seed(_ name: String = "seed") throws(APIError) -> UInt64? {
         guard let value = value(name) else { return nil }
-        guard let number = value.doubleValue, number.rounded() == number, number >= -9.2e18, number <= 1.8e19 else {
+        // Exact whenever the seed was written as an integer of 64 bits; a negative one counts as
+        // its two's complement, as PyTorch and A1111 take it.
+        if case .integer(let integer) = value { return UInt64(bitPattern: integer) }
+        guard let number = value.doubleValue, number.rounded() == number, number >= -0x1p63, number < 0x1p64 else {
             throw APIError.invalidParameter(name, "'\(name)' must be an integer.")
         }
         return number < 0 ? UInt64(bitPattern: Int64(number)) : UInt64(number)
