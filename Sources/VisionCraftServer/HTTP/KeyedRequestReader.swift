@@ -11,12 +11,6 @@ struct KeyedRequestReader: Sendable {
     let maxBodyBytes: Int
     let unauthenticatedBodies: UnauthenticatedBodyBudget
 
-    init(services: AppServices) {
-        authenticator = services.authenticator
-        maxBodyBytes = services.configuration.maxBodyBytes
-        unauthenticatedBodies = services.unauthenticatedBodies
-    }
-
     func read(_ request: inout Request) async throws -> (json: JSONValue, key: APIKeyRecord) {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
             throw APIError.bodyTooLarge(limit: maxBodyBytes).closingConnection()

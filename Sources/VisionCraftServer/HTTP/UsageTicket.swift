@@ -12,14 +12,26 @@ final class UsageTicket: Sendable {
         var recorded = false
     }
 
-    private let services: AppServices
+    /// What every ticket records into: the limits it is admitted by, the usage log, the metrics.
+    struct Office: Sendable {
+        let admission: Admission
+        let usage: UsageRecorder
+        let metrics: ServerMetrics
+        let clock: WallClock
+
+        func ticket(key: APIKeyRecord, category: UsageCategory) -> UsageTicket {
+            UsageTicket(office: self, key: key, category: category)
+        }
+    }
+
+    private let office: Office
     private let key: APIKeyRecord
     private let category: UsageCategory
     private let started = ContinuousClock.now
     private let state = NIOLockedValueBox(State())
 
-    init(services: AppServices, key: APIKeyRecord, category: UsageCategory) {
-        self.services = services
+    private init(office: Office, key: APIKeyRecord, category: UsageCategory) {
+        self.office = office
         self.key = key
         self.category = category
     }
@@ -31,11 +43,11 @@ final class UsageTicket: Sendable {
     /// Checks the key's limits; once admitted, the request counts toward its quota.
     func admit() throws(APIError) -> Admission.Permit {
         do {
-            let permit = try services.admission.admit(key, category: category)
+            let permit = try office.admission.admit(key, category: category)
             state.withLockedValue { $0.admitted = true }
             return permit
         } catch {
-            services.metrics.limitRejected(category: category, status: error.status.code)
+            office.metrics.limitRejected(category: category, status: error.status.code)
             throw error
         }
     }
@@ -55,11 +67,11 @@ final class UsageTicket: Sendable {
             return state
         }
         guard let snapshot else { return }
-        services.metrics.tokens(model: snapshot.model, prompt: snapshot.promptTokens, completion: snapshot.completionTokens)
-        services.usage.record(UsageRecord(
+        office.metrics.tokens(model: snapshot.model, prompt: snapshot.promptTokens, completion: snapshot.completionTokens)
+        office.usage.record(UsageRecord(
             keyID: key.id, category: category, model: snapshot.model, promptTokens: snapshot.promptTokens,
             completionTokens: snapshot.completionTokens, status: status,
-            durationMilliseconds: Int(elapsed.nanoseconds / 1_000_000), createdAt: services.clock.now(),
+            durationMilliseconds: Int(elapsed.nanoseconds / 1_000_000), createdAt: office.clock.now(),
             countsTowardQuota: snapshot.admitted))
     }
 

@@ -3,39 +3,43 @@ import Hummingbird
 
 /// The unauthenticated read-only endpoints: what can be served, the limits, health and metrics.
 struct CatalogController<Context: RequestContext>: Sendable {
-    let services: AppServices
+    let registry: ModelRegistry
+    let tierPolicies: TierPolicies
+    let metrics: ServerMetrics
+    /// The bot's state, for `/health`, when a bot is configured.
+    let bot: BotStatus?
 
     func addRoutes(to router: Router<Context>) {
         router.get("/models-llm") { _, _ in
-            Response.json(.array(services.registry.servableChatModels.map { .string($0.name) }))
+            Response.json(.array(registry.servableChatModels.map { .string($0.name) }))
         }
         router.get("/v1/models") { _, _ in
-            Response.json(["object": "list", "data": .array(services.registry.servableChatModels.map(modelObject))])
+            Response.json(["object": "list", "data": .array(registry.servableChatModels.map(modelObject))])
         }
         router.get("/v1/models/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
-            guard let model = services.registry.servableChatModels.first(where: { $0.name == id }) else {
+            guard let model = registry.servableChatModels.first(where: { $0.name == id }) else {
                 throw APIError(status: .notFound, message: "The model '\(id)' does not exist.",
                                type: "invalid_request_error", param: "model", code: "model_not_found")
             }
             return Response.json(modelObject(model))
         }
-        router.get("/sd/models") { _, _ in Response.json(.array(services.registry.servableImageModels.map(JSONValue.string))) }
-        router.get("/sd/samplers") { _, _ in Response.json(.array(services.registry.allSamplers.map(JSONValue.string))) }
-        router.get("/sd/loras") { _, _ in Response.json(.array(services.registry.allLoRAs.map(JSONValue.string))) }
+        router.get("/sd/models") { _, _ in Response.json(.array(registry.servableImageModels.map(JSONValue.string))) }
+        router.get("/sd/samplers") { _, _ in Response.json(.array(registry.allSamplers.map(JSONValue.string))) }
+        router.get("/sd/loras") { _, _ in Response.json(.array(registry.allLoRAs.map(JSONValue.string))) }
         router.get("/limits") { _, _ in
-            let document = services.configuration.tierPolicies.publicDescription
+            let document = tierPolicies.publicDescription
             return Response.json(.object(document.mapValues { .object($0.mapValues(JSONValue.string)) }))
         }
         router.get("/health") { _, _ in
             // The API serves whatever the bot's state, so the answer stays 200; a bot that
             // Telegram refuses shows here (and in `visioncraft_telegram_bot_up`), never hidden.
-            guard let bot = services.bot else { return Response.json(["status": "ok"]) }
-            return Response.json(["status": bot.status.isHealthy ? "ok" : "degraded", "telegram_bot": bot.status.json])
+            guard let bot else { return Response.json(["status": "ok"]) }
+            return Response.json(["status": bot.isHealthy ? "ok" : "degraded", "telegram_bot": bot.json])
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: services.metrics.exposition())))
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
     }
 

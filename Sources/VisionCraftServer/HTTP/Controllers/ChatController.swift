@@ -6,7 +6,11 @@ import Logging
 /// `POST /v1/chat/completions`: where a chat request enters, is checked, and is handed to a backend.
 struct ChatController: Sendable {
     typealias Context = AppRequestContext
-    let services: AppServices
+    let reader: KeyedRequestReader
+    let tickets: UsageTicket.Office
+    let registry: ModelRegistry
+    let metrics: ServerMetrics
+    let clock: WallClock
 
     func addRoutes(to router: Router<Context>) {
         router.post("/v1/chat/completions", use: complete)
@@ -14,12 +18,12 @@ struct ChatController: Sendable {
 
     @Sendable func complete(_ request: Request, context: Context) async throws -> Response {
         var request = request
-        let (json, key) = try await KeyedRequestReader(services: services).read(&request)
-        let ticket = UsageTicket(services: services, key: key, category: .chat)
+        let (json, key) = try await reader.read(&request)
+        let ticket = tickets.ticket(key: key, category: .chat)
         let (chat, permit, events) = try await ticket.recordingFailures {
             ticket.setModel(json["model"]?.stringValue ?? "")
             let chat = try ChatCompletionRequest(json: json)
-            guard let model = services.registry.chatModel(named: chat.model) else {
+            guard let model = registry.chatModel(named: chat.model) else {
                 throw APIError.unknownModel(chat.model)
             }
             if chat.hasImages && !model.isVisionCapable {
@@ -34,11 +38,11 @@ struct ChatController: Sendable {
                 return (chat, permit, events)
             } catch {
                 permit.release()
-                error.report(model: chat.model, metrics: services.metrics, logger: context.logger)
+                error.report(model: chat.model, metrics: metrics, logger: context.logger)
                 throw error.apiError()
             }
         }
-        let wire = ChatCompletionWire(model: chat.model, now: services.clock.now())
+        let wire = ChatCompletionWire(model: chat.model, now: clock.now())
         if chat.stream {
             return streamingResponse(chat: chat, events: events, wire: wire, ticket: ticket, permit: permit,
                                      departure: await ClientDeparture.of(context.channel), requestID: context.id,
@@ -67,7 +71,7 @@ struct ChatController: Sendable {
         } catch {
             ticket.addTokens(prompt: tokens.prompt, completion: tokens.completion)
             let failure = (error as? BackendError) ?? BackendError(.failed, "The backend failed.", detail: "\(error)")
-            failure.report(model: chat.model, metrics: services.metrics, logger: logger)
+            failure.report(model: chat.model, metrics: metrics, logger: logger)
             let apiError = failure.apiError()
             ticket.finish(status: apiError.status.code)
             throw apiError
@@ -81,7 +85,6 @@ struct ChatController: Sendable {
         chat: ChatCompletionRequest, events: ChatEventStream, wire: ChatCompletionWire, ticket: UsageTicket,
         permit: Admission.Permit, departure: ClientDeparture?, requestID: String, logger: Logger
     ) -> Response {
-        let metrics = services.metrics
         let headers: HTTPFields = [
             .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
         ]

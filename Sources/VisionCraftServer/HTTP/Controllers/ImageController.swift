@@ -5,7 +5,10 @@ import Logging
 /// `POST /sd` and `POST /text2gif`: validated, admitted, drawn by a backend, answered as raw bytes
 /// with the seed that made them in `X-Seed`.
 struct ImageController<Context: RequestContext>: Sendable {
-    let services: AppServices
+    let reader: KeyedRequestReader
+    let tickets: UsageTicket.Office
+    let registry: ModelRegistry
+    let metrics: ServerMetrics
 
     func addRoutes(to router: Router<Context>) {
         router.post("/sd", use: generateImage)
@@ -14,20 +17,20 @@ struct ImageController<Context: RequestContext>: Sendable {
 
     @Sendable func generateImage(_ request: Request, context: Context) async throws -> Response {
         var request = request
-        let (json, key) = try await KeyedRequestReader(services: services).read(&request)
-        let ticket = UsageTicket(services: services, key: key, category: .image)
+        let (json, key) = try await reader.read(&request)
+        let ticket = tickets.ticket(key: key, category: .image)
         return try await ticket.recordingFailures {
             ticket.setModel(json["model"]?.stringValue ?? "")
             let image = try ImageGenerationRequest(json: json)
-            guard let model = services.registry.imageModel(named: image.model) else {
+            guard let model = registry.imageModel(named: image.model) else {
                 throw APIError.unknownModel(image.model)
             }
             try requireServable(model)
-            if let sampler = image.sampler, !services.registry.samplers(of: model).contains(sampler) {
+            if let sampler = image.sampler, !registry.samplers(of: model).contains(sampler) {
                 throw APIError.invalidParameter(
                     "sampler", "Unknown sampler '\(sampler)' for model '\(image.model)'; GET /sd/samplers lists them.")
             }
-            let known = services.registry.loras(of: model)
+            let known = registry.loras(of: model)
             if let unknown = image.loras.first(where: { !known.contains($0.name) }) {
                 throw APIError.invalidParameter(
                     "loras", "Unknown LoRA '\(unknown.name)' for model '\(image.model)'; GET /sd/loras lists them.")
@@ -41,11 +44,11 @@ struct ImageController<Context: RequestContext>: Sendable {
 
     @Sendable func generateGIF(_ request: Request, context: Context) async throws -> Response {
         var request = request
-        let (json, key) = try await KeyedRequestReader(services: services).read(&request)
-        let ticket = UsageTicket(services: services, key: key, category: .gif)
+        let (json, key) = try await reader.read(&request)
+        let ticket = tickets.ticket(key: key, category: .gif)
         return try await ticket.recordingFailures {
             let gif = try GIFGenerationRequest(json: json)
-            guard let model = services.registry.gifModel(named: gif.model) else {
+            guard let model = registry.gifModel(named: gif.model) else {
                 if let name = gif.model { throw APIError.unknownModel(name) }
                 throw APIError.backendUnavailable("No GIF model is configured on this server.")
             }
@@ -80,7 +83,7 @@ struct ImageController<Context: RequestContext>: Sendable {
             ticket.finish(status: 200)
             return media
         } catch {
-            error.report(model: model.name, metrics: services.metrics, logger: logger)
+            error.report(model: model.name, metrics: metrics, logger: logger)
             throw error.apiError(rejectedParameter: "prompt")
         }
     }

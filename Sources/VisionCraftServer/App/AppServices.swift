@@ -68,31 +68,3 @@ public struct AppServices: Sendable {
          HTTPClientsShutdown(clients: httpClients, loopLocalClients: loopLocalClients)] + (bot.map { [$0] } ?? [])
     }
 }
-
-/// Re-checks backends on an interval so list endpoints show what is servable now.
-struct BackendMonitor: Service {
-    let registry: ModelRegistry
-    let interval: Duration
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-            guard !Task.isShuttingDownGracefully else { break }
-            await registry.refresh()
-        }
-    }
-}
-
-/// Closes upstream connection pools once the server no longer needs them.
-struct HTTPClientsShutdown: Service {
-    let clients: [HTTPClient]
-    let loopLocalClients: [LoopLocalHTTPClient]
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        for client in loopLocalClients { client.shutdown() }
-        for client in clients {
-            try? await client.shutdown()
-        }
-    }
-}

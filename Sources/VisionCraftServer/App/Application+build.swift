@@ -8,9 +8,17 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     router.add(middleware: RequestObservationMiddleware(metrics: services.metrics))
     router.add(middleware: OpenAIErrorMiddleware())
     router.add(middleware: RequireHostMiddleware())
-    CatalogController(services: services).addRoutes(to: router)
-    ChatController(services: services).addRoutes(to: router)
-    ImageController(services: services).addRoutes(to: router)
+    let reader = KeyedRequestReader(
+        authenticator: services.authenticator, maxBodyBytes: services.configuration.maxBodyBytes,
+        unauthenticatedBodies: services.unauthenticatedBodies)
+    let tickets = UsageTicket.Office(
+        admission: services.admission, usage: services.usage, metrics: services.metrics, clock: services.clock)
+    CatalogController(registry: services.registry, tierPolicies: services.configuration.tierPolicies,
+                      metrics: services.metrics, bot: services.bot?.status).addRoutes(to: router)
+    ChatController(reader: reader, tickets: tickets, registry: services.registry, metrics: services.metrics,
+                   clock: services.clock).addRoutes(to: router)
+    ImageController(reader: reader, tickets: tickets, registry: services.registry, metrics: services.metrics)
+        .addRoutes(to: router)
     if let bot = services.bot, let path = bot.settings.webhookPath, let secret = bot.settings.webhookSecret {
         TelegramWebhookController(bot: bot, secret: secret).addRoutes(to: router, path: path)
     }
