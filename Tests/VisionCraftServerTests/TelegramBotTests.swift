@@ -10,10 +10,6 @@ import Testing
 @Suite(.serialized) struct TelegramBotTests {
     static let admin: Int64 = 999
 
-    init() {
-        TelegramClient.delayScale = 0.01  // backoffs of milliseconds, not seconds
-    }
-
     static func environment(
         telegram url: String, database: SQLiteDatabase, clock: ManualClock = ManualClock(), webhook: Bool = false,
         token: String = TelegramBotAPIDouble.token
@@ -36,7 +32,8 @@ import Testing
             usageRepository: SQLiteUsageRepository(database: database),
             environment: ["TELEGRAM_BOT_TOKEN": token, "TELEGRAM_WEBHOOK_SECRET": "s3cret"],
             modelsDirectory: EmbeddedModelTests.modelsDirectory, botStore: SQLiteBotStore(database: database),
-            clock: clock.wallClock, logger: logger)
+            // Backoffs of milliseconds, not seconds.
+            clock: clock.wallClock, botClock: ScaledClock(factor: 0.01), logger: logger)
         return TestEnvironment(services: services, clock: clock, database: database)
     }
 

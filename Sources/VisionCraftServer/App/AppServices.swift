@@ -26,7 +26,7 @@ public struct AppServices: Sendable {
     public static func make(
         configuration: ServerConfiguration, keys: any KeyRepository, usageRepository: any UsageRepository,
         environment: [String: String], modelsDirectory: String? = nil, botStore: (any BotStore)? = nil,
-        clock: WallClock = .system, logger: Logger
+        clock: WallClock = .system, botClock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) async throws -> AppServices {
         var builder = RegistryBuilder(environment: environment, clock: clock, logger: logger)
         let registry = try builder.build(configuration, modelsDirectory: modelsDirectory)
@@ -42,7 +42,8 @@ public struct AppServices: Sendable {
             guard let botStore else { throw ConfigurationError("telegram: the bot needs the database") }
             let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
             httpClients.append(http)
-            let client = TelegramClient(http: http, baseURL: settings.apiBaseURL, token: settings.token, logger: logger)
+            let client = TelegramClient(
+                http: http, baseURL: settings.apiBaseURL, token: settings.token, clock: botClock, logger: logger)
             let commands = BotCommands(
                 settings: settings, admission: admission, policies: configuration.tierPolicies,
                 gateway: TelegramAPIGateway(client: client, channel: settings.channel), clock: clock, logger: logger)

@@ -72,7 +72,7 @@ public final class TelegramBot: Service, Sendable {
                 logger.error("Telegram bot cannot reach Telegram; trying again", metadata: [
                     "error": "\(error)", "retry_in_seconds": "\(wait.components.seconds)",
                 ])
-                try? await Task.sleep(for: wait * TelegramClient.delayScale)
+                try? await client.clock.sleep(for: wait)
             }
         }
     }
@@ -120,7 +120,7 @@ public final class TelegramBot: Service, Sendable {
     private func recheckMemberships() async {
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: settings.membershipCheck)
+                try await client.clock.sleep(for: settings.membershipCheck)
                 for account in try await store.accountsWithKeys() where !account.isBanned {
                     let isMember = try await processor.commands.gateway.isChannelMember(userID: account.userID)
                     await processor.membership(userID: account.userID, isMember: isMember)

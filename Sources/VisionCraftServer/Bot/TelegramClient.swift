@@ -25,6 +25,8 @@ struct TelegramClient: Sendable {
     let http: HTTPClient
     let baseURL: String
     let token: String
+    /// What backoffs wait on: the real clock, or in tests one that runs faster.
+    let clock: any Clock<Duration>
     let logger: Logger
 
     func call(_ method: String, _ parameters: [String: JSONValue], timeout: Duration = .seconds(30)) async throws(TelegramError) -> JSONValue {
@@ -65,11 +67,8 @@ struct TelegramClient: Sendable {
                 logger.warning("Telegram Bot API unavailable; retrying", metadata: [
                     "method": "\(method)", "error": "\(error)", "retry_in_seconds": "\(wait.components.seconds)",
                 ])
-                try await Task.sleep(for: wait * Self.delayScale)
+                try await clock.sleep(for: wait)
             }
         }
     }
-
-    /// Shrinks every backoff; tests set it so recovery takes milliseconds, not seconds.
-    nonisolated(unsafe) static var delayScale = 1.0
 }
