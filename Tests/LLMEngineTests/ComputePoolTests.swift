@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import LLMEngine
@@ -8,15 +9,24 @@ import Testing
 struct ComputePoolTests {
     /// Which thread did each item, from every piece `runShared` hands out.
     final class Record: @unchecked Sendable {
-        // @unchecked: guarded by `lock`.
-        private let lock = NSLock()
+        // @unchecked: guarded by `condition`.
+        private let condition = NSCondition()
         private var doneBy: [Int: [Int]] = [:]
 
         func add(_ items: Range<Int>, thread: Int) {
-            lock.withLock { for item in items { doneBy[item, default: []].append(thread) } }
+            condition.withLock { for item in items { doneBy[item, default: []].append(thread) } }
+            condition.broadcast()
         }
 
-        var items: [Int: [Int]] { lock.withLock { doneBy } }
+        var items: [Int: [Int]] { condition.withLock { doneBy } }
+
+        /// Waits until `thread` has done `count` items, or `limit` has passed (only a bound).
+        func wait(until thread: Int, hasDone count: Int, limit: TimeInterval) {
+            let deadline = Date(timeIntervalSinceNow: limit)
+            condition.lock()
+            defer { condition.unlock() }
+            while doneBy.values.filter({ $0 == [thread] }).count < count && condition.wait(until: deadline) {}
+        }
     }
 
     @Test(arguments: [(2, 1), (2, 7), (2, 48), (3, 2), (3, 100), (4, 1536)])
@@ -54,12 +64,16 @@ struct ComputePoolTests {
     @Test func aSlowThreadsItemsAreTakenOver() {
         let pool = ComputePool(threadCount: 2)
         let record = Record()
+        let holding = Mutex(true)
         pool.runShared(40) { thread, items in
-            if thread == 1 { Thread.sleep(forTimeInterval: 0.02) }
+            // Thread 1 holds on to its first piece until thread 0 has done more than its own share
+            // of 20, which it can only do by taking over thread 1's other items.
+            if thread == 1, holding.withLock({ held in defer { held = false }; return held }) {
+                record.wait(until: 0, hasDone: 26, limit: 10)
+            }
             record.add(items, thread: thread)
         }
         let byThread0 = record.items.values.filter { $0 == [0] }.count
-        // Thread 1 sleeps over its first piece (half its share); thread 0 does the rest of it.
         #expect(byThread0 > 25, "thread 0 did \(byThread0) of 40")
     }
 

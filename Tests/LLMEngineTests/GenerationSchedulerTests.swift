@@ -13,6 +13,12 @@ import Testing
         let text = Mutex("")
         let result = Mutex<GenerationResult?>(nil)
         let firstText = Mutex<(@Sendable () -> Void)?>(nil)
+        private let done: AsyncStream<GenerationResult>
+        private let finish: AsyncStream<GenerationResult>.Continuation
+
+        init() {
+            (done, finish) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        }
 
         func submit(_ request: GenerationRequest, to scheduler: GenerationScheduler) -> GenerationHandle {
             scheduler.submit(request, onText: { piece in
@@ -21,15 +27,17 @@ import Testing
                     callback?()
                     callback = nil
                 }
-            }, onFinish: { result in self.result.withLock { $0 = result } })
+            }, onFinish: { result in
+                self.result.withLock { $0 = result }
+                self.finish.yield(result)
+                self.finish.finish()
+            })
         }
 
+        /// The outcome, as soon as the scheduler hands it over.
         func finished() async -> GenerationResult? {
-            for _ in 0..<600 {
-                if let result = result.withLock({ $0 }) { return result }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            return nil
+            var results = done.makeAsyncIterator()
+            return await results.next()
         }
     }
 

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Testing
 @testable import VisionCraftServer
 
@@ -94,14 +96,19 @@ import Testing
             #expect(await eventually { (try? await LiveClient.get("\(base)/health").status) == 200 })
             #expect(try await LiveClient.get("\(base)/models-llm").body.json.strings == ["m"])
 
-            async let stream = LiveClient.post(
-                "\(base)/v1/chat/completions",
-                json: body(["model": "m", "messages": [["role": "user", "content": "slow-short"]], "stream": true]), key: key)
-            try await Task.sleep(for: .milliseconds(300))
+            var request = HTTPClientRequest(url: "\(base)/v1/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+            request.body = .bytes(ByteBuffer(string: body(
+                ["model": "m", "messages": [["role": "user", "content": "slow-short"]], "stream": true])))
+            let response = try await LiveClient.shared.execute(request, timeout: .seconds(30))
+            var chunks = response.body.makeAsyncIterator()
+            // The stream's first bytes are in: it is in flight when the signal comes.
+            var received = try #require(try await chunks.next())
             kill(server.processIdentifier, SIGTERM)
-            let finished = try await stream
-            #expect(sseEvents(finished.body).last == "[DONE]", "the stream in flight finishes")
-            #expect(sseEvents(finished.body).count == 50 + 3)
+            while var chunk = try await chunks.next() { received.writeBuffer(&chunk) }
+            #expect(sseEvents(received).last == "[DONE]", "the stream in flight finishes")
+            #expect(sseEvents(received).count == 50 + 3)
             #expect(await eventually { !server.isRunning })
             #expect(server.terminationStatus == 0)
             let summary = try run(["usage"])

@@ -120,7 +120,9 @@ import Logging
                 // While eight answers are being computed, the server still answers at once. The
                 // probe is a client of its own, as a load balancer's would be: the shared one's
                 // connections to this host are all busy streaming.
-                try await Task.sleep(for: .milliseconds(300))
+                let backend = try #require(environment.services.registry.chatModel(named: EmbeddedModelTests.name)?
+                    .pool.members.first as? EmbeddedChatBackend)
+                #expect(await eventually(timeout: .seconds(30)) { backend.load == 8 }, "all eight under way")
                 let probe = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
                 defer { Task { try? await probe.shutdown() } }
                 for _ in 0..<5 {

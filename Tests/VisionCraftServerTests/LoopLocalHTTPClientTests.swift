@@ -81,7 +81,8 @@ import Testing
         try await upstream.run { port in
             let client = client(port: port, readTimeout: .seconds(30))
             let task = Task { try await post(client) }
-            try await Task.sleep(for: .milliseconds(200))
+            // The request has reached the upstream: the exchange is under way.
+            #expect(await eventually { upstream.requests == 1 })
             task.cancel()
             let started = ContinuousClock.now
             await #expect(throws: CancellationError.self) { try await task.value }

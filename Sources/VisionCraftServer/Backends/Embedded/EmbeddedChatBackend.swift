@@ -43,6 +43,9 @@ public final class EmbeddedChatBackend: ChatBackend {
 
     public func probe() async -> Bool { true }
 
+    /// Generations running or waiting for a slot.
+    public var load: Int { scheduler.load }
+
     /// The conversation through the model's own chat template, as `HeavyWork`: a megabyte of prompt
     /// takes milliseconds to render and tokenize, which no other request may wait for. A template
     /// that refuses the conversation (say, roles that must alternate) or a prompt the context
