@@ -19,6 +19,9 @@ build:
 test: test-deps model
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@# The kernels again on each lower instruction-set path (portable, AVX2), chosen the way the
+	@# server chooses, so the paths this machine would not pick are tested end to end too.
+	for level in 0 1; do LLMK_ISA=$$level $(SWIFT) test --skip-build --filter 'KernelTests|TinyModelReferenceTests'; done
 
 test-deps:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/sdk/requirements.txt

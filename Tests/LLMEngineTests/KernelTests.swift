@@ -25,6 +25,19 @@ struct KernelTests {
         var quantized = QuantizedBatch(length: 96, capacity: 11)
     }
 
+    static let levelNames = ["portable", "AVX2", "AVX-512 VNNI"]
+
+    /// `make test` runs these suites again with `LLMK_ISA` forcing each lower level, so the paths
+    /// this machine would not choose run through the kernels' own dispatch too; this says which
+    /// level a run used.
+    @Test func theLevelInUseIsTheOneAsked() {
+        let level = Int(llmk_best_level())
+        print("Kernel tests run at instruction-set level \(level) (\(Self.levelNames[min(level, 2)]))")
+        if let forced = ProcessInfo.processInfo.environment["LLMK_ISA"].flatMap(Int.init) {
+            #expect(level <= forced, "LLMK_ISA=\(forced) asks for at most level \(forced)")
+        }
+    }
+
     func problem(_ type: GGMLType) -> Problem {
         var generator = SplitMix64(seed: 42)
         var problem = Problem()
