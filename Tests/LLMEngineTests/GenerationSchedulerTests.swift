@@ -79,6 +79,26 @@ import Testing
         #expect(scheduler.load == 0)
     }
 
+    @Test func aPausedSequenceWaitsInItsSlotWhileOthersFinishThenGoesOnUnchanged() async throws {
+        let model = try #require(Self.model)
+        let long = GenerationRequest(promptTokens: GenerationReferenceTests.cases[2].promptIDs, maxTokens: 40, sampling: .init())
+        let short = GenerationRequest(promptTokens: GenerationReferenceTests.cases[0].promptIDs, maxTokens: 10, sampling: .init())
+        let expected = await solo(long, model)
+        let scheduler = GenerationScheduler(model: model, slots: 2, contextLength: 512)
+        let paused = Collector(), other = Collector()
+        // Paused before its prompt has run: the prompt runs, its first token is chosen, then it waits.
+        let handle = paused.submit(long, to: scheduler)
+        handle.pause()
+        _ = other.submit(short, to: scheduler)
+        #expect(try #require(await other.finished()).completionTokens == 10)
+        #expect(paused.result.withLock { $0 } == nil, "still waiting while the other finished")
+        #expect(scheduler.load == 1)
+        handle.resume()
+        let result = try #require(await paused.finished())
+        #expect(paused.text.withLock { $0 } == expected.0)
+        #expect(result == expected.1)
+    }
+
     @Test func aCancelledSequenceFreesItsSlotForOneThatWaits() async throws {
         let model = try #require(Self.model)
         let scheduler = GenerationScheduler(model: model, slots: 2, contextLength: 512)

@@ -33,7 +33,7 @@ public final class GenerationScheduler: Sendable {
         onFinish: @escaping @Sendable (GenerationResult) -> Void
     ) -> GenerationHandle {
         let handle = GenerationHandle(inbox: inbox)
-        inbox.add(Job(request: request, handle: handle, onText: onText, onFinish: onFinish))
+        inbox.add(Job(id: inbox.nextID(), request: request, handle: handle, onText: onText, onFinish: onFinish))
         return handle
     }
 
@@ -41,19 +41,24 @@ public final class GenerationScheduler: Sendable {
     public var load: Int { inbox.load.load(ordering: .relaxed) }
 
     struct Job: Sendable {
+        var id: Int
         var request: GenerationRequest
         var handle: GenerationHandle
         var onText: @Sendable (String) -> Void
         var onFinish: @Sendable (GenerationResult) -> Void
     }
 
-    /// Where requests and cancellations wait for the scheduler's thread.
+    /// Where requests, cancellations and readers catching up wait for the scheduler's thread.
     final class Inbox: @unchecked Sendable {
-        // @unchecked: every field but `load` is guarded by `condition`.
+        // @unchecked: every field but the atomics is guarded by `condition`.
         let condition = NSCondition()
         private var jobs: [Job] = []
+        private var poked = false
         private var closed = false
         let load = Atomic<Int>(0)
+        private let ids = Atomic<Int>(0)
+
+        func nextID() -> Int { ids.add(1, ordering: .relaxed).newValue }
 
         func add(_ job: Job) {
             load.add(1, ordering: .relaxed)
@@ -63,8 +68,11 @@ public final class GenerationScheduler: Sendable {
             condition.unlock()
         }
 
+        /// Something changed for a running job (cancelled, or its reader caught up). Remembered
+        /// until the scheduler next looks, so a poke just before it waits is not lost.
         func poke() {
             condition.lock()
+            poked = true
             condition.signal()
             condition.unlock()
         }
@@ -76,26 +84,29 @@ public final class GenerationScheduler: Sendable {
             condition.unlock()
         }
 
-        /// New jobs; waits for one when `idle`. Nil once closed.
+        /// New jobs; when `idle`, waits for a job or a poke first. Nil once closed.
         func take(waiting idle: Bool) -> [Job]? {
             condition.lock()
             defer { condition.unlock() }
-            while idle && jobs.isEmpty && !closed { condition.wait() }
+            while idle && jobs.isEmpty && !poked && !closed { condition.wait() }
             if closed { return nil }
+            poked = false
             defer { jobs.removeAll() }
             return jobs
         }
     }
 
-    /// The scheduler's thread: owns the slots and every running sequence.
+    /// The scheduler's thread: owns the slots and every running sequence, and does what the
+    /// `StateMachine` decides.
     private final class Loop: @unchecked Sendable {
         // @unchecked: used only on the scheduler's thread after it starts.
         let model: LlamaModel
         let inbox: Inbox
         let scratch: ForwardScratch
         var freeStates: [LlamaState]
-        var waiting: [Job] = []
-        var running: [Sequence] = []
+        var machine: StateMachine
+        var waiting: [Int: Job] = [:]
+        var running: [Int: Sequence] = [:]
 
         init(model: LlamaModel, slots: Int, contextLength: Int, inbox: Inbox) {
             self.model = model
@@ -103,18 +114,40 @@ public final class GenerationScheduler: Sendable {
             // Room for every running sequence's next token plus a prompt chunk.
             scratch = model.makeScratch(tokens: slots + LlamaModel.promptChunk)
             freeStates = (0..<slots).map { _ in model.makeState(capacity: contextLength) }
+            machine = StateMachine(slots: slots, room: scratch.tokens)
         }
 
         func run() {
-            while let arrived = inbox.take(waiting: running.isEmpty && waiting.isEmpty) {
-                waiting += arrived
+            var idle = true
+            while let arrived = inbox.take(waiting: idle) {
+                for job in arrived {
+                    waiting[job.id] = job
+                    machine.submit(id: job.id, promptCount: job.request.promptTokens.count)
+                }
                 finishCancelled()
                 admit()
-                let steps = nextSteps()
+                let steps = machine.nextSteps { self.running[$0]?.job.handle.isPaused ?? false }
+                // Nothing to run (no requests, or every reader behind): wait for a change.
+                idle = steps.isEmpty
                 if steps.isEmpty { continue }
-                model.forward(steps.map(\.step), scratch: scratch)
-                sample(steps.filter(\.step.wantsLogits).map(\.sequence))
-                for sequence in running where sequence.finished { finish(sequence) }
+                let passes = steps.flatMap(modelSteps)
+                model.forward(passes.map(\.step), scratch: scratch)
+                sample(passes.filter(\.step.wantsLogits).map(\.sequence))
+            }
+        }
+
+        private func modelSteps(_ step: StateMachine.Step) -> [(sequence: Sequence, step: LlamaModel.Step)] {
+            switch step {
+            case .decode(let id):
+                let sequence = running[id]!
+                return [(sequence, LlamaModel.Step(token: sequence.nextToken!, state: sequence.state, wantsLogits: true))]
+            case .prompt(let id, let range, let last):
+                let sequence = running[id]!
+                let prompt = sequence.job.request.promptTokens
+                return range.map { index in
+                    (sequence, LlamaModel.Step(token: prompt[index], state: sequence.state,
+                                               wantsLogits: last && index == range.upperBound - 1))
+                }
             }
         }
 
@@ -124,77 +157,61 @@ public final class GenerationScheduler: Sendable {
             model.pool.runShared(sequences.count) { _, items in
                 for index in items { sequences[index].choose() }
             }
-            for sequence in sequences { sequence.take() }
+            for sequence in sequences {
+                sequence.take()
+                if sequence.finished { finish(sequence) } else { machine.startedDecoding(id: sequence.job.id) }
+            }
         }
 
         private func admit() {
-            while !waiting.isEmpty && !freeStates.isEmpty {
-                // Cancelled jobs were dropped just before; one cancelled since goes at the next step.
-                let job = waiting.removeFirst()
+            for id in machine.admit() {
+                let job = waiting.removeValue(forKey: id)!
                 let state = freeStates.removeLast()
                 state.reset()
                 let sequence = Sequence(job: job, state: state, tokenizer: model.tokenizer)
-                running.append(sequence)
+                running[id] = sequence
                 if sequence.finished { finish(sequence) }
             }
         }
 
         private func finishCancelled() {
-            for job in waiting where job.handle.isCancelled {
-                job.onFinish(cancelledResult(job.request))
+            let (waited, ran) = machine.cancel { id in
+                (self.waiting[id] ?? self.running[id]?.job)?.handle.isCancelled ?? false
+            }
+            for id in waited {
+                let job = waiting.removeValue(forKey: id)!
                 inbox.load.subtract(1, ordering: .relaxed)
+                job.onFinish(GenerationResult(finishReason: .stop, promptTokens: job.request.promptTokens.count,
+                                              completionTokens: 0, cancelled: true))
             }
-            waiting.removeAll { $0.handle.isCancelled }
-            for sequence in running where sequence.job.handle.isCancelled {
+            for id in ran {
+                let sequence = running[id]!
                 sequence.completion.cancel()
-                finish(sequence)
+                release(sequence)
             }
-        }
-
-        private func cancelledResult(_ request: GenerationRequest) -> GenerationResult {
-            GenerationResult(finishReason: .stop, promptTokens: request.promptTokens.count, completionTokens: 0, cancelled: true)
         }
 
         private func finish(_ sequence: Sequence) {
-            guard let index = running.firstIndex(where: { $0 === sequence }) else { return }
-            running.remove(at: index)
-            freeStates.append(sequence.state)
-            sequence.job.onFinish(sequence.completion.result)
-            inbox.load.subtract(1, ordering: .relaxed)
+            machine.finished(id: sequence.job.id)
+            release(sequence)
         }
 
-        /// Every decoding sequence's next token first, then prompt tokens, oldest request first,
-        /// up to the batch's room.
-        private func nextSteps() -> [(sequence: Sequence, step: LlamaModel.Step)] {
-            var steps: [(sequence: Sequence, step: LlamaModel.Step)] = []
-            for sequence in running {
-                if let token = sequence.nextToken {
-                    steps.append((sequence, LlamaModel.Step(token: token, state: sequence.state, wantsLogits: true)))
-                }
-            }
-            var room = scratch.tokens - steps.count
-            for sequence in running where sequence.nextToken == nil && room > 0 {
-                let prompt = sequence.job.request.promptTokens
-                let end = min(prompt.count, sequence.prompted + room)
-                for index in sequence.prompted..<end {
-                    steps.append((sequence, LlamaModel.Step(
-                        token: prompt[index], state: sequence.state, wantsLogits: index == prompt.count - 1)))
-                }
-                room -= end - sequence.prompted
-                sequence.prompted = end
-            }
-            return steps
+        /// The load drops before the caller hears of the end, so a caller that saw every end sees none left.
+        private func release(_ sequence: Sequence) {
+            running[sequence.job.id] = nil
+            freeStates.append(sequence.state)
+            inbox.load.subtract(1, ordering: .relaxed)
+            sequence.job.onFinish(sequence.completion.result)
         }
     }
 
-    /// A running generation: its slot, how much of its prompt has been run, its next token.
+    /// A running generation: its slot, its answer so far, its next token.
     private final class Sequence: @unchecked Sendable {
         // @unchecked: used only on the scheduler's thread, but for `choose`, which a compute thread
         // may run while the scheduler's thread waits for it.
         let job: Job
         let state: LlamaState
         var completion: Completion
-        var prompted = 0
         var nextToken: Int32?
         var finished = false
 
@@ -221,9 +238,11 @@ public final class GenerationScheduler: Sendable {
     }
 }
 
-/// Lets a caller stop its generation; the slot is freed at the next step.
+/// Lets a caller stop its generation (the slot is freed at the next step), or hold it while the
+/// caller's reader catches up with the text already handed over.
 public final class GenerationHandle: Sendable {
     private let cancelled = Atomic<Bool>(false)
+    private let paused = Atomic<Bool>(false)
     private let inbox: GenerationScheduler.Inbox
 
     init(inbox: GenerationScheduler.Inbox) {
@@ -231,9 +250,20 @@ public final class GenerationHandle: Sendable {
     }
 
     public var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+    public var isPaused: Bool { paused.load(ordering: .relaxed) }
 
     public func cancel() {
         cancelled.store(true, ordering: .relaxed)
+        inbox.poke()
+    }
+
+    /// Skips this generation's decode steps, keeping its slot, until `resume`.
+    public func pause() {
+        paused.store(true, ordering: .relaxed)
+    }
+
+    public func resume() {
+        guard paused.exchange(false, ordering: .relaxed) else { return }
         inbox.poke()
     }
 }

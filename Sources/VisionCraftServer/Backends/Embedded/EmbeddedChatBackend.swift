@@ -8,9 +8,13 @@ public final class EmbeddedChatBackend: ChatBackend {
     let model: LlamaModel
     let template: ChatTemplate
     private let scheduler: GenerationScheduler
+    /// Events a client may leave unread before its generation pauses.
+    let eventCapacity: Int
 
-    public init(model: LlamaModel, name: String, template: ChatTemplate, options: EmbeddedEngineOptions) {
+    public init(model: LlamaModel, name: String, template: ChatTemplate, options: EmbeddedEngineOptions,
+                eventCapacity: Int = 64) {
         self.model = model
+        self.eventCapacity = eventCapacity
         self.template = template
         id = "embedded:\(name)"
         scheduler = GenerationScheduler(model: model, slots: options.sequences, contextLength: options.contextLength)
@@ -26,19 +30,18 @@ public final class EmbeddedChatBackend: ChatBackend {
                 frequencyPenalty: Float(request.frequencyPenalty), seed: request.seed ?? UInt64.random(in: 0...UInt64.max)),
             stopSequences: request.stop)
 
-        let (events, continuation) = AsyncThrowingStream<ChatEvent, any Error>.makeStream()
-        continuation.yield(.promptTokens(prompt.count))
+        let buffer = GenerationEventBuffer(capacity: eventCapacity)
+        buffer.push(.promptTokens(prompt.count))
         let handle = scheduler.submit(
-            generation, onText: { continuation.yield(.delta($0)) },
+            generation, onText: { buffer.push(.delta($0)) },
             onFinish: { result in
-                continuation.yield(.finished(reason: result.finishReason.rawValue))
-                continuation.yield(.usage(promptTokens: result.promptTokens, completionTokens: result.completionTokens))
-                continuation.finish()
+                buffer.push(.finished(reason: result.finishReason.rawValue))
+                buffer.push(.usage(promptTokens: result.promptTokens, completionTokens: result.completionTokens))
+                buffer.finish()
             })
-        // A client that goes away frees its sequence's slot at the next step.
-        continuation.onTermination = { _ in handle.cancel() }
-        let iterator = EventIterator(events.makeAsyncIterator())
-        return ChatEventStream(next: { try await iterator.next() }, cancel: { handle.cancel() })
+        buffer.attach(handle)
+        let reader = Reader(buffer: buffer)
+        return ChatEventStream(next: { await reader.buffer.next() }, cancel: { reader.buffer.cancel() })
     }
 
     public func probe() async -> Bool { true }
@@ -81,15 +84,16 @@ public final class EmbeddedChatBackend: ChatBackend {
         }
     }
 
-    /// Carries the stream's iterator into the `@Sendable` closure of `ChatEventStream`.
-    private final class EventIterator: @unchecked Sendable {
-        // @unchecked: a ChatEventStream is consumed by one task at a time.
-        private var iterator: AsyncThrowingStream<ChatEvent, any Error>.AsyncIterator
+    /// Held only by the stream handed to the caller: a caller that lets the stream go unfinished
+    /// (its request failed before reading it) stops the generation, rather than leaving it paused
+    /// in its slot.
+    private final class Reader: Sendable {
+        let buffer: GenerationEventBuffer
 
-        init(_ iterator: AsyncThrowingStream<ChatEvent, any Error>.AsyncIterator) {
-            self.iterator = iterator
+        init(buffer: GenerationEventBuffer) {
+            self.buffer = buffer
         }
 
-        func next() async throws -> ChatEvent? { try await iterator.next() }
+        deinit { buffer.cancel() }
     }
 }
