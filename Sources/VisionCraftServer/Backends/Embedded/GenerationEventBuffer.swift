@@ -65,20 +65,12 @@ final class GenerationEventBuffer: Sendable {
 
     /// The next event, waiting for it if need be; nil at the end, or when the reading task is cancelled.
     func next() async -> ChatEvent? {
-        await withTaskCancellationHandler {
+        // An event already there is taken without suspending: a suspension is a trip through the
+        // executor's queue, a measurable share of a token's cost.
+        if let ready = take(orWait: nil) { return ready }
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<ChatEvent?, Never>) in
-                let (ready, resume) = state.withLockedValue { state -> (ChatEvent??, Bool) in
-                    if let event = state.events.popFirst() {
-                        let resume = state.paused && state.events.count <= capacity / 2
-                        if resume { state.paused = false }
-                        return (.some(event), resume)
-                    }
-                    if state.finished || Task.isCancelled { return (.some(nil), false) }
-                    state.reader = continuation
-                    return (nil, false)
-                }
-                if resume { generation.withLockedValue { $0 }?.resume() }
-                if let ready { continuation.resume(returning: ready) }
+                if let ready = take(orWait: continuation) { continuation.resume(returning: ready) }
             }
         } onCancel: {
             let reader = state.withLockedValue { state in
@@ -87,6 +79,22 @@ final class GenerationEventBuffer: Sendable {
             }
             reader?.resume(returning: nil)
         }
+    }
+
+    /// The next event (`.some(nil)` at the end), or nil, leaving `reader` to wait if given.
+    private func take(orWait reader: CheckedContinuation<ChatEvent?, Never>?) -> ChatEvent?? {
+        let (ready, resume) = state.withLockedValue { state -> (ChatEvent??, Bool) in
+            if let event = state.events.popFirst() {
+                let resume = state.paused && state.events.count <= capacity / 2
+                if resume { state.paused = false }
+                return (.some(event), resume)
+            }
+            if state.finished || Task.isCancelled { return (.some(nil), false) }
+            if let reader { state.reader = reader }
+            return (nil, false)
+        }
+        if resume { generation.withLockedValue { $0 }?.resume() }
+        return ready
     }
 
     /// The reader stops early: the generation stops too.
