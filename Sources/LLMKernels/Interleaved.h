@@ -17,11 +17,9 @@ static inline int llmk_is_nibbles(int type) { return type == LLMK_Q4_0 || type =
 
 /// Rows per group. Sixteen where a block's header is 64 bytes (Q4_1 and Q5_1: scales and
 /// minimums), so each 512-bit register of values lies on one cache line: on AMD's Zen 4, 512-bit
-/// byte products take a fifth less time per product than 256-bit ones (measured), and the
-/// feed-forward's products at eight sequences got 12–15% faster. Eight for the others: their
+/// byte products take less time per product than 256-bit ones. Eight for the others: their
 /// 32-byte headers would put half of the 512-bit loads across two lines, and for Q8_0 the evidence
-/// was mixed (a kernel benchmark had the 512-bit product faster; an in-process A/B of whole decode
-/// steps had SmolLM2's Q8_0 output projection slower for one sequence), so they keep their layout.
+/// was mixed, so they keep their layout. (Figures: docs/benchmarks.md.)
 static inline int llmk_group_rows(int type) { return llmk_has_minimum(type) ? 16 : 8; }
 
 /// Bytes of a block's header: the group's scales, and its minimums where the type has them.

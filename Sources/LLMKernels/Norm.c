@@ -3,8 +3,7 @@
 // an AVX2 one with each row's lanes in two registers of doubles: the same operations in the same
 // order either way, so the same bits. Rows go four at a time, their sums side by side: one row's
 // eight chains of additions are as long as the row, and alone they kept the processor waiting on
-// each addition (eight rows: 1.06 → 0.78–0.84 µs, micro-benchmark). (In Swift, without AVX2, the
-// norms took ~1% of an eight-sequence decode step.)
+// each addition.
 
 #include "LLMKernels.h"
 

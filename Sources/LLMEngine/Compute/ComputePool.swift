@@ -33,9 +33,9 @@ public final class ComputePool: Sendable {
 
     /// Runs `body(thread, items)` over pieces of `0..<count`: each thread takes pieces of its own
     /// share front to back, then pieces from the back of the others' shares that are not done, so
-    /// a thread that the machine's other work slows down hands its last pieces over. With fixed
-    /// halves the calling thread spent ~12% of an eight-sequence step waiting for the other
-    /// (measured). A thread's first piece is half its share, so it mostly walks memory in order.
+    /// a thread that the machine's other work slows down hands its last pieces over (with fixed
+    /// halves, one waited for the other a large part of each step). A thread's first piece is half
+    /// its share, so it mostly walks memory in order.
     /// A lone item stays on the calling thread: handing it over would cost more than it saves.
     /// `eachThread(thread)` runs on a thread before its first piece (on no thread that gets none):
     /// what each thread prepares for itself, with no hand-off between it and the pieces.

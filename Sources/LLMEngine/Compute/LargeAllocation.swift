@@ -7,10 +7,8 @@ import Darwin
 /// Memory for what the forward pass streams through every step — the weights' copies and the KV
 /// caches — in 2 MB pages where the system lends them (Linux's transparent huge pages, asked for
 /// with madvise). In 4 KB pages a step through ~90 MB of weights needs a page-table walk every 64
-/// cache lines. Measured on this project's machine, alternating both kinds of page in one process:
-/// the kernels alone streamed 5–25% faster and attention over eight caches 12–19%; whole decode
-/// steps 1–9% (one stream and eight, two copies of the model in one process, rounds alternating).
-/// The price: a 2 MB page is committed whole once touched.
+/// cache lines, and large pages made the kernels and attention stream measurably faster
+/// (docs/benchmarks.md). The price: a 2 MB page is committed whole once touched.
 enum LargeAllocation {
     static let hugePage = 2 << 20
 

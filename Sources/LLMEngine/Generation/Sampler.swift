@@ -4,7 +4,7 @@ import LLMKernels
 /// Picks tokens: penalties on what was already generated, then greedy at temperature 0, else
 /// temperature, top-k and top-p over a seeded generator, so a seed gives the same text again.
 /// A vocabulary is tens of thousands of tokens and this runs for every token of every sequence,
-/// so nothing sorts the whole vocabulary: sorting it took 5 ms a token, more than the forward pass.
+/// so nothing sorts the whole vocabulary: sorting it cost more than the forward pass.
 public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var random: SplitMix64
@@ -90,8 +90,7 @@ public struct Sampler: Sendable {
     }
 
     /// The first index of the largest value: a vocabulary-sized scan per token per sequence, on
-    /// the scheduler's thread while the compute threads wait, so in vector lanes (one value at a
-    /// time it cost eight sequences 0.1 ms a step).
+    /// the scheduler's thread while the compute threads wait, so in vector lanes.
     static func argmax(_ values: UnsafeMutableBufferPointer<Float>) -> Int {
         guard let base = values.baseAddress else { return 0 }
         return Int(llmk_argmax(base, Int32(values.count)))

@@ -39,7 +39,7 @@ extension LlamaModel {
 
     /// Asks for the KV cache of the attention unit `thread` starts with, while the product before
     /// attention computes: every later unit is fetched while the one before it computes, but the
-    /// first had nothing before it (in-process A/B at eight sequences: ~1% off a step).
+    /// first had nothing before it.
     func prefetchFirstUnit(_ plan: AttentionPlan, thread: Int, slots: [CacheSlot], positions: [Int]) {
         let units = positions.count * plan.unitsPerToken
         let work = units * thread / pool.threadCount

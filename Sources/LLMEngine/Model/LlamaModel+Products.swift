@@ -53,10 +53,8 @@ extension LlamaModel {
     /// What a product multiplies: vectors every thread reads, or the residual stream normalized by
     /// `weight` and quantized. A batch's is made by each thread for itself before its first piece:
     /// a few microseconds twice over, instead of a hand-off between the norm and the product and
-    /// the other thread's bytes to fetch (in-process A/B at eight sequences: 1–1.5% faster a step
-    /// on a quiet machine, 3–5% while another guest slowed one core). A lone vector's is made once,
-    /// by the calling thread, before the product: there is no hand-off to save (made twice, one
-    /// sequence's step was ~1.5% slower).
+    /// the other thread's bytes to fetch. A lone vector's is made once, by the calling thread,
+    /// before the product: there is no hand-off to save, and making it twice cost more.
     enum ProductInput {
         case shared(UnsafeMutablePointer<Float>, QuantizedBatch)
         case normalized(by: [Float])

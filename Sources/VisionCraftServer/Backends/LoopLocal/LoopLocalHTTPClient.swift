@@ -7,8 +7,8 @@ import NIOPosix
 /// belong to the event loop the caller runs on.
 ///
 /// Why not AsyncHTTPClient here: it hands every request between its pool, the connection's loop
-/// and the waiting task, and on two cores those hand-offs cost more than the exchange (measured
-/// ~0.5 ms through it where wrk reaches the same upstream in ~0.15 ms). With Swift concurrency
+/// and the waiting task, and on two cores those hand-offs cost more than the exchange itself
+/// (docs/benchmarks.md, gateway). With Swift concurrency
 /// running on the event loops (see `Entry`), a connection on the caller's loop keeps the whole
 /// exchange on one thread. Streams, HTTPS and HTTP/2 stay with AsyncHTTPClient.
 final class LoopLocalHTTPClient: Sendable {
