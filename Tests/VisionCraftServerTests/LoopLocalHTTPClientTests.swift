@@ -82,7 +82,7 @@ import Testing
             let client = client(port: port, readTimeout: .seconds(30))
             let task = Task { try await post(client) }
             // The request has reached the upstream: the exchange is under way.
-            #expect(await eventually { upstream.requests == 1 })
+            #expect(await eventually(timeout: .seconds(30)) { upstream.requests == 1 })
             task.cancel()
             let started = ContinuousClock.now
             await #expect(throws: CancellationError.self) { try await task.value }
