@@ -192,12 +192,8 @@ import Testing
         try await withChatUpstream { upstream, environment, key in
             try await environment.live { server in
                 let reader = Task {
-                    var request = HTTPClientRequest(url: "\(server)/v1/chat/completions")
-                    request.method = .POST
-                    request.headers.add(name: "Authorization", value: "Bearer \(key)")
-                    request.body = .bytes(ByteBuffer(string: body(
-                        ["model": "test-model", "messages": [["role": "user", "content": "slow"]], "stream": true])))
-                    let response = try await LiveClient.shared.execute(request, timeout: .seconds(30))
+                    let response = try await LiveClient.streamingChat(
+                        server, key: key, ["model": "test-model", "messages": [["role": "user", "content": "slow"]], "stream": true])
                     var received = 0
                     for try await chunk in response.body {
                         received += chunk.readableBytes

@@ -96,12 +96,8 @@ import Testing
             #expect(await eventually { (try? await LiveClient.get("\(base)/health").status) == 200 })
             #expect(try await LiveClient.get("\(base)/models-llm").body.json.strings == ["m"])
 
-            var request = HTTPClientRequest(url: "\(base)/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(key)")
-            request.body = .bytes(ByteBuffer(string: body(
-                ["model": "m", "messages": [["role": "user", "content": "slow-short"]], "stream": true])))
-            let response = try await LiveClient.shared.execute(request, timeout: .seconds(30))
+            let response = try await LiveClient.streamingChat(
+                base, key: key, ["model": "m", "messages": [["role": "user", "content": "slow-short"]], "stream": true])
             var chunks = response.body.makeAsyncIterator()
             // The stream's first bytes are in: it is in flight when the signal comes.
             var received = try #require(try await chunks.next())

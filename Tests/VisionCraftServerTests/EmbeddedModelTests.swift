@@ -145,14 +145,10 @@ import Logging
         let environment = try await EmbeddedModelTests.environment()
         let (key, _) = try await environment.mintKey(.tier2)
         try await environment.live { server in
-            var request = HTTPClientRequest(url: "\(server)/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(key)")
-            request.body = .bytes(ByteBuffer(string: body([
+            let response = try await LiveClient.streamingChat(server, key: key, [
                 "model": EmbeddedModelTests.name, "messages": [["role": "user", "content": "Tell me a long story."]],
                 "temperature": 1, "seed": 5, "max_tokens": 1500, "stream": true,
-            ])))
-            let response = try await LiveClient.shared.execute(request, timeout: .seconds(30))
+            ])
             var received = 0
             for try await chunk in response.body {
                 received += chunk.readableBytes

@@ -54,6 +54,15 @@ enum LiveClient {
         return (Int(response.status.code), response.headers, body)
     }
 
+    /// A chat request whose answer the caller reads as it streams in (`response.body`).
+    static func streamingChat(_ server: String, key: String, _ fields: [String: Any]) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: "\(server)/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        request.body = .bytes(ByteBuffer(string: body(fields)))
+        return try await shared.execute(request, timeout: .seconds(30))
+    }
+
     static func get(_ url: String) async throws -> (status: Int, body: ByteBuffer) {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Connection", value: "close")
