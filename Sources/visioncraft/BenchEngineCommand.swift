@@ -69,6 +69,52 @@ struct BenchEngineCommand: AsyncParsableCommand {
             print("visioncraft streams=\(runs[most].count)_vs_1 aggregate_ratio=\(String(format: "%.2f", ratio))")
         }
         print("visioncraft all_streams peak_rss_mb=\(Self.peakResidentMegabytes())")
+
+        // The same streams through the server's scheduler (continuous batching, answers decoded
+        // to text, handed over per token), without HTTP: the layer between the two figures above
+        // and what `bench/engine/api_stream.py` reads through the API.
+        for count in counts where count > 1 {
+            var best = 0.0
+            for _ in 0..<max(1, repeats) {
+                best = max(best, await Self.throughScheduler(model, streams: count, prompt: prompt, tokens: decodeTokens))
+            }
+            print("visioncraft scheduler streams=\(count) aggregate_decode_tokens_per_s=\(String(format: "%.1f", best))")
+        }
+    }
+
+    /// Tokens per second while every one of `streams` generations decodes, counted from the
+    /// scheduler's own hand-overs (its `onText`, one piece per token here).
+    static func throughScheduler(_ model: LlamaModel, streams: Int, prompt: [BPETokenizer.Token], tokens: Int) async -> Double {
+        let scheduler = GenerationScheduler(model: model, slots: streams, contextLength: prompt.count + tokens + 1)
+        let arrivals = (0..<streams).map { _ in Arrivals() }
+        await withTaskGroup(of: Void.self) { group in
+            for stream in 0..<streams {
+                group.addTask {
+                    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                        scheduler.submit(
+                            GenerationRequest(promptTokens: prompt, maxTokens: tokens, sampling: SamplingParameters()),
+                            onText: { _ in arrivals[stream].add() }, onFinish: { _ in done.resume() })
+                    }
+                }
+            }
+        }
+        let times = arrivals.map(\.times).filter { $0.count > 1 }
+        guard times.count == streams else { return 0 }
+        let start = times.map { $0[0] }.max()!, end = times.map { $0[$0.count - 1] }.min()!
+        guard end > start else { return 0 }
+        var inside = -streams
+        for stream in times { inside += stream.filter { $0 >= start && $0 <= end }.count }
+        let (seconds, attoseconds) = (end - start).components
+        return Double(inside) / (Double(seconds) + Double(attoseconds) / 1e18)
+    }
+
+    /// When each text piece of one generation arrived.
+    final class Arrivals: @unchecked Sendable {
+        // @unchecked: `lock` guards `list`.
+        private let lock = NSLock()
+        private var list: [ContinuousClock.Instant] = []
+        func add() { lock.withLock { list.append(.now) } }
+        var times: [ContinuousClock.Instant] { lock.withLock { list } }
     }
 
     /// Prefills every state with `prompt`, then times `tokens` steps in which all of them decode

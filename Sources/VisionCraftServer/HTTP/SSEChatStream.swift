@@ -47,16 +47,23 @@ struct SSEChatStream: Sendable {
                     return
                 }
                 guard let event else { break }
-                progress.update { $0.tokens.observe(event) }
-                switch event {
-                case .delta(let text):
-                    try await writer.write(content.event(text))
-                case .finished(let reason):
-                    try await write(wire.chunk(delta: [:], finishReason: reason, includeUsage: includeUsage),
-                                    to: &writer)
-                case .promptTokens, .usage:
-                    break
+                // Events already waiting go out with this one, in one write: a reader that fell
+                // behind catches up with one wake-up of the event loop, not one a token.
+                var out = ByteBuffer()
+                var next: ChatEvent? = event
+                while let event = next {
+                    progress.update { $0.tokens.observe(event) }
+                    switch event {
+                    case .delta(let text):
+                        out.writeImmutableBuffer(content.event(text))
+                    case .finished(let reason):
+                        Self.append(wire.chunk(delta: [:], finishReason: reason, includeUsage: includeUsage), to: &out)
+                    case .promptTokens, .usage:
+                        break
+                    }
+                    next = events.readyEvent()
                 }
+                if out.readableBytes > 0 { try await writer.write(out) }
             }
             if includeUsage { try await write(wire.usageChunk(progress.outcome.tokens), to: &writer) }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
@@ -69,10 +76,15 @@ struct SSEChatStream: Sendable {
     }
 
     private func write(_ value: JSONValue, to writer: inout any ResponseBodyWriter) async throws {
-        var buffer = ByteBuffer(string: "data: ")
+        var buffer = ByteBuffer()
+        Self.append(value, to: &buffer)
+        try await writer.write(buffer)
+    }
+
+    private static func append(_ value: JSONValue, to buffer: inout ByteBuffer) {
+        buffer.writeString("data: ")
         JSONWriter.write(value, into: &buffer)
         buffer.writeString("\n\n")
-        try await writer.write(buffer)
     }
 }
 

@@ -16,13 +16,23 @@ public struct ChatEventStream: AsyncSequence, Sendable {
     public typealias Element = ChatEvent
     private let nextEvent: @Sendable () async throws -> ChatEvent?
     private let stop: @Sendable () -> Void
+    private let ready: @Sendable () -> ChatEvent?
 
     /// `cancel` stops the generation for a consumer that will ask for nothing more; it is called
-    /// from the consuming task, between calls to `next`.
-    public init(next: @escaping @Sendable () async throws -> ChatEvent?, cancel: @escaping @Sendable () -> Void = {}) {
+    /// from the consuming task, between calls to `next`. `ready` gives an event that is already
+    /// there without waiting (nil when none is, or at the end), for a consumer that wants to pass
+    /// on several at once; by default none ever is.
+    public init(
+        next: @escaping @Sendable () async throws -> ChatEvent?, cancel: @escaping @Sendable () -> Void = {},
+        ready: @escaping @Sendable () -> ChatEvent? = { nil }
+    ) {
         self.nextEvent = next
         self.stop = cancel
+        self.ready = ready
     }
+
+    /// The next event if it is already there; nil says only that none is waiting now.
+    public func readyEvent() -> ChatEvent? { ready() }
 
     /// Tells the backend the consumer stopped early (a client that left), so it stops generating
     /// now rather than whenever the stream happens to be released.

@@ -41,7 +41,8 @@ public final class EmbeddedChatBackend: ChatBackend {
             })
         buffer.attach(handle)
         let reader = Reader(buffer: buffer)
-        return ChatEventStream(next: { await reader.buffer.next() }, cancel: { reader.buffer.cancel() })
+        return ChatEventStream(next: { await reader.buffer.next() }, cancel: { reader.buffer.cancel() },
+                               ready: { reader.buffer.ready() })
     }
 
     public func probe() async -> Bool { true }

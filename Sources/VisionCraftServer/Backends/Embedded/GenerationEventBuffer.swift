@@ -81,6 +81,11 @@ final class GenerationEventBuffer: Sendable {
         }
     }
 
+    /// An event that is already there, or nil (none yet, or the end).
+    func ready() -> ChatEvent? {
+        take(orWait: nil) ?? nil
+    }
+
     /// The next event (`.some(nil)` at the end), or nil, leaving `reader` to wait if given.
     private func take(orWait reader: CheckedContinuation<ChatEvent?, Never>?) -> ChatEvent?? {
         let (ready, resume) = state.withLockedValue { state -> (ChatEvent??, Bool) in
