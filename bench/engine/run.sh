@@ -31,5 +31,7 @@ KEY=$(.build/release/visioncraft keys create --tier tier2 --data-dir "$WORK/data
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
-python3 bench/engine/api_stream.py "$PORT" "$KEY" "$(basename "$MODEL" | sed 's/\.[^.]*\.gguf$//')" \
-  "$((DECODE > 128 ? DECODE : 128))" "$REPEATS" 1,8
+NAME=$(basename "$MODEL" | sed 's/\.[^.]*\.gguf$//')
+python3 bench/engine/api_stream.py "$PORT" "$KEY" "$NAME" "$((DECODE > 128 ? DECODE : 128))" "$REPEATS" 1,8
+# The goal's figure: the API against the engine alone, rounds interleaved, the median ratio.
+python3 bench/engine/api_vs_engine.py .build/release/visioncraft "$MODEL" "$PORT" "$KEY" "$NAME" 256 "${ROUNDS:-7}"
