@@ -18,6 +18,16 @@ import Testing
 
     static func port(_ server: String) -> Int { Int(server.split(separator: ":").last!)! }
 
+    /// What the live server answers to `raw`, sent as it is on a connection of its own.
+    static func answer(_ environment: TestEnvironment, to raw: String) async throws -> RawHTTPConnection.Response {
+        try await environment.live { server in
+            let connection = try await RawHTTPConnection.connect(port: port(server))
+            defer { connection.close() }
+            try await connection.send(raw)
+            return try #require(try await connection.readResponse())
+        }
+    }
+
     @Test func aConnectionStaysUsableAfterAStream() async throws {
         try await withChatUpstream(.tier2) { _, environment, key in
             try await environment.live { server in
@@ -41,15 +51,10 @@ import Testing
     @Test func aMalformedChunkedBodyIs400() async throws {
         let environment = try await TestEnvironment.make()
         let (key, _) = try await environment.mintKey()
-        try await environment.live { server in
-            let connection = try await RawHTTPConnection.connect(port: Self.port(server))
-            defer { connection.close() }
-            try await connection.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\n"
-                + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
-            let response = try #require(try await connection.readResponse())
-            #expect(response.status == 400)
-            #expect(jsonObject(response.body)["error"]["code"].string == "malformed_body")
-        }
+        let response = try await Self.answer(environment, to: "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "Authorization: Bearer \(key)\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        #expect(response.status == 400)
+        #expect(jsonObject(response.body)["error"]["code"].string == "malformed_body")
     }
 
     @Test func aRequestWithoutHostIs400() async throws {
@@ -85,16 +90,11 @@ import Testing
 
     @Test func aKeyInTheHeaderIsCheckedBeforeTheBodyIsRead() async throws {
         let environment = try await TestEnvironment.make()
-        try await environment.live { server in
-            let connection = try await RawHTTPConnection.connect(port: Self.port(server))
-            defer { connection.close() }
-            // The head announces 10 MB that never come: the answer cannot wait for them.
-            try await connection.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                + "Authorization: Bearer vc_not_a_key\r\nContent-Length: 10000000\r\n\r\n")
-            let response = try #require(try await connection.readResponse())
-            #expect(response.status == 401)
-            #expect(response.header("Connection")?.lowercased() == "close")
-        }
+        // The head announces 10 MB that never come: the answer cannot wait for them.
+        let response = try await Self.answer(environment, to: "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "Authorization: Bearer vc_not_a_key\r\nContent-Length: 10000000\r\n\r\n")
+        #expect(response.status == 401)
+        #expect(response.header("Connection")?.lowercased() == "close")
     }
 
     @Test func bodiesWithTheKeyInsideShareABoundedBudget() async throws {
