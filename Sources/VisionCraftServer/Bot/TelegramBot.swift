@@ -78,37 +78,31 @@ public final class TelegramBot: Service, Sendable {
     }
 
     private func receiveUpdates() async throws {
-        do {
-            if let url = settings.webhookURL {
-                _ = try await client.callRetrying("setWebhook", [
-                    "url": .string(url), "secret_token": .string(settings.webhookSecret ?? ""),
-                    "allowed_updates": Self.allowedUpdates,
-                ])
-                logger.info("Telegram bot receives updates through its webhook", metadata: ["path": "\(settings.webhookPath ?? "/")"])
-                return
-            }
-            // A webhook left from an earlier run would keep getUpdates from working.
-            _ = try await client.callRetrying("deleteWebhook", [:])
-            logger.info("Telegram bot is polling for updates")
-            var offset = try await store.updateOffset()
-            while !Task.isCancelled {
-                let batch = try await client.callRetrying("getUpdates", [
-                    "offset": .number(Double(offset)), "timeout": .number(Double(settings.pollTimeoutSeconds)),
-                    "allowed_updates": Self.allowedUpdates,
-                ], timeout: .seconds(settings.pollTimeoutSeconds))
-                for json in batch.arrayValue ?? [] {
-                    guard let update = TelegramUpdate(json: json) else {
-                        logger.warning("Skipping a Telegram update without an id")
-                        continue
-                    }
-                    await processor.process(update)
-                    offset = max(offset, update.id + 1)
-                }
+        if let url = settings.webhookURL {
+            _ = try await client.callRetrying("setWebhook", [
+                "url": .string(url), "secret_token": .string(settings.webhookSecret ?? ""),
+                "allowed_updates": Self.allowedUpdates,
+            ])
+            logger.info("Telegram bot receives updates through its webhook", metadata: ["path": "\(settings.webhookPath ?? "/")"])
+            return
+        }
+        // A webhook left from an earlier run would keep getUpdates from working.
+        _ = try await client.callRetrying("deleteWebhook", [:])
+        logger.info("Telegram bot is polling for updates")
+        var offset = try await store.updateOffset()
+        while !Task.isCancelled {
+            let batch = try await client.callRetrying("getUpdates", [
+                "offset": .number(Double(offset)), "timeout": .number(Double(settings.pollTimeoutSeconds)),
+                "allowed_updates": Self.allowedUpdates,
+            ], timeout: .seconds(settings.pollTimeoutSeconds))
+            for json in batch.arrayValue ?? [] {
+                await receive(json)
+                if let id = json["update_id"]?.intValue { offset = max(offset, Int64(id) + 1) }
             }
         }
     }
 
-    /// For webhook mode: an update Telegram posted to our route.
+    /// An update from polling, or one Telegram posted to the webhook route.
     func receive(_ json: JSONValue) async {
         guard let update = TelegramUpdate(json: json) else {
             logger.warning("Skipping a Telegram update without an id")

@@ -12,7 +12,8 @@ struct KeyedRequestReader: Sendable {
     let unauthenticatedBodies: UnauthenticatedBodyBudget
 
     func read(_ request: inout Request) async throws -> (json: JSONValue, key: APIKeyRecord) {
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > maxBodyBytes {
             throw APIError.bodyTooLarge(limit: maxBodyBytes).closingConnection()
         }
         if let bearer = Self.bearerToken(request.headers[.authorization]) {
@@ -23,40 +24,32 @@ struct KeyedRequestReader: Sendable {
                 throw error.closingConnection()
             }
             var unbounded: UnauthenticatedBodyBudget.Reservation?
-            return (try await Self.parse(collect(&request, reservation: &unbounded)), key)
+            return (try await Self.parse(collect(&request, declared: declared, reservation: &unbounded)), key)
         }
         var reservation: UnauthenticatedBodyBudget.Reservation? = .init(budget: unauthenticatedBodies)
         defer { reservation?.release() }
         // A declared length is taken whole before a byte is read: under a flood the first
         // requests get all they need and finish, and the rest are turned away at once, rather
         // than every request getting part of its body and none finishing.
-        if let declared = request.headers[.contentLength].flatMap(Int.init), reservation?.take(declared) == false {
-            throw APIError.busyReadingBodies
-        }
-        let json = try await Self.parse(try await collect(&request, reservation: &reservation))
+        if let declared, reservation?.cover(declared) == false { throw APIError.busyReadingBodies }
+        let json = try await Self.parse(try await collect(&request, declared: declared, reservation: &reservation))
         return (json, try await authenticator.authenticate(json["token"]?.stringValue))
     }
 
     /// The whole body, up to the size cap; with a reservation, every chunk is taken from its
     /// budget before it is kept.
     private func collect(
-        _ request: inout Request, reservation: inout UnauthenticatedBodyBudget.Reservation?
+        _ request: inout Request, declared: Int?, reservation: inout UnauthenticatedBodyBudget.Reservation?
     ) async throws -> ByteBuffer {
         // An authenticated body is sized from its Content-Length, so a large one is not copied as
         // it grows; an unauthenticated one gets memory only as its bytes come and fit the budget.
         var body = ByteBuffer()
-        if reservation == nil, let declared = request.headers[.contentLength].flatMap(Int.init) {
-            body.reserveCapacity(declared)
-        }
+        if reservation == nil, let declared { body.reserveCapacity(declared) }
         do {
             for try await chunk in request.body {
-                guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
-                    throw APIError.bodyTooLarge(limit: maxBodyBytes).closingConnection()
-                }
-                if let taken = reservation?.bytes, body.readableBytes + chunk.readableBytes > taken,
-                   reservation?.take(body.readableBytes + chunk.readableBytes - taken) == false {
-                    throw APIError.busyReadingBodies
-                }
+                let total = body.readableBytes + chunk.readableBytes
+                guard total <= maxBodyBytes else { throw APIError.bodyTooLarge(limit: maxBodyBytes).closingConnection() }
+                if reservation?.cover(total) == false { throw APIError.busyReadingBodies }
                 var chunk = chunk
                 body.writeBuffer(&chunk)
             }

@@ -36,9 +36,12 @@ final class UnauthenticatedBodyBudget: Sendable {
             self.budget = budget
         }
 
-        mutating func take(_ count: Int) -> Bool {
-            guard budget.reserve(count) else { return false }
-            bytes += count
+        /// Holds at least `total` bytes, taking what is missing from the budget; false, taking
+        /// nothing more, when that does not fit.
+        mutating func cover(_ total: Int) -> Bool {
+            guard total > bytes else { return true }
+            guard budget.reserve(total - bytes) else { return false }
+            bytes = total
             return true
         }
 
