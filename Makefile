@@ -26,9 +26,11 @@ test: test-deps model
 test-deps:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/sdk/requirements.txt
 
-## The default chat model, SmolLM2-135M-Instruct (GGUF Q4_1), unpacked into $(DATA_DIR)/models.
+## The default chat model, SmolLM2-135M-Instruct (GGUF Q4_1), and the CLIP vocabulary that image
+## models need, unpacked into $(DATA_DIR)/models.
 model:
 	bash scripts/fetch-default-model.sh $(DATA_DIR)/models
+	bash scripts/fetch-clip-vocabulary.sh $(DATA_DIR)/models
 
 ## The gateway under load next to LiteLLM's proxy, in front of the same mock upstream.
 bench-gateway:

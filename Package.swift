@@ -42,6 +42,18 @@ let package = Package(
             dependencies: ["LLMEngine"],
             resources: [.copy("Reference")]
         ),
+        // The diffusion engine (Stable Diffusion): a library like the chat engine, sharing its
+        // threads, mapped files and C kernels.
+        .target(
+            name: "DiffusionEngine",
+            dependencies: ["LLMEngine", "LLMKernels"],
+            swiftSettings: [.unsafeFlags(["-O"])]
+        ),
+        .testTarget(
+            name: "DiffusionEngineTests",
+            dependencies: ["DiffusionEngine", "LLMEngine"],
+            resources: [.copy("Reference")]
+        ),
         .target(
             name: "VisionCraftServer",
             dependencies: [

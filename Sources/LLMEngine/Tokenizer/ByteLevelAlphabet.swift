@@ -1,8 +1,8 @@
 /// GPT-2's byte-level alphabet: each of the 256 byte values stands for one printable character,
 /// so any byte string can be a vocabulary entry. Bytes that are already printable stand for
 /// themselves; the rest are moved up from U+0100.
-enum ByteLevelAlphabet {
-    static let characterForByte: [Character] = {
+public enum ByteLevelAlphabet {
+    public static let characterForByte: [Character] = {
         var printable = Array(33...126) + Array(161...172) + Array(174...255)
         var characters = [Character](repeating: " ", count: 256)
         var next = 256

@@ -5,7 +5,9 @@ import HeapModule
 /// ties) is joined until no listed merge applies. Symbols are token ids in a linked list and the
 /// candidate pairs wait in a min-heap, so a piece of n bytes costs O(n log n) — a 1 MB word
 /// included — where rescanning every pair after each merge cost O(n²).
-struct ByteLevelMerger: Sendable {
+/// CLIP's BPE marks a word's end instead of its start: with `endOfWordSuffix`, a piece's last byte
+/// starts as its own symbol with the suffix (`a</w>`), as Hugging Face's `end_of_word_suffix` does.
+public struct ByteLevelMerger: Sendable {
     private struct Merge {
         var rank: Int32
         var result: Int32
@@ -13,8 +15,9 @@ struct ByteLevelMerger: Sendable {
 
     /// `left << 32 | right` → the merge that joins them.
     private let merges: [UInt64: Merge]
-    /// The symbol each byte starts as.
+    /// The symbol each byte starts as, and as a piece's last byte.
     private let byteSymbols: [Int32]
+    private let finalByteSymbols: [Int32]
     /// Symbols at or past the vocabulary's size are joins the vocabulary lacks (a broken file):
     /// they are written out as byte tokens, as llama.cpp does.
     private let vocabularySize: Int
@@ -22,7 +25,7 @@ struct ByteLevelMerger: Sendable {
     /// The vocabulary's token for each byte, if it has one.
     private let byteTokens: [Int32?]
 
-    init(tokens: [String], ids: [String: Int32], merges rules: [String]) {
+    public init(tokens: [String], ids: [String: Int32], merges rules: [String], endOfWordSuffix: String = "") {
         vocabularySize = tokens.count
         var extra: [String: Int32] = [:]
         var extraBytes: [[UInt8]] = []
@@ -36,6 +39,7 @@ struct ByteLevelMerger: Sendable {
         let byteTokens = ByteLevelAlphabet.characterForByte.map { ids[String($0)] }
         self.byteTokens = byteTokens
         byteSymbols = ByteLevelAlphabet.characterForByte.map { symbol(String($0)) }
+        finalByteSymbols = ByteLevelAlphabet.characterForByte.map { symbol(String($0) + endOfWordSuffix) }
         var table: [UInt64: Merge] = [:]
         table.reserveCapacity(rules.count)
         for (rank, rule) in rules.enumerated() {
@@ -65,25 +69,26 @@ struct ByteLevelMerger: Sendable {
     }
 
     /// Buffers reused from piece to piece within one text.
-    struct Scratch {
+    public struct Scratch {
+        public init() {}
         fileprivate var symbols: [Int32] = []
         fileprivate var next: [Int32] = []
         fileprivate var previous: [Int32] = []
         fileprivate var queue = Heap<Pair>()
     }
 
-    func encode(_ bytes: UnsafeBufferPointer<UInt8>, scratch: inout Scratch, into output: inout [Int32]) {
+    public func encode(_ bytes: UnsafeBufferPointer<UInt8>, scratch: inout Scratch, into output: inout [Int32]) {
         let count = bytes.count
         guard count > 0 else { return }
         if count == 1 {
-            emit(byteSymbols[Int(bytes[0])], into: &output)
+            emit(finalByteSymbols[Int(bytes[0])], into: &output)
             return
         }
         scratch.symbols.removeAll(keepingCapacity: true)
         scratch.next.removeAll(keepingCapacity: true)
         scratch.previous.removeAll(keepingCapacity: true)
         for (index, byte) in bytes.enumerated() {
-            scratch.symbols.append(byteSymbols[Int(byte)])
+            scratch.symbols.append(index + 1 < count ? byteSymbols[Int(byte)] : finalByteSymbols[Int(byte)])
             scratch.next.append(index + 1 < count ? Int32(index + 1) : -1)
             scratch.previous.append(Int32(index - 1))
         }

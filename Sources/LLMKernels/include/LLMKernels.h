@@ -212,4 +212,12 @@ void llmk_swiglu(float *gate, const float *up, int begin, int end, int total);
 /// `llmk_swiglu` on the path of `level` (0 portable, more: AVX2), for tests.
 void llmk_swiglu_at_level(int level, float *gate, const float *up, int begin, int end, int total);
 
+// --- Float matrix products for the diffusion engine (FloatGemm.c). ---------------------------------
+
+/// C[i][j] (+)= Σₖ A[i][k]·B(k, j) for i < m, j < n, k < depth, all row-major float. With
+/// `b_transposed`, B(k, j) is b[j·ldb + k] (B's rows are the outputs, as in a weight matrix or keys);
+/// otherwise b[k·ldb + j]. `accumulate` adds to C instead of overwriting it.
+void llmk_sgemm(int b_transposed, int m, int n, int depth, const float *a, int lda, const float *b, int ldb, float *c,
+                int ldc, int accumulate);
+
 #endif

@@ -1,0 +1,40 @@
+import LLMEngine
+
+/// y = x·Wᵀ + b over rows of tokens. Also reads a 1×1 convolution's weight ([out, in, 1, 1]), which
+/// is the same map (CompVis checkpoints store some projections that way).
+struct Linear: Sendable {
+    let weight: [Float]
+    let bias: [Float]?
+    let inputs: Int
+    let outputs: Int
+
+    init(_ weights: Weights, _ name: String) throws(DiffusionError) {
+        let w = try weights.tensor(name + ".weight")
+        guard w.shape.count >= 2, w.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else {
+            throw .unsupported("\(weights.prefix)\(name).weight has shape \(w.shape); a linear layer's was expected")
+        }
+        outputs = w.shape[0]
+        inputs = w.shape[1]
+        weight = w.values
+        bias = weights.has(name + ".bias") ? try weights.tensor(name + ".bias").values : nil
+    }
+
+    /// `rows` rows of `inputs` values in, `rows` rows of `outputs` out.
+    func callAsFunction(_ x: [Float], rows: Int, pool: ComputePool) -> [Float] {
+        precondition(x.count == rows * inputs, "a linear layer's input rows must be its width")
+        var y = [Float](repeating: 0, count: rows * outputs)
+        if let bias {
+            for row in 0..<rows { y.replaceSubrange(row * outputs..<(row + 1) * outputs, with: bias) }
+        }
+        x.withUnsafeBufferPointer { x in
+            weight.withUnsafeBufferPointer { w in
+                y.withUnsafeMutableBufferPointer { y in
+                    MatrixProduct.timesTransposed(
+                        x.baseAddress!, lda: inputs, w.baseAddress!, ldb: inputs, into: y.baseAddress!, ldc: outputs,
+                        m: rows, n: outputs, depth: inputs, accumulate: bias != nil, pool: pool)
+                }
+            }
+        }
+        return y
+    }
+}

@@ -1,0 +1,86 @@
+import LLMEngine
+
+/// CLIP's text transformer (OpenAI's ViT-L/14 text tower in SD 1.x): token and position embeddings,
+/// pre-norm layers of causal self-attention and an MLP, a final layer norm. Its width, depth and
+/// feed-forward size come from the weights; heads are 64 values wide, as in every CLIP text tower
+/// Stable Diffusion uses (one head for a tower narrower than that).
+public struct CLIPTextEncoder: Sendable {
+    struct Layer: Sendable {
+        let norm1: LayerNorm
+        let query: Linear
+        let key: Linear
+        let value: Linear
+        let output: Linear
+        let norm2: LayerNorm
+        let up: Linear
+        let down: Linear
+    }
+
+    public enum Activation: Sendable { case quickGELU, gelu }
+
+    let tokenEmbedding: Tensor
+    let positionEmbedding: Tensor
+    let layers: [Layer]
+    let finalNorm: LayerNorm
+    let heads: Int
+    let activation: Activation
+    public let width: Int
+
+    /// `weights` scoped at the text model (`…text_model.`).
+    public init(_ weights: Weights, activation: Activation = .quickGELU) throws(DiffusionError) {
+        tokenEmbedding = try weights.tensor("embeddings.token_embedding.weight")
+        positionEmbedding = try weights.tensor("embeddings.position_embedding.weight")
+        width = tokenEmbedding.shape[1]
+        var layers: [Layer] = []
+        while weights.has("encoder.layers.\(layers.count).layer_norm1.weight") {
+            let layer = weights.scoped("encoder.layers.\(layers.count)")
+            layers.append(Layer(
+                norm1: try LayerNorm(layer, "layer_norm1"), query: try Linear(layer, "self_attn.q_proj"),
+                key: try Linear(layer, "self_attn.k_proj"), value: try Linear(layer, "self_attn.v_proj"),
+                output: try Linear(layer, "self_attn.out_proj"), norm2: try LayerNorm(layer, "layer_norm2"),
+                up: try Linear(layer, "mlp.fc1"), down: try Linear(layer, "mlp.fc2")))
+        }
+        guard !layers.isEmpty else { throw .missingTensor(weights.prefix + "encoder.layers.0.layer_norm1.weight") }
+        self.layers = layers
+        finalNorm = try LayerNorm(weights, "final_layer_norm")
+        heads = max(1, width / 64)
+        self.activation = activation
+    }
+
+    public var layerCount: Int { layers.count }
+
+    /// The hidden states for `tokens` (at most the position table's length), after the final norm.
+    /// `skip` layers are left out at the end, as AUTOMATIC1111's "clip skip" (skip 1 is its clip
+    /// skip 2: the penultimate layer's output, normalized).
+    public func encode(_ tokens: [Int32], skip: Int = 0, pool: ComputePool) -> [Float] {
+        let count = tokens.count
+        precondition(count <= positionEmbedding.shape[0], "more tokens than CLIP's positions")
+        var x = [Float](repeating: 0, count: count * width)
+        for (position, token) in tokens.enumerated() {
+            for i in 0..<width {
+                x[position * width + i] = tokenEmbedding.values[Int(token) * width + i]
+                    + positionEmbedding.values[position * width + i]
+            }
+        }
+        for layer in layers.prefix(layers.count - min(skip, layers.count - 1)) {
+            let normed = layer.norm1(x, rows: count)
+            let attended = Attention.callAsFunction(
+                queries: layer.query(normed, rows: count, pool: pool), keys: layer.key(normed, rows: count, pool: pool),
+                values: layer.value(normed, rows: count, pool: pool), queryCount: count, keyCount: count, width: width,
+                heads: heads, causal: true, pool: pool)
+            add(layer.output(attended, rows: count, pool: pool), to: &x)
+            var hidden = layer.up(layer.norm2(x, rows: count), rows: count, pool: pool)
+            switch activation {
+            case .quickGELU: for i in hidden.indices { hidden[i] = DiffusionEngine.Activation.quickGELU(hidden[i]) }
+            case .gelu: for i in hidden.indices { hidden[i] = DiffusionEngine.Activation.gelu(hidden[i]) }
+            }
+            add(layer.down(hidden, rows: count, pool: pool), to: &x)
+        }
+        return finalNorm(x, rows: count)
+    }
+}
+
+func add(_ values: [Float], to x: inout [Float]) {
+    precondition(values.count == x.count, "added rows must be the same size")
+    for i in x.indices { x[i] += values[i] }
+}

@@ -1,0 +1,94 @@
+import LLMEngine
+
+/// The UNet's attention block (diffusers' `Transformer2DModel`): the map normalized and projected
+/// to tokens, transformer blocks of self-attention, cross-attention to the text and a GEGLU
+/// feed-forward, projected back and added to the input.
+struct SpatialTransformer: Sendable {
+    struct Block: Sendable {
+        let norm1: LayerNorm
+        let selfQuery: Linear
+        let selfKey: Linear
+        let selfValue: Linear
+        let selfOutput: Linear
+        let norm2: LayerNorm
+        let crossQuery: Linear
+        let crossKey: Linear
+        let crossValue: Linear
+        let crossOutput: Linear
+        let norm3: LayerNorm
+        let feedForwardIn: Linear
+        let feedForwardOut: Linear
+
+        init(_ w: Weights) throws(DiffusionError) {
+            norm1 = try LayerNorm(w, "norm1")
+            selfQuery = try Linear(w, "attn1.to_q")
+            selfKey = try Linear(w, "attn1.to_k")
+            selfValue = try Linear(w, "attn1.to_v")
+            selfOutput = try Linear(w, "attn1.to_out.0")
+            norm2 = try LayerNorm(w, "norm2")
+            crossQuery = try Linear(w, "attn2.to_q")
+            crossKey = try Linear(w, "attn2.to_k")
+            crossValue = try Linear(w, "attn2.to_v")
+            crossOutput = try Linear(w, "attn2.to_out.0")
+            norm3 = try LayerNorm(w, "norm3")
+            feedForwardIn = try Linear(w, "ff.net.0.proj")
+            feedForwardOut = try Linear(w, "ff.net.2")
+        }
+    }
+
+    let norm: GroupNorm
+    let projectIn: Linear
+    let blocks: [Block]
+    let projectOut: Linear
+    let heads: Int
+
+    /// `heads`: how many heads for a width (SD 1.x: always 8; SD 2.x and SDXL: 64 values each).
+    init(_ weights: Weights, heads: (Int) -> Int) throws(DiffusionError) {
+        norm = try GroupNorm(weights, "norm", epsilon: 1e-6)
+        projectIn = try Linear(weights, "proj_in")
+        var blocks: [Block] = []
+        while weights.has("transformer_blocks.\(blocks.count).norm1.weight") {
+            blocks.append(try Block(weights.scoped("transformer_blocks.\(blocks.count)")))
+        }
+        self.blocks = blocks
+        projectOut = try Linear(weights, "proj_out")
+        self.heads = heads(projectIn.outputs)
+    }
+
+    /// The text's width, which cross-attention's keys read.
+    var contextWidth: Int { blocks.first?.crossKey.inputs ?? 0 }
+
+    func callAsFunction(_ x: FeatureMap, context: [Float], contextCount: Int, pool: ComputePool) -> FeatureMap {
+        let count = x.pixels, width = projectIn.outputs
+        var tokens = projectIn(norm(x, pool: pool).tokenRows(), rows: count, pool: pool)
+        for block in blocks {
+            var normed = block.norm1(tokens, rows: count)
+            var attended = Attention.callAsFunction(
+                queries: block.selfQuery(normed, rows: count, pool: pool), keys: block.selfKey(normed, rows: count, pool: pool),
+                values: block.selfValue(normed, rows: count, pool: pool), queryCount: count, keyCount: count,
+                width: width, heads: heads, pool: pool)
+            add(block.selfOutput(attended, rows: count, pool: pool), to: &tokens)
+
+            normed = block.norm2(tokens, rows: count)
+            attended = Attention.callAsFunction(
+                queries: block.crossQuery(normed, rows: count, pool: pool),
+                keys: block.crossKey(context, rows: contextCount, pool: pool),
+                values: block.crossValue(context, rows: contextCount, pool: pool), queryCount: count,
+                keyCount: contextCount, width: width, heads: heads, pool: pool)
+            add(block.crossOutput(attended, rows: count, pool: pool), to: &tokens)
+
+            let projected = block.feedForwardIn(block.norm3(tokens, rows: count), rows: count, pool: pool)
+            let inner = projected.count / count / 2
+            var gated = [Float](repeating: 0, count: count * inner)
+            for row in 0..<count {
+                for i in 0..<inner {
+                    gated[row * inner + i] = projected[row * 2 * inner + i] * Activation.gelu(projected[row * 2 * inner + inner + i])
+                }
+            }
+            add(block.feedForwardOut(gated, rows: count, pool: pool), to: &tokens)
+        }
+        var out = x.fromTokenRows(projectOut(tokens, rows: count, pool: pool), channels: projectOut.outputs)
+        out.add(x)
+        return out
+    }
+}

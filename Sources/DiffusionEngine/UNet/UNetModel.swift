@@ -1,0 +1,134 @@
+import Foundation
+import LLMEngine
+
+/// Stable Diffusion's denoising UNet in CompVis's layout (AUTOMATIC1111's single files): its
+/// structure is read from which tensors exist — how many input blocks, which hold attention, where
+/// it downsamples — so SD 1.x and the distilled models with blocks removed load alike.
+public struct UNetModel: Sendable {
+    enum Layer: Sendable {
+        case resnet(ResBlock)
+        case transformer(SpatialTransformer)
+        case downsample(Conv2D)
+        case upsample(Conv2D)
+    }
+
+    let timeLinear1: Linear
+    let timeLinear2: Linear
+    let convIn: Conv2D
+    let inputBlocks: [[Layer]]
+    let middleBlock: [Layer]
+    let outputBlocks: [[Layer]]
+    let outNorm: GroupNorm
+    let convOut: Conv2D
+    public let contextWidth: Int
+    public let inChannels: Int
+
+    /// `weights` scoped at `model.diffusion_model`.
+    public init(_ weights: Weights) throws(DiffusionError) {
+        timeLinear1 = try Linear(weights, "time_embed.0")
+        timeLinear2 = try Linear(weights, "time_embed.2")
+        convIn = try Conv2D(weights, "input_blocks.0.0")
+        inChannels = convIn.inputs
+        // SD 2.x and SDXL read 1024- and 2048-wide text and use 64-wide heads; SD 1.x has 8 heads.
+        guard let context = Self.contextWidth(weights) else {
+            throw .unsupported("\(weights.prefix): no cross-attention found; not a Stable Diffusion UNet")
+        }
+        contextWidth = context
+        let heads: (Int) -> Int = context >= 1024 ? { max(1, $0 / 64) } : { _ in 8 }
+
+        func layers(_ block: Weights) throws(DiffusionError) -> [Layer] {
+            var layers: [Layer] = []
+            var index = 0
+            while true {
+                let part = block.scoped("\(index)")
+                if part.has("in_layers.0.weight") {
+                    layers.append(.resnet(try ResBlock(part, naming: .unet)))
+                } else if part.has("norm.weight") && part.has("proj_in.weight") {
+                    layers.append(.transformer(try SpatialTransformer(part, heads: heads)))
+                } else if part.has("op.weight") {
+                    layers.append(.downsample(try Conv2D(part, "op", stride: 2)))
+                } else if part.has("conv.weight") {
+                    layers.append(.upsample(try Conv2D(part, "conv")))
+                } else {
+                    return layers
+                }
+                index += 1
+            }
+        }
+        var inputs: [[Layer]] = []
+        while case let block = try layers(weights.scoped("input_blocks.\(inputs.count + 1)")), !block.isEmpty {
+            inputs.append(block)
+        }
+        inputBlocks = inputs
+        middleBlock = try layers(weights.scoped("middle_block"))
+        var outputs: [[Layer]] = []
+        while case let block = try layers(weights.scoped("output_blocks.\(outputs.count)")), !block.isEmpty {
+            outputs.append(block)
+        }
+        outputBlocks = outputs
+        guard !inputs.isEmpty, outputs.count == inputs.count + 1 else {
+            throw .unsupported("\(weights.prefix): \(inputs.count) input blocks and \(outputs.count) output blocks do not pair up")
+        }
+        outNorm = try GroupNorm(weights, "out.0", epsilon: 1e-5)
+        convOut = try Conv2D(weights, "out.2")
+    }
+
+    static func contextWidth(_ weights: Weights) -> Int? {
+        for block in ["input_blocks.1.1", "input_blocks.4.1", "input_blocks.2.1", "middle_block.1"] {
+            if let shape = weights.shape("\(block).transformer_blocks.0.attn2.to_k.weight") { return shape[1] }
+        }
+        return nil
+    }
+
+    /// The sinusoidal embedding of `timestep` (cosines first), computed in float as diffusers does.
+    func timestepEmbedding(_ timestep: Float) -> [Float] {
+        let half = convIn.outputs / 2
+        var embedding = [Float](repeating: 0, count: 2 * half)
+        let logPeriod = Float(-log(10000.0))
+        for i in 0..<half {
+            let frequency = Float(exp(Double(logPeriod * Float(i) / Float(half))))
+            let argument = Double(timestep * frequency)
+            embedding[i] = Float(cos(argument))
+            embedding[half + i] = Float(sin(argument))
+        }
+        return embedding
+    }
+
+    /// The predicted noise for `latent` at `timestep`, attending to `context` (rows of the text
+    /// encoder's width).
+    public func predictNoise(_ latent: FeatureMap, timestep: Float, context: [Float], pool: ComputePool) -> FeatureMap {
+        let contextCount = context.count / contextWidth
+        var embedding = timeLinear2(
+            { var h = timeLinear1(timestepEmbedding(timestep), rows: 1, pool: pool); Activation.silu(&h); return h }(),
+            rows: 1, pool: pool)
+        Activation.silu(&embedding)
+
+        func run(_ layers: [Layer], _ x: FeatureMap, upsampleTo size: (Int, Int)?) -> FeatureMap {
+            var h = x
+            for layer in layers {
+                switch layer {
+                case .resnet(let block): h = block(h, timestep: embedding, pool: pool)
+                case .transformer(let block): h = block(h, context: context, contextCount: contextCount, pool: pool)
+                case .downsample(let conv): h = conv(h, pool: pool)
+                case .upsample(let conv):
+                    let (height, width) = size ?? (h.height * 2, h.width * 2)
+                    h = conv(h.resizedNearest(height: height, width: width), pool: pool)
+                }
+            }
+            return h
+        }
+
+        var h = convIn(latent, pool: pool)
+        var skips = [h]
+        for block in inputBlocks {
+            h = run(block, h, upsampleTo: nil)
+            skips.append(h)
+        }
+        h = run(middleBlock, h, upsampleTo: nil)
+        for block in outputBlocks {
+            h = h.appendingChannels(of: skips.removeLast())
+            h = run(block, h, upsampleTo: skips.last.map { ($0.height, $0.width) })
+        }
+        return convOut(outNorm(h, silu: true, pool: pool), pool: pool)
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import LLMEngine
+import Testing
+@testable import DiffusionEngine
+
+/// The tiny SD 1.x fixture and what diffusers computed with it (scripts/reference/sd_reference.py).
+enum Reference {
+    static let directory = Bundle.module.url(forResource: "sd1-tiny", withExtension: nil, subdirectory: "Reference")!
+    static let checkpoint = directory.appendingPathComponent("model.safetensors").path
+    /// The CLIP vocabulary `make model` fetches.
+    static let vocabulary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("data/models/clip/bpe_simple_vocab_16e6.txt").path
+
+    nonisolated(unsafe) static let json: [String: Any] = {
+        let url = directory.appendingPathComponent("expected.json")
+        return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }()
+
+    static let expected = try! SafeTensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
+
+    static func tensor(_ name: String) -> Tensor { try! expected.tensor(name) }
+
+    static let model = try! StableDiffusionModel(checkpoint: checkpoint, vocabulary: vocabulary)
+
+    static let pool = ComputePool(threadCount: 2)
+
+    static var generation: [String: Any] { json["generation"] as! [String: Any] }
+}
+
+/// The largest difference relative to the largest expected magnitude.
+func relativeError(_ actual: [Float], _ expected: [Float]) -> Float {
+    precondition(actual.count == expected.count, "compared tensors differ in size: \(actual.count) vs \(expected.count)")
+    var worst: Float = 0, scale: Float = 0
+    for (a, e) in zip(actual, expected) {
+        worst = max(worst, abs(a - e))
+        scale = max(scale, abs(e))
+    }
+    return worst / max(scale, 1e-30)
+}

@@ -1,0 +1,290 @@
+"""Builds a tiny random-weight Stable Diffusion 1.x model with diffusers and writes the values the
+diffusion engine's tests compare against: CLIP token ids, text embeddings (and clip skip 2), one UNet
+output, the VAE decoder's image, torch's CPU normal draws, and the latents after every step of each
+sampler that diffusers configures the way AUTOMATIC1111 (k-diffusion) samples.
+
+The model has SD 1.x's architecture at a small width: four UNet levels, three with cross-attention,
+one resnet per level as the distilled small models have (SD 1.5 has two); a four-level VAE; a CLIP
+text encoder over the real 49,408-token vocabulary.
+Its weights are rounded to float16 before anything is computed, so the float16 file written in
+AUTOMATIC1111's single-file layout holds exactly the weights the expected values came from.
+
+    pip install torch==2.13.0+cpu diffusers transformers safetensors scipy
+    make model   # the CLIP vocabulary
+    python3 scripts/reference/sd_reference.py data/models/clip/bpe_simple_vocab_16e6.txt \
+        Tests/DiffusionEngineTests/Reference/sd1-tiny
+"""
+import json
+import os
+import sys
+import tempfile
+
+import torch
+from diffusers import (AutoencoderKL, DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
+                       EulerDiscreteScheduler, HeunDiscreteScheduler, KDPM2AncestralDiscreteScheduler,
+                       KDPM2DiscreteScheduler, LCMScheduler, LMSDiscreteScheduler, StableDiffusionPipeline,
+                       UNet2DConditionModel)
+from diffusers.loaders import single_file_utils
+from safetensors.torch import save_file
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+vocab_path, out_dir = sys.argv[1], sys.argv[2]
+os.makedirs(out_dir, exist_ok=True)
+torch.manual_seed(0)
+
+
+# --- The tokenizer: transformers' CLIPTokenizer over the open_clip merges (the files that ship
+# with openai/clip-vit-large-patch14 are built from the same list). --------------------------------
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+with open(vocab_path, encoding="utf-8") as f:
+    merges = f.read().split("\n")[1:49152 - 256 - 2 + 1]
+symbols = bytes_to_unicode()
+vocab = symbols + [s + "</w>" for s in symbols] + ["".join(m.split()) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+tok_dir = tempfile.mkdtemp()
+with open(os.path.join(tok_dir, "vocab.json"), "w", encoding="utf-8") as f:
+    json.dump({t: i for i, t in enumerate(vocab)}, f)
+with open(os.path.join(tok_dir, "merges.txt"), "w", encoding="utf-8") as f:
+    f.write("#version: 0.2\n" + "\n".join(merges) + "\n")
+tokenizer = CLIPTokenizer(os.path.join(tok_dir, "vocab.json"), os.path.join(tok_dir, "merges.txt"),
+                          pad_token="<|endoftext|>", model_max_length=77)
+
+TOKEN_PROMPTS = [
+    "a photograph of an astronaut riding a horse",
+    "A Cat, sitting on the WINDOWSILL... at sunset!!",
+    "portrait of a woman, 85mm, f/1.8, highly detailed, trending on artstation",
+    "café crème brûlée   naïve  déjà-vu",
+    "it's 3:45pm and they'll say we've done 1234 things; isn't it?",
+    "masterpiece, best quality, (extremely detailed), [blurry], <lora:x:0.5> 日本 東京",
+    "emoji 🙂🚀 and symbols @#$%^&*()_+-=",
+    "supercalifragilisticexpialidocious antidisestablishmentarianism",
+    "",
+]
+token_cases = [{"text": t, "ids": tokenizer(t)["input_ids"]} for t in TOKEN_PROMPTS]
+
+
+# --- The model, at SD 1.5's shape and a tiny width. -------------------------------------------------
+def randomize(module, seed):
+    """Weights a trained model could have (not diffusers' init, which zeroes some outputs), rounded
+    to float16 so the float16 file reproduces them exactly."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if p.ndim >= 2:
+                fan_in = p[0].numel()
+                value = torch.randn(p.shape, generator=generator) / fan_in ** 0.5
+            elif name.endswith("weight"):  # norms
+                value = 1 + 0.1 * torch.randn(p.shape, generator=generator)
+            else:
+                value = 0.1 * torch.randn(p.shape, generator=generator)
+            p.copy_(value.half().float())
+
+
+text_encoder = CLIPTextModel(CLIPTextConfig(
+    vocab_size=49408, hidden_size=16, intermediate_size=64, num_hidden_layers=3, num_attention_heads=1,
+    max_position_embeddings=77, hidden_act="quick_gelu", bos_token_id=49406, eos_token_id=49407, pad_token_id=49407))
+randomize(text_encoder, 1)
+unet = UNet2DConditionModel(
+    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 32, 64, 64),
+    down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+    cross_attention_dim=16, attention_head_dim=8, norm_num_groups=32)
+randomize(unet, 2)
+vae = AutoencoderKL(
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, block_out_channels=(32, 32, 64, 64),
+    down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+    norm_num_groups=32, sample_size=64)
+randomize(vae, 3)
+for m in (text_encoder, unet, vae):
+    m.eval()
+
+
+# --- AUTOMATIC1111's single-file layout (CompVis names), checked by diffusers' own converters. ----
+def unet_to_ldm(sd, layers=1, levels=4):
+    out = {}
+
+    def resnet(src, dst):
+        for a, b in [("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("time_emb_proj", "emb_layers.1"),
+                     ("norm2", "out_layers.0"), ("conv2", "out_layers.3"), ("conv_shortcut", "skip_connection")]:
+            for kind in ("weight", "bias"):
+                if f"{src}.{a}.{kind}" in sd:
+                    out[f"{dst}.{b}.{kind}"] = sd[f"{src}.{a}.{kind}"]
+
+    def attention(src, dst):
+        for k, v in sd.items():
+            if k.startswith(src + "."):
+                out[dst + k[len(src):]] = v
+
+    for a, b in [("time_embedding.linear_1", "time_embed.0"), ("time_embedding.linear_2", "time_embed.2"),
+                 ("conv_in", "input_blocks.0.0"), ("conv_norm_out", "out.0"), ("conv_out", "out.2")]:
+        for kind in ("weight", "bias"):
+            out[f"{b}.{kind}"] = sd[f"{a}.{kind}"]
+    for i in range(levels):
+        for j in range(layers):
+            n = i * (layers + 1) + j + 1
+            resnet(f"down_blocks.{i}.resnets.{j}", f"input_blocks.{n}.0")
+            attention(f"down_blocks.{i}.attentions.{j}", f"input_blocks.{n}.1")
+        if i < levels - 1:
+            for kind in ("weight", "bias"):
+                out[f"input_blocks.{(i + 1) * (layers + 1)}.0.op.{kind}"] = sd[f"down_blocks.{i}.downsamplers.0.conv.{kind}"]
+    resnet("mid_block.resnets.0", "middle_block.0")
+    attention("mid_block.attentions.0", "middle_block.1")
+    resnet("mid_block.resnets.1", "middle_block.2")
+    for i in range(levels):
+        for j in range(layers + 1):
+            n = i * (layers + 1) + j
+            resnet(f"up_blocks.{i}.resnets.{j}", f"output_blocks.{n}.0")
+            attention(f"up_blocks.{i}.attentions.{j}", f"output_blocks.{n}.1")
+        if i < levels - 1:
+            index = 2 if f"up_blocks.{i}.attentions.0.norm.weight" in sd else 1
+            for kind in ("weight", "bias"):
+                out[f"output_blocks.{i * (layers + 1) + layers}.{index}.conv.{kind}"] = sd[f"up_blocks.{i}.upsamplers.0.conv.{kind}"]
+    return {"model.diffusion_model." + k: v for k, v in out.items()}
+
+
+def vae_to_ldm(sd, levels=4):
+    out = {}
+
+    def resnet(src, dst):
+        for k, v in sd.items():
+            if k.startswith(src + "."):
+                out[dst + k[len(src):].replace("conv_shortcut", "nin_shortcut")] = v
+
+    def attention(src, dst):
+        for a, b in [("group_norm", "norm"), ("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "proj_out")]:
+            w = sd[f"{src}.{a}.weight"]
+            out[f"{dst}.{b}.weight"] = w if a == "group_norm" else w[:, :, None, None]
+            out[f"{dst}.{b}.bias"] = sd[f"{src}.{a}.bias"]
+
+    for part in ("encoder", "decoder"):
+        for a in ("conv_in", "conv_out"):
+            for kind in ("weight", "bias"):
+                out[f"{part}.{a}.{kind}"] = sd[f"{part}.{a}.{kind}"]
+                out[f"{part}.norm_out.{kind}"] = sd[f"{part}.conv_norm_out.{kind}"]
+        resnet(f"{part}.mid_block.resnets.0", f"{part}.mid.block_1")
+        attention(f"{part}.mid_block.attentions.0", f"{part}.mid.attn_1")
+        resnet(f"{part}.mid_block.resnets.1", f"{part}.mid.block_2")
+    for i in range(levels):
+        resnet(f"encoder.down_blocks.{i}.resnets", f"encoder.down.{i}.block")
+        if i < levels - 1:
+            for kind in ("weight", "bias"):
+                out[f"encoder.down.{i}.downsample.conv.{kind}"] = sd[f"encoder.down_blocks.{i}.downsamplers.0.conv.{kind}"]
+        block = levels - 1 - i
+        resnet(f"decoder.up_blocks.{i}.resnets", f"decoder.up.{block}.block")
+        if i < levels - 1:
+            for kind in ("weight", "bias"):
+                out[f"decoder.up.{block}.upsample.conv.{kind}"] = sd[f"decoder.up_blocks.{i}.upsamplers.0.conv.{kind}"]
+    for a in ("quant_conv", "post_quant_conv"):
+        for kind in ("weight", "bias"):
+            out[f"{a}.{kind}"] = sd[f"{a}.{kind}"]
+    return {"first_stage_model." + k: v for k, v in out.items()}
+
+
+ldm = {}
+ldm.update(unet_to_ldm(unet.state_dict()))
+ldm.update(vae_to_ldm(vae.state_dict()))
+# transformers 5 names CLIPTextModel's weights without the `text_model.` that checkpoints carry.
+clip_sd = {"text_model." + k: v for k, v in text_encoder.state_dict().items() if not k.endswith("position_ids")}
+ldm.update({"cond_stage_model.transformer." + k: v for k, v in clip_sd.items()})
+
+
+def same(a, b, what):
+    assert set(a) == set(b), f"{what}: {sorted(set(a) ^ set(b))[:8]}"
+    for k in a:
+        assert torch.equal(a[k].float().reshape(b[k].shape), b[k].float()), f"{what}: {k}"
+
+
+same(single_file_utils.convert_ldm_unet_checkpoint(ldm, dict(unet.config)), unet.state_dict(), "unet")
+same(single_file_utils.convert_ldm_vae_checkpoint(ldm, dict(vae.config)), vae.state_dict(), "vae")
+same(single_file_utils.convert_ldm_clip_checkpoint(ldm), clip_sd, "clip")
+save_file({k: v.contiguous().half() for k, v in ldm.items()}, os.path.join(out_dir, "model.safetensors"))
+
+# --- Expected values. ---------------------------------------------------------------------------
+expected = {}
+PROMPT, NEGATIVE = "a photograph of an astronaut riding a horse", "blurry, low quality"
+with torch.no_grad():
+    ids = tokenizer(PROMPT, padding="max_length", max_length=77, return_tensors="pt").input_ids
+    out = text_encoder(ids, output_hidden_states=True)
+    expected["text.last"] = out.last_hidden_state[0]
+    expected["text.skip2"] = text_encoder.final_layer_norm(out.hidden_states[-2])[0]
+    neg_ids = tokenizer(NEGATIVE, padding="max_length", max_length=77, return_tensors="pt").input_ids
+    context = torch.cat([text_encoder(neg_ids).last_hidden_state, out.last_hidden_state])
+
+    # One UNet pass at a fractional timestep, on a latent that is not square.
+    sample = torch.randn(2, 4, 8, 12, generator=torch.Generator().manual_seed(7))
+    expected["unet.input"] = sample
+    expected["unet.output"] = unet(sample, torch.tensor(631.5), encoder_hidden_states=context).sample
+
+    latent = torch.randn(1, 4, 8, 12, generator=torch.Generator().manual_seed(8))
+    expected["vae.input"] = latent
+    expected["vae.output"] = vae.decode(latent / vae.config.scaling_factor).sample
+
+# torch's CPU normal draws: a whole number of 16-value groups, a tail, and a second draw from the
+# same generator.
+g = torch.Generator().manual_seed(123456789)
+expected["randn.seed123456789.a"] = torch.randn(64, generator=g)
+expected["randn.seed123456789.b"] = torch.randn(37, generator=g)
+expected["randn.seed5.latent"] = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(5))
+
+BETAS = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
+LINSPACE = dict(timestep_spacing="linspace")
+SAMPLERS = {
+    "Euler": EulerDiscreteScheduler(**BETAS, **LINSPACE),
+    "Euler a": EulerAncestralDiscreteScheduler(**BETAS, **LINSPACE),
+    "Heun": HeunDiscreteScheduler(**BETAS, **LINSPACE),
+    "LMS": LMSDiscreteScheduler(**BETAS, **LINSPACE),
+    "LMS Karras": LMSDiscreteScheduler(**BETAS, **LINSPACE, use_karras_sigmas=True),
+    "DPM2": KDPM2DiscreteScheduler(**BETAS, **LINSPACE),
+    "DPM2 Karras": KDPM2DiscreteScheduler(**BETAS, **LINSPACE, use_karras_sigmas=True),
+    "DPM2 a": KDPM2AncestralDiscreteScheduler(**BETAS, **LINSPACE),
+    "DPM++ 2M": DPMSolverMultistepScheduler(**BETAS, **LINSPACE, algorithm_type="dpmsolver++", solver_order=2),
+    "DPM++ 2M Karras": DPMSolverMultistepScheduler(**BETAS, **LINSPACE, algorithm_type="dpmsolver++", solver_order=2,
+                                                   use_karras_sigmas=True),
+    "Euler Karras": EulerDiscreteScheduler(**BETAS, **LINSPACE, use_karras_sigmas=True),
+    "DDIM": DDIMScheduler(**BETAS, timestep_spacing="linspace", clip_sample=False, set_alpha_to_one=False),
+    "LCM": LCMScheduler(**BETAS, clip_sample=False, set_alpha_to_one=True),
+}
+GENERATION = dict(prompt=PROMPT, negative_prompt=NEGATIVE, width=96, height=64, steps=4, cfg=7.0, seed=42)
+runs = []
+for name, scheduler in SAMPLERS.items():
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    steps = []
+
+    def record(pipeline, index, timestep, kwargs):
+        steps.append(kwargs["latents"].clone())
+        return kwargs
+
+    cfg = 1.0 if name == "LCM" else GENERATION["cfg"]
+    with torch.no_grad():
+        result = pipe(GENERATION["prompt"], negative_prompt=GENERATION["negative_prompt"],
+                      width=GENERATION["width"], height=GENERATION["height"],
+                      num_inference_steps=GENERATION["steps"], guidance_scale=cfg,
+                      generator=torch.Generator().manual_seed(GENERATION["seed"]),
+                      output_type="pt", callback_on_step_end=record)
+    for i, latents in enumerate(steps):
+        expected[f"sampler.{name}.step{i}"] = latents[0]
+    expected[f"sampler.{name}.image"] = result.images[0]
+    runs.append({"sampler": name, "cfg": cfg, "unet_calls": len(steps)})
+
+save_file({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(out_dir, "expected.safetensors"))
+with open(os.path.join(out_dir, "expected.json"), "w", encoding="utf-8") as f:
+    json.dump({
+        "generated_by": f"scripts/reference/sd_reference.py with torch {torch.__version__}, "
+                        f"diffusers {__import__('diffusers').__version__}",
+        "tokens": token_cases, "prompt": PROMPT, "negative_prompt": NEGATIVE,
+        "unet_timestep": 631.5, "generation": GENERATION, "samplers": runs,
+    }, f, indent=1, ensure_ascii=False)
+print("wrote", out_dir, sum(os.path.getsize(os.path.join(out_dir, n)) for n in os.listdir(out_dir)), "bytes")
