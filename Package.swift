@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // The inference engine: a library that knows nothing of HTTP or storage. Numeric code is
@@ -46,7 +47,7 @@ let package = Package(
         // threads, mapped files and C kernels.
         .target(
             name: "DiffusionEngine",
-            dependencies: ["LLMEngine", "LLMKernels"],
+            dependencies: ["LLMEngine", "LLMKernels", .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: [.unsafeFlags(["-O"])]
         ),
         .testTarget(
@@ -54,10 +55,24 @@ let package = Package(
             dependencies: ["DiffusionEngine", "LLMEngine"],
             resources: [.copy("Reference")]
         ),
+        // Image files written by the project (PNG now): no image library, deflate from zlib.
+        .target(
+            name: "MediaCodecs",
+            dependencies: [
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "MediaCodecsTests",
+            dependencies: ["MediaCodecs", .product(name: "CompressNIO", package: "compress-nio")]
+        ),
         .target(
             name: "VisionCraftServer",
             dependencies: [
                 "LLMEngine",
+                "DiffusionEngine",
+                "MediaCodecs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -92,6 +107,8 @@ let package = Package(
             name: "VisionCraftServerTests",
             dependencies: [
                 "VisionCraftServer",
+                "DiffusionEngine",
+                "MediaCodecs",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),

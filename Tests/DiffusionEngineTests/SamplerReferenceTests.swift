@@ -4,21 +4,21 @@ import Testing
 /// Whole generations against diffusers' pipeline with its schedulers configured as AUTOMATIC1111
 /// samples: the latents after every step and the decoded image, from the same seed.
 struct SamplerReferenceTests {
-    @Test(arguments: Sampler.allCases)
-    func everyStepIsDiffusers(_ sampler: Sampler) throws {
+    @Test(arguments: ImageSampler.allCases)
+    func everyStepIsDiffusers(_ sampler: ImageSampler) throws {
         let settings = Reference.generation
         let request = ImageRequest(
             prompt: settings["prompt"] as! String, negativePrompt: settings["negative_prompt"] as! String,
             width: settings["width"] as! Int, height: settings["height"] as! Int, steps: settings["steps"] as! Int,
             guidance: Float(settings["cfg"] as! Double), sampler: sampler, seed: UInt64(settings["seed"] as! Int))
         var steps: [[Float]] = []
-        let latents = try Reference.model.generateLatents(request, pool: Reference.pool) { _, latents in steps.append(latents) }
+        let latents = try Reference.model.generateLatents(request, pool: Reference.pool, onStep: { _, latents in steps.append(latents) })
         #expect(steps.count == request.steps)
         for (index, values) in steps.enumerated() {
             let expected = Reference.tensor("sampler.\(sampler.rawValue).step\(index)").values
             #expect(relativeError(values, expected) < 1e-4, "step \(index)")
         }
-        let image = Reference.model.decoder.decode(latents, pool: Reference.pool)
+        let image = try Reference.model.decoder.decode(latents, pool: Reference.pool)
         let pixels = image.values.map { min(max($0 / 2 + 0.5, 0), 1) }
         #expect(relativeError(pixels, Reference.tensor("sampler.\(sampler.rawValue).image").values) < 1e-4)
     }

@@ -6,14 +6,14 @@ public struct ImageRequest: Sendable {
     public var height: Int
     public var steps: Int
     public var guidance: Float
-    public var sampler: Sampler
+    public var sampler: ImageSampler
     public var seed: UInt64
     /// AUTOMATIC1111's "clip skip": 1 uses the text encoder's last layer, 2 the one before.
     public var clipSkip: Int
 
     public init(
         prompt: String, negativePrompt: String = "", width: Int = 512, height: Int = 512, steps: Int = 20,
-        guidance: Float = 7, sampler: Sampler = .euler, seed: UInt64 = 0, clipSkip: Int = 1
+        guidance: Float = 7, sampler: ImageSampler = .euler, seed: UInt64 = 0, clipSkip: Int = 1
     ) {
         self.prompt = prompt
         self.negativePrompt = negativePrompt

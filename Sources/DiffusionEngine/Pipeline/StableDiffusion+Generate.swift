@@ -11,10 +11,13 @@ extension StableDiffusionModel {
     }
 
     /// The latents for `request`, from the seed's noise to the sampler's last step. `onStep`
-    /// runs after each step (throw from it to stop).
+    /// runs after each step (throw from it to stop); `shouldStop` is asked between the network's
+    /// blocks, and stops the work with `DiffusionError.cancelled`.
     public func generateLatents(
-        _ request: ImageRequest, pool: ComputePool, onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
+        _ request: ImageRequest, pool: ComputePool, shouldStop: () -> Bool = { false },
+        onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
     ) throws -> FeatureMap {
+        func checkpoint() throws(DiffusionError) { if shouldStop() { throw .cancelled } }
         let scale = latentScale
         guard request.width % scale == 0, request.height % scale == 0, request.width > 0, request.height > 0 else {
             throw DiffusionError.invalidRequest("width and height must be positive multiples of \(scale)")
@@ -30,9 +33,11 @@ extension StableDiffusionModel {
             noise: noise, steps: request.steps, schedule: schedule, generator: &generator,
             denoise: { input, timestep in
                 let map = FeatureMap(channels: channels, height: height, width: width, values: input)
-                let conditioned = unet.predictNoise(map, timestep: timestep, context: positive, pool: pool).values
+                let conditioned = try unet.predictNoise(
+                    map, timestep: timestep, context: positive, pool: pool, checkpoint: checkpoint).values
                 guard guided else { return conditioned }
-                let unconditioned = unet.predictNoise(map, timestep: timestep, context: negative, pool: pool).values
+                let unconditioned = try unet.predictNoise(
+                    map, timestep: timestep, context: negative, pool: pool, checkpoint: checkpoint).values
                 return zip(unconditioned, conditioned).map { u, c in u + request.guidance * (c - u) }
             },
             onStep: onStep)
@@ -40,8 +45,12 @@ extension StableDiffusionModel {
     }
 
     public func generate(
-        _ request: ImageRequest, pool: ComputePool, onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
+        _ request: ImageRequest, pool: ComputePool, shouldStop: () -> Bool = { false },
+        onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
     ) throws -> RGBImage {
-        RGBImage(planes: decoder.decode(try generateLatents(request, pool: pool, onStep: onStep), pool: pool))
+        let latents = try generateLatents(request, pool: pool, shouldStop: shouldStop, onStep: onStep)
+        return RGBImage(planes: try decoder.decode(latents, pool: pool) {
+            if shouldStop() { throw DiffusionError.cancelled }
+        })
     }
 }

@@ -95,8 +95,11 @@ public struct UNetModel: Sendable {
     }
 
     /// The predicted noise for `latent` at `timestep`, attending to `context` (rows of the text
-    /// encoder's width).
-    public func predictNoise(_ latent: FeatureMap, timestep: Float, context: [Float], pool: ComputePool) -> FeatureMap {
+    /// encoder's width). `checkpoint` runs between blocks; what it throws stops the pass (a
+    /// cancelled job stops within a block, not a whole step).
+    public func predictNoise(
+        _ latent: FeatureMap, timestep: Float, context: [Float], pool: ComputePool, checkpoint: () throws -> Void = {}
+    ) rethrows -> FeatureMap {
         let contextCount = context.count / contextWidth
         var embedding = timeLinear2(
             { var h = timeLinear1(timestepEmbedding(timestep), rows: 1, pool: pool); Activation.silu(&h); return h }(),
@@ -121,11 +124,14 @@ public struct UNetModel: Sendable {
         var h = convIn(latent, pool: pool)
         var skips = [h]
         for block in inputBlocks {
+            try checkpoint()
             h = run(block, h, upsampleTo: nil)
             skips.append(h)
         }
+        try checkpoint()
         h = run(middleBlock, h, upsampleTo: nil)
         for block in outputBlocks {
+            try checkpoint()
             h = h.appendingChannels(of: skips.removeLast())
             h = run(block, h, upsampleTo: skips.last.map { ($0.height, $0.width) })
         }

@@ -60,8 +60,9 @@ public struct VAEDecoder: Sendable {
     /// How many pixels one latent value spans per side.
     public var upscale: Int { 1 << levels.filter { $0.upsample != nil }.count }
 
-    /// RGB in [-1, 1] (before clamping) for `latent` as the sampler left it.
-    public func decode(_ latent: FeatureMap, pool: ComputePool) -> FeatureMap {
+    /// RGB in [-1, 1] (before clamping) for `latent` as the sampler left it; `checkpoint` runs
+    /// between levels, and what it throws stops the decoding.
+    public func decode(_ latent: FeatureMap, pool: ComputePool, checkpoint: () throws -> Void = {}) rethrows -> FeatureMap {
         var x = latent
         for i in x.values.indices { x.values[i] /= scalingFactor }
         var h = convIn(postQuantConv(x, pool: pool), pool: pool)
@@ -69,6 +70,7 @@ public struct VAEDecoder: Sendable {
         h = attend(h, pool: pool)
         h = middle2(h, timestep: nil, pool: pool)
         for level in levels {
+            try checkpoint()
             for block in level.blocks { h = block(h, timestep: nil, pool: pool) }
             if let upsample = level.upsample { h = upsample(h.resizedNearest(height: h.height * 2, width: h.width * 2), pool: pool) }
         }

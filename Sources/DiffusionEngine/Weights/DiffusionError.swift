@@ -6,6 +6,8 @@ public enum DiffusionError: Error, Equatable, CustomStringConvertible {
     case missingTensor(String)
     case invalidRequest(String)
     case cancelled
+    /// The engine's queue holds as many jobs as it may.
+    case queueFull
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum DiffusionError: Error, Equatable, CustomStringConvertible {
         case .missingTensor(let name): "the model has no tensor named \(name)"
         case .invalidRequest(let what): what
         case .cancelled: "the generation was cancelled"
+        case .queueFull: "the image engine's queue is full"
         }
     }
 }

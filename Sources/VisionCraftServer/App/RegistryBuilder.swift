@@ -39,14 +39,32 @@ struct RegistryBuilder {
                 name: entry.name, isVisionCapable: entry.vision ?? false,
                 pool: BackendPool(members: backends, clock: clock)))
         }
-        let imageModels = try (configuration.imageModels ?? []).compactMap { try imageModel($0) }
+        var imageModels: [ImageModel] = []
+        let entries = configuration.imageModels ?? []
+        let configuredImages = Set(entries.filter { !$0.backends.isEmpty }.map(\.name))
+        if let modelsDirectory {
+            // Every checkpoint in models/sd, unless the configuration routes that name elsewhere;
+            // an entry with the checkpoint's name and no backends sets its defaults.
+            for (name, backend) in EmbeddedImageModels.load(
+                modelsDirectory: modelsDirectory, options: configuration.embeddedImages, logger: logger)
+            where !configuredImages.contains(name) {
+                let configured = try entries.first { $0.name == name && $0.backends.isEmpty }?.defaults?.validated(model: name)
+                imageModels.append(ImageModel(
+                    name: name, pool: BackendPool(members: [backend], clock: clock),
+                    defaults: configured ?? .stableDiffusion1))
+            }
+        }
+        imageModels += try (configuration.imageModels ?? []).compactMap { try imageModel($0) }
         let gifModels = try (configuration.gifModels ?? []).compactMap { try imageModel($0) }
         return ModelRegistry(chatModels: chatModels, imageModels: imageModels, gifModels: gifModels)
     }
 
     private mutating func imageModel(_ entry: ServerConfiguration.ImageModelEntry) throws -> ImageModel? {
         let backends = try entry.backends.compactMap { try imageBackend(entry.name, $0) }
-        return backends.isEmpty ? nil : ImageModel(name: entry.name, pool: BackendPool(members: backends, clock: clock))
+        guard !backends.isEmpty else { return nil }
+        return ImageModel(
+            name: entry.name, pool: BackendPool(members: backends, clock: clock),
+            defaults: try entry.defaults?.validated(model: entry.name) ?? .contract)
     }
 
     private mutating func chatBackend(_ model: String, _ entry: ServerConfiguration.UpstreamEntry) throws

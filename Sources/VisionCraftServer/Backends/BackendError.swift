@@ -11,6 +11,11 @@ public struct BackendError: Error, Sendable, Equatable {
         case timedOut
         /// Refused the request itself (4xx): the client's input is at fault, so 400.
         case rejected
+        /// Healthy, but its queue is full (the embedded engine): 503, try another backend, no
+        /// cool-down.
+        case busy
+        /// The request was cancelled (its client left): nobody to answer, nothing to retry.
+        case cancelled
     }
 
     public var kind: Kind
@@ -28,7 +33,12 @@ public struct BackendError: Error, Sendable, Equatable {
 
     /// Whether another backend of the same model may succeed where this one failed.
     public var isWorthRetryingElsewhere: Bool {
-        kind == .unreachable || kind == .failed || kind == .overloaded
+        kind == .unreachable || kind == .failed || kind == .overloaded || kind == .busy
+    }
+
+    /// Whether the failure says the backend is unwell, so that it cools down before the next try.
+    public var countsAgainstBackend: Bool {
+        kind != .rejected && kind != .busy && kind != .cancelled
     }
 
     /// The error a client sees. A refusal names `rejectedParameter`, the input the backend judged:
@@ -36,7 +46,8 @@ public struct BackendError: Error, Sendable, Equatable {
     public func apiError(rejectedParameter: String = "messages") -> APIError {
         switch kind {
         case .unreachable, .failed: .backendFailed(message)
-        case .overloaded: .backendUnavailable(message)
+        case .overloaded, .busy: .backendUnavailable(message, retryAfterSeconds: 1)
+        case .cancelled: .backendUnavailable(message)
         case .timedOut: .backendTimedOut(message)
         case .rejected: .invalidParameter(rejectedParameter, message)
         }

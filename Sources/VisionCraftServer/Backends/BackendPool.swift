@@ -77,7 +77,7 @@ public final class BackendPool<Backend: Sendable>: Sendable {
                 reportSuccess(index)
                 return value
             } catch {
-                if error.kind != .rejected { reportFailure(index) }
+                if error.countsAgainstBackend { reportFailure(index) }
                 lastError = error
                 if !error.isWorthRetryingElsewhere || Task.isCancelled { throw error }
             }

@@ -8,10 +8,12 @@ public struct ChatModel: Sendable {
     public var pool: BackendPool<any ChatBackend>
 }
 
-/// A public image or GIF model name and the backends that serve it.
+/// A public image or GIF model name, the backends that serve it, and what a request that leaves
+/// size, steps or guidance out gets.
 public struct ImageModel: Sendable {
     public var name: String
     public var pool: BackendPool<any ImageBackend>
+    public var defaults: ImageDefaults = .contract
 }
 
 /// Every model this server can route to, and what is servable right now.

@@ -54,6 +54,10 @@ public struct ServerConfiguration: Codable, Sendable {
         public var minBodyBytesPerSecond: Int?
         /// Body bytes held at once for requests whose key is in the body (`token`), not yet checked.
         public var unauthenticatedBodyBytes: Int?
+        /// Threads the embedded image engine computes with; `engine_threads` when absent.
+        public var imageThreads: Int?
+        /// Image jobs that may wait behind the running one; more are answered 503 at once.
+        public var imageQueue: Int?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
                     shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {
@@ -81,10 +85,14 @@ public struct ServerConfiguration: Codable, Sendable {
     public struct ImageModelEntry: Codable, Sendable {
         public var name: String
         public var backends: [UpstreamEntry]
+        /// What requests that leave width, height, steps, cfg_scale or sampler out get; the API's
+        /// defaults (1024², 35 steps, cfg 7) when absent.
+        public var defaults: ImageDefaults?
 
-        public init(name: String, backends: [UpstreamEntry]) {
+        public init(name: String, backends: [UpstreamEntry], defaults: ImageDefaults? = nil) {
             self.name = name
             self.backends = backends
+            self.defaults = defaults
         }
     }
 
@@ -134,6 +142,9 @@ public struct ServerConfiguration: Codable, Sendable {
             contextLength: server?.contextLength ?? 2048, sequences: server?.engineSequences ?? 8,
             threads: server?.engineThreads ?? ProcessInfo.processInfo.activeProcessorCount,
             productOrder: server?.engineProductOrder ?? .blockwise)
+    }
+    public var embeddedImages: EmbeddedImageOptions {
+        EmbeddedImageOptions(threads: server?.imageThreads ?? embeddedEngine.threads, queueCapacity: max(1, server?.imageQueue ?? 4))
     }
     public var tierPolicies: TierPolicies { tiers ?? .defaults }
     /// At least one largest body, so a key sent in the body always works on an idle server.

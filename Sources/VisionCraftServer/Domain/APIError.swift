@@ -44,6 +44,15 @@ extension APIError {
               type: "invalid_request_error", param: param, code: "model_not_found")
     }
 
+    /// For `/sd`: also says where checkpoints go, since a fresh server has none.
+    public static func unknownImageModel(_ name: String) -> APIError {
+        .init(status: .badRequest,
+              message: "The image model '\(name)' does not exist or is not served here. GET /sd/models lists the "
+                + "served ones; Stable Diffusion checkpoints (.safetensors) dropped into the server's models/sd "
+                + "folder are served under their file name.",
+              type: "invalid_request_error", param: "model", code: "model_not_found")
+    }
+
     public static let missingKey = APIError(
         status: .unauthorized,
         message: "No API key provided. Send it as 'Authorization: Bearer KEY' or as the JSON field 'token'.",
@@ -87,8 +96,10 @@ extension APIError {
         .init(status: .badGateway, message: message, type: "upstream_error", code: "backend_error")
     }
 
-    public static func backendUnavailable(_ message: String) -> APIError {
-        .init(status: .serviceUnavailable, message: message, type: "upstream_error", code: "backend_unavailable")
+    /// With `retryAfterSeconds`, a `Retry-After` header: the backend said it is busy, not broken.
+    public static func backendUnavailable(_ message: String, retryAfterSeconds: Int? = nil) -> APIError {
+        .init(status: .serviceUnavailable, message: message, type: "upstream_error", code: "backend_unavailable",
+              headers: retryAfterSeconds.map { [.retryAfter: String($0)] } ?? [:])
     }
 
     public static func backendTimedOut(_ message: String) -> APIError {

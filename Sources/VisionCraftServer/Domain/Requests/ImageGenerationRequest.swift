@@ -32,16 +32,22 @@ public struct ImageGenerationRequest: Sendable, Equatable {
         self.seed = seed
     }
 
-    public init(json body: JSONValue) throws(APIError) {
+    /// The model's name alone, read before the rest so that the model's defaults can apply.
+    public static func modelName(in body: JSONValue) throws(APIError) -> String {
+        try ParameterReader(body: body).requiredString("model")
+    }
+
+    /// Fields the request leaves out take the model's `defaults`; explicit ones are kept.
+    public init(json body: JSONValue, defaults: ImageDefaults = .contract) throws(APIError) {
         let reader = try ParameterReader(body: body)
         model = try reader.requiredString("model")
         prompt = try reader.requiredString("prompt")
         negativePrompt = try reader.string("negative_prompt") ?? ""
-        sampler = try reader.string("sampler")
-        steps = try reader.int("steps", in: Self.stepsRange, default: 35)
-        width = try reader.int("width", in: Self.sizeRange, default: 1024)
-        height = try reader.int("height", in: Self.sizeRange, default: 1024)
-        cfgScale = try reader.int("cfg_scale", in: Self.cfgScaleRange, default: 7)
+        sampler = try reader.string("sampler") ?? defaults.sampler
+        steps = try reader.int("steps", in: Self.stepsRange, default: defaults.steps)
+        width = try reader.int("width", in: Self.sizeRange, default: defaults.width)
+        height = try reader.int("height", in: Self.sizeRange, default: defaults.height)
+        cfgScale = try reader.int("cfg_scale", in: Self.cfgScaleRange, default: defaults.cfgScale)
         loras = try LoRAWeight.parse(reader.value("loras"), limit: Self.maxLoRAs)
         seed = try reader.seed()
     }

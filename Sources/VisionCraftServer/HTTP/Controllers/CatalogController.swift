@@ -25,6 +25,19 @@ struct CatalogController<Context: RequestContext>: Sendable {
             return Response.json(modelObject(model))
         }
         router.get("/sd/models") { _, _ in Response.json(.array(registry.servableImageModels.map(JSONValue.string))) }
+        // One model's defaults and what it offers (`/sd/models` stays a plain list of names).
+        router.get("/sd/models/{name}") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let model = registry.imageModel(named: name), registry.servableImageModels.contains(name) else {
+                throw APIError(status: .notFound, message: "The image model '\(name)' is not served here.",
+                               type: "invalid_request_error", param: "model", code: "model_not_found")
+            }
+            return Response.json([
+                "name": .string(name), "defaults": model.defaults.json,
+                "samplers": .array(registry.samplers(of: model).sorted().map(JSONValue.string)),
+                "loras": .array(registry.loras(of: model).sorted().map(JSONValue.string)),
+            ])
+        }
         router.get("/sd/samplers") { _, _ in Response.json(.array(registry.allSamplers.map(JSONValue.string))) }
         router.get("/sd/loras") { _, _ in Response.json(.array(registry.allLoRAs.map(JSONValue.string))) }
         router.get("/limits") { _, _ in

@@ -1,6 +1,6 @@
 /// The samplers, by AUTOMATIC1111's names. Each walks noise levels from the schedule's top to zero;
 /// the Karras variants walk Karras et al.'s levels instead.
-public enum Sampler: String, CaseIterable, Sendable {
+public enum ImageSampler: String, CaseIterable, Sendable {
     case euler = "Euler"
     case eulerKarras = "Euler Karras"
     case eulerAncestral = "Euler a"
@@ -51,7 +51,7 @@ struct SigmaPlan {
     var sigmas: [Float]
     var timesteps: [Float]
 
-    init(_ sampler: Sampler, steps: Int, schedule: NoiseSchedule) {
+    init(_ sampler: ImageSampler, steps: Int, schedule: NoiseSchedule) {
         let timesteps = schedule.linspaceTimesteps(steps)
         var sigmas = timesteps.map { schedule.sigma(at: $0) }
         var conditioned = timesteps

@@ -1,0 +1,78 @@
+import DiffusionEngine
+import Logging
+import MediaCodecs
+
+/// Images drawn in-process by the diffusion engine, on its own threads, answered as PNGs that
+/// carry their generation parameters the way AUTOMATIC1111 writes them.
+public struct EmbeddedImageBackend: ImageBackend {
+    public let id: String
+    let name: String
+    let worker: ImageWorker
+    let logger: Logger
+
+    init(name: String, worker: ImageWorker, logger: Logger) {
+        self.name = name
+        self.worker = worker
+        self.logger = logger
+        id = "embedded-image:\(name)"
+    }
+
+    public func capabilities() async throws(BackendError) -> ImageCapabilities {
+        ImageCapabilities(samplers: ImageSampler.allCases.map(\.rawValue), loras: [])
+    }
+
+    public func generateImage(_ request: ImageGenerationRequest, seed: UInt64) async throws(BackendError) -> GeneratedMedia {
+        guard let sampler = ImageSampler(rawValue: request.sampler ?? ImageSampler.eulerAncestral.rawValue) else {
+            throw BackendError(.rejected, "This model has no sampler named '\(request.sampler ?? "")'.")
+        }
+        guard request.loras.isEmpty else { throw BackendError(.rejected, "This model has no LoRAs.") }
+        let scale = worker.model.latentScale
+        guard request.width % scale == 0, request.height % scale == 0 else {
+            throw BackendError(.rejected, "Width and height must be multiples of \(scale) for this model.")
+        }
+        let drawing = ImageRequest(
+            prompt: request.prompt, negativePrompt: request.negativePrompt, width: request.width,
+            height: request.height, steps: request.steps, guidance: Float(request.cfgScale), sampler: sampler, seed: seed)
+        let started = ContinuousClock.now
+        let logger = logger, name = name
+        let image: RGBImage
+        do {
+            image = try await worker.draw(drawing) { progress in
+                if case .started(let waited) = progress {
+                    logger.info("Drawing image", metadata: [
+                        "model": "\(name)", "size": "\(drawing.width)x\(drawing.height)", "steps": "\(drawing.steps)",
+                        "sampler": "\(sampler.rawValue)", "queued_for": "\(waited)",
+                    ])
+                }
+            }
+        } catch DiffusionError.queueFull {
+            throw BackendError(.busy, "The image engine is busy with as many jobs as it queues; try again shortly.")
+        } catch DiffusionError.cancelled {
+            throw BackendError(.cancelled, "The image was cancelled.")
+        } catch {
+            throw BackendError(.failed, "The image engine failed.", detail: "\(error)")
+        }
+        let elapsed = ContinuousClock.now - started
+        logger.info("Drew image", metadata: [
+            "model": "\(name)", "seconds": "\(elapsed)",
+            "seconds_per_step": "\(elapsed / max(1, drawing.steps))",
+        ])
+        let parameters = Self.parametersText(request, sampler: sampler, seed: seed, model: name)
+        let png = PNGEncoder.encode(width: image.width, height: image.height, rgb: image.pixels,
+                                    text: [("parameters", parameters)])
+        return GeneratedMedia(bytes: png, seed: seed)
+    }
+
+    public func generateGIF(_ request: GIFGenerationRequest, seed: UInt64) async throws(BackendError) -> GeneratedMedia {
+        throw BackendError(.rejected, "The embedded image engine does not make GIFs yet.")
+    }
+
+    /// AUTOMATIC1111's "parameters" text, which its PNG Info tab and other tools read back.
+    static func parametersText(_ request: ImageGenerationRequest, sampler: ImageSampler, seed: UInt64, model: String) -> String {
+        var lines = [request.prompt]
+        if !request.negativePrompt.isEmpty { lines.append("Negative prompt: \(request.negativePrompt)") }
+        lines.append("Steps: \(request.steps), ImageSampler: \(sampler.rawValue), CFG scale: \(request.cfgScale), "
+            + "Seed: \(seed), Size: \(request.width)x\(request.height), Model: \(model)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,43 @@
+import DiffusionEngine
+import Foundation
+import Logging
+
+/// Finds the Stable Diffusion checkpoints in `models/sd` and serves each under its file name
+/// (without the extension). Pickled `.ckpt` files are refused with a log line saying to convert
+/// them: unpickling runs code.
+enum EmbeddedImageModels {
+    static let checkpointExtensions = [".safetensors"]
+    static let pickledExtensions = [".ckpt", ".pt", ".pth", ".bin"]
+
+    static func load(
+        modelsDirectory: String, options: EmbeddedImageOptions, logger: Logger
+    ) -> [(name: String, backend: EmbeddedImageBackend)] {
+        let directory = (modelsDirectory as NSString).appendingPathComponent("sd")
+        let vocabulary = (modelsDirectory as NSString).appendingPathComponent("clip/bpe_simple_vocab_16e6.txt")
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return files.sorted().compactMap { file in
+            if let pickled = pickledExtensions.first(where: file.hasSuffix) {
+                logger.error("Not serving a pickled checkpoint: convert it to .safetensors", metadata: [
+                    "file": "\(file)", "extension": "\(pickled)",
+                ])
+                return nil
+            }
+            guard let ext = checkpointExtensions.first(where: file.hasSuffix) else { return nil }
+            let name = String(file.dropLast(ext.count))
+            let path = (directory as NSString).appendingPathComponent(file)
+            do {
+                let started = ContinuousClock.now
+                let model = try StableDiffusionModel(checkpoint: path, vocabulary: vocabulary)
+                logger.info("Loaded image model", metadata: [
+                    "model": "\(name)", "file": "\(path)", "load_time": "\(ContinuousClock.now - started)",
+                    "threads": "\(options.threads)", "queue": "\(options.queueCapacity)",
+                ])
+                let worker = ImageWorker(model: model, threads: options.threads, queueCapacity: options.queueCapacity)
+                return (name, EmbeddedImageBackend(name: name, worker: worker, logger: logger))
+            } catch {
+                logger.error("Cannot serve image model \(file): \(error)")
+                return nil
+            }
+        }
+    }
+}

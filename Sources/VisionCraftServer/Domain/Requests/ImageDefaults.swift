@@ -1,0 +1,42 @@
+/// What an image request gets for the fields it leaves out. The contract's defaults (1024², 35
+/// steps) suit large models on GPU servers; a model may declare its own — an embedded SD 1.x model
+/// draws 512² in 20 steps, a Turbo or LCM model 1–4 steps at cfg 1 — and `/sd/models/{name}` shows
+/// them to clients.
+public struct ImageDefaults: Codable, Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var steps: Int
+    public var cfgScale: Int
+    /// `nil`: whatever the backend defaults to.
+    public var sampler: String?
+
+    public init(width: Int, height: Int, steps: Int, cfgScale: Int, sampler: String? = nil) {
+        self.width = width
+        self.height = height
+        self.steps = steps
+        self.cfgScale = cfgScale
+        self.sampler = sampler
+    }
+
+    public static let contract = ImageDefaults(width: 1024, height: 1024, steps: 35, cfgScale: 7)
+    public static let stableDiffusion1 = ImageDefaults(width: 512, height: 512, steps: 20, cfgScale: 7, sampler: "Euler a")
+
+    /// Checks that configured defaults lie in the contract's ranges.
+    func validated(model: String) throws -> ImageDefaults {
+        guard ImageGenerationRequest.sizeRange.contains(width), ImageGenerationRequest.sizeRange.contains(height),
+            ImageGenerationRequest.stepsRange.contains(steps), ImageGenerationRequest.cfgScaleRange.contains(cfgScale)
+        else {
+            throw ConfigurationError("Image model '\(model)': defaults outside the API's ranges (width and height 64–1024, steps 1–35, cfg_scale 1–30).")
+        }
+        return self
+    }
+
+    var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "width": .integer(Int64(width)), "height": .integer(Int64(height)), "steps": .integer(Int64(steps)),
+            "cfg_scale": .integer(Int64(cfgScale)),
+        ]
+        if let sampler { object["sampler"] = .string(sampler) }
+        return .object(object)
+    }
+}

@@ -1,0 +1,184 @@
+import DiffusionEngine
+import Foundation
+import LLMEngine
+import MediaCodecs
+import Testing
+@testable import VisionCraftServer
+
+/// `/sd` served by the embedded diffusion engine, with the tiny SD 1.x fixture dropped into a
+/// models folder: listed, its defaults shown and applied, every sampler answering the PNG the
+/// engine draws for the same settings.
+@Suite(.serialized) struct EmbeddedImageTests {
+    static let name = "tiny-sd1"
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let fixture = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/model.safetensors").path
+    static let vocabulary = root.appendingPathComponent("data/models/clip/bpe_simple_vocab_16e6.txt").path
+
+    /// A models folder holding only the fixture (as `sd/tiny-sd1.safetensors`) and the vocabulary.
+    static let modelsDirectory: String = {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("visioncraft-sd-\(getpid())")
+        try? FileManager.default.createDirectory(at: directory.appendingPathComponent("sd"), withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(at: directory.appendingPathComponent("clip"), withIntermediateDirectories: true)
+        try? FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("sd/\(name).safetensors").path, withDestinationPath: fixture)
+        try? FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("clip/bpe_simple_vocab_16e6.txt").path, withDestinationPath: vocabulary)
+        // A pickled checkpoint is refused, never loaded.
+        _ = FileManager.default.createFile(atPath: directory.appendingPathComponent("sd/old.ckpt").path, contents: Data([0x80, 0x02]))
+        return directory.path
+    }()
+
+    static let model = try! StableDiffusionModel(checkpoint: fixture, vocabulary: vocabulary)
+    static let pool = ComputePool(threadCount: 1)
+
+    static func environment(defaults: ImageDefaults? = nil, queue: Int? = nil) async throws -> TestEnvironment {
+        var configuration = ServerConfiguration()
+        if let queue {
+            var server = ServerConfiguration.ServerSection()
+            server.imageQueue = queue
+            configuration.server = server
+        }
+        if let defaults {
+            configuration.imageModels = [.init(name: name, backends: [], defaults: defaults)]
+        }
+        return try await TestEnvironment.make(configuration: configuration, modelsDirectory: modelsDirectory)
+    }
+
+    /// The PNG the engine itself makes for these settings.
+    static func expectedPNG(_ request: ImageRequest, cfg: Int) throws -> [UInt8] {
+        let image = try model.generate(request, pool: pool)
+        var text = [request.prompt]
+        if !request.negativePrompt.isEmpty { text.append("Negative prompt: \(request.negativePrompt)") }
+        text.append("Steps: \(request.steps), ImageSampler: \(request.sampler.rawValue), CFG scale: \(cfg), Seed: \(request.seed), "
+            + "Size: \(request.width)x\(request.height), Model: \(name)")
+        return PNGEncoder.encode(width: image.width, height: image.height, rgb: image.pixels,
+                                 text: [("parameters", text.joined(separator: "\n"))])
+    }
+
+    @Test func theCheckpointIsListedWithItsDefaultsAndSamplers() async throws {
+        let environment = try await Self.environment()
+        try await environment.live { server in
+            #expect(try await LiveClient.get("\(server)/sd/models").body.json.strings == [Self.name])
+            #expect(try await LiveClient.get("\(server)/sd/samplers").body.json.strings == ImageSampler.allCases.map(\.rawValue))
+            let detail = try await LiveClient.get("\(server)/sd/models/\(Self.name)")
+            #expect(detail.status == 200)
+            #expect(detail.body.json["defaults"]["width"].int == 512)
+            #expect(detail.body.json["defaults"]["steps"].int == 20)
+            #expect(detail.body.json["defaults"]["sampler"].string == "Euler a")
+            #expect(try await LiveClient.get("\(server)/sd/models/old").status == 404)
+        }
+    }
+
+    @Test(arguments: ImageSampler.allCases)
+    func everySamplerAnswersTheEnginesPNG(_ sampler: ImageSampler) async throws {
+        let environment = try await Self.environment()
+        let (key, _) = try await environment.mintKey(.tier2)
+        let expected = try Self.expectedPNG(
+            ImageRequest(prompt: "a red fox in snow", negativePrompt: "blurry", width: 64, height: 96, steps: 3,
+                         guidance: 5, sampler: sampler, seed: 1234), cfg: 5)
+        try await environment.live { server in
+            let response = try await LiveClient.post("\(server)/sd", json: body([
+                "model": Self.name, "prompt": "a red fox in snow", "negative_prompt": "blurry", "width": 64,
+                "height": 96, "steps": 3, "cfg_scale": 5, "sampler": sampler.rawValue, "seed": 1234,
+            ]), key: key)
+            #expect(response.status == 200, "\(response.body.string)")
+            #expect(response.headers.first(name: "content-type") == "image/png")
+            #expect(response.headers.first(name: "X-Seed") == "1234")
+            #expect(Array(response.body.readableBytesView) == expected)
+        }
+        let records = try await environment.usageRecords()
+        #expect(records.map(\.status) == [200])
+        #expect(records.map(\.model) == [Self.name])
+    }
+
+    @Test func fieldsLeftOutTakeTheModelsConfiguredDefaults() async throws {
+        let environment = try await Self.environment(
+            defaults: ImageDefaults(width: 64, height: 64, steps: 2, cfgScale: 1, sampler: "Euler"))
+        let (key, _) = try await environment.mintKey(.tier2)
+        // cfg 1: one UNet pass per step, no negative prompt.
+        let expected = try Self.expectedPNG(
+            ImageRequest(prompt: "a lighthouse", width: 64, height: 64, steps: 2, guidance: 1, sampler: .euler, seed: 9), cfg: 1)
+        try await environment.live { server in
+            let response = try await LiveClient.post(
+                "\(server)/sd", json: body(["model": Self.name, "prompt": "a lighthouse", "seed": 9]), key: key)
+            #expect(response.status == 200, "\(response.body.string)")
+            #expect(Array(response.body.readableBytesView) == expected)
+            // Explicit values are honoured over the defaults.
+            let explicit = try await LiveClient.post("\(server)/sd", json: body([
+                "model": Self.name, "prompt": "a lighthouse", "seed": 9, "width": 128, "steps": 1,
+            ]), key: key)
+            #expect(explicit.status == 200)
+            let size = Array(explicit.body.readableBytesView[explicit.body.readerIndex + 16..<explicit.body.readerIndex + 24])
+            #expect(size == [0, 0, 0, 128, 0, 0, 0, 64])
+        }
+    }
+
+    @Test func anUnknownModelOrSamplerIs400() async throws {
+        let environment = try await Self.environment()
+        let (key, _) = try await environment.mintKey(.tier2)
+        try await environment.test { client in
+            let unknown = try await client.post("/sd", json: body(["model": "sd15", "prompt": "x"]), key: key)
+            #expect(unknown.status == .badRequest)
+            #expect(unknown.json["error"]["message"].string?.contains("models/sd") == true)
+            let sampler = try await client.post("/sd", json: body(["model": Self.name, "prompt": "x", "sampler": "UniPC"]), key: key)
+            #expect(sampler.status == .badRequest)
+            #expect(sampler.json["error"]["param"].string == "sampler")
+            let size = try await client.post(
+                "/sd", json: body(["model": Self.name, "prompt": "x", "width": 100, "height": 64, "steps": 1]), key: key)
+            #expect(size.status == .badRequest, "a width that is not a multiple of 8")
+        }
+    }
+
+    /// A job that keeps the tiny model busy for tens of seconds: 256², 35 guided steps (it is
+    /// cancelled long before; its blocks are short, so the cancellation lands within a fraction
+    /// of a second and the machine is not held from the other suites meanwhile).
+    static let longJob = body(["model": name, "prompt": "a long job", "width": 256, "height": 256, "steps": 35, "seed": 1])
+
+    static func port(of server: String) -> Int { Int(server.split(separator: ":").last!)! }
+
+    @Test func aClientThatLeavesCancelsItsJobAndTheNextIsServedAtOnce() async throws {
+        // Room for both jobs in the queue, whenever the server notices the first client has gone.
+        let environment = try await Self.environment(queue: 2)
+        let (key, _) = try await environment.mintKey(.tier2)
+        try await environment.live { server in
+            let connection = try await RawHTTPConnection.connect(port: Self.port(of: server))
+            try await connection.post("/sd", json: Self.longJob, headers: ["Authorization: Bearer \(key)"])
+            connection.close()
+            // Queued behind the long job (or run after it): it is answered once that job is over.
+            let small = try await LiveClient.post("\(server)/sd", json: body([
+                "model": Self.name, "prompt": "x", "width": 64, "height": 64, "steps": 1, "seed": 2,
+            ]), key: key)
+            #expect(small.status == 200, "\(small.body.string)")
+        }
+        let backend = try #require(environment.services.registry.imageModel(named: Self.name)?.pool.members.first
+            as? EmbeddedImageBackend)
+        #expect(backend.worker.counts == ImageWorker.Counts(drawn: 1, cancelled: 1), "the long job was stopped, not drawn")
+        let records = try await environment.usageRecords()
+        #expect(records.map(\.status).sorted() == [200, UsageRecord.clientClosedStatus])
+    }
+
+    @Test func aFullQueueIs503WithRetryAfter() async throws {
+        let environment = try await Self.environment(queue: 1)
+        let (key, _) = try await environment.mintKey(.tier2)
+        try await environment.live { server in
+            // Three long jobs: one runs, one may wait, the rest are refused at once.
+            var connections: [RawHTTPConnection] = []
+            for _ in 0..<3 {
+                let connection = try await RawHTTPConnection.connect(port: Self.port(of: server))
+                try await connection.post("/sd", json: Self.longJob, headers: ["Authorization: Bearer \(key)"])
+                connections.append(connection)
+            }
+            let refused = try #require(try await connections[2].readResponse(within: .seconds(20)))
+            #expect(refused.status == 503)
+            #expect(refused.header("Retry-After") == "1")
+            #expect(refused.body.contains("busy"))
+            for connection in connections { connection.close() }
+            // A busy engine is not a broken one: the model stays served, no cool-down.
+            let small = try await LiveClient.post("\(server)/sd", json: body([
+                "model": Self.name, "prompt": "x", "width": 64, "height": 64, "steps": 1, "seed": 2,
+            ]), key: key)
+            #expect(small.status == 200, "\(small.body.string)")
+        }
+    }
+}
