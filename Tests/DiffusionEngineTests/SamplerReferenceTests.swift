@@ -10,10 +10,13 @@ struct SamplerReferenceTests {
         let request = ImageRequest(
             prompt: settings["prompt"] as! String, negativePrompt: settings["negative_prompt"] as! String,
             width: settings["width"] as! Int, height: settings["height"] as! Int, steps: settings["steps"] as! Int,
-            guidance: Float(settings["cfg"] as! Double), sampler: sampler, seed: UInt64(settings["seed"] as! Int))
+            guidance: sampler == .lcm ? 1 : Float(settings["cfg"] as! Double), sampler: sampler, seed: UInt64(settings["seed"] as! Int))
         var steps: [[Float]] = []
         let latents = try Reference.model.generateLatents(request, pool: Reference.pool, onStep: { _, latents in steps.append(latents) })
-        #expect(steps.count == request.steps)
+        let runs = Reference.json["samplers"] as! [[String: Any]]
+        let run = try #require(runs.first { $0["sampler"] as? String == sampler.rawValue })
+        #expect(steps.count == run["unet_calls"] as! Int)
+        #expect(steps.count == sampler.evaluations(steps: request.steps))
         for (index, values) in steps.enumerated() {
             let expected = Reference.tensor("sampler.\(sampler.rawValue).step\(index)").values
             #expect(relativeError(values, expected) < 1e-4, "step \(index)")

@@ -1,68 +1,91 @@
-/// The samplers, by AUTOMATIC1111's names. Each walks noise levels from the schedule's top to zero;
-/// the Karras variants walk Karras et al.'s levels instead.
+/// The samplers, by AUTOMATIC1111's names, computed as diffusers' schedulers compute them with
+/// `timestep_spacing="linspace"` (k-diffusion's noise levels at timesteps spaced evenly from 999 to
+/// 0, which AUTOMATIC1111 and ComfyUI's "normal" schedule use); the Karras variants walk Karras et
+/// al.'s noise levels instead.
 public enum ImageSampler: String, CaseIterable, Sendable {
     case euler = "Euler"
     case eulerKarras = "Euler Karras"
     case eulerAncestral = "Euler a"
+    case heun = "Heun"
+    case lms = "LMS"
+    case lmsKarras = "LMS Karras"
+    case dpm2 = "DPM2"
+    case dpm2Karras = "DPM2 Karras"
+    case dpm2Ancestral = "DPM2 a"
+    case dpmPlusPlus2M = "DPM++ 2M"
+    case dpmPlusPlus2MKarras = "DPM++ 2M Karras"
+    case ddim = "DDIM"
+    case lcm = "LCM"
 
     /// What a sampler asks of the model at each evaluation: the latents scaled for the UNet's input
     /// and the timestep to condition on; it answers with the predicted noise.
     public typealias Denoiser = (_ input: [Float], _ timestep: Float) throws -> [Float]
 
-    /// Runs `steps` steps from `noise` (standard normal), calling `denoise` once per step and
-    /// `onStep` after each with the latents so far; ancestral samplers draw their fresh noise from
-    /// `generator`. Returns the final latents.
+    var usesKarrasLevels: Bool { [.eulerKarras, .lmsKarras, .dpm2Karras, .dpmPlusPlus2MKarras].contains(self) }
+
+    /// Model evaluations for `steps` steps: the second-order samplers evaluate twice per step
+    /// except the last.
+    public func evaluations(steps: Int) -> Int {
+        switch self {
+        case .heun, .dpm2, .dpm2Karras, .dpm2Ancestral: 2 * steps - 1
+        default: steps
+        }
+    }
+
+    /// Runs `steps` steps from `noise` (standard normal), calling `denoise` for each evaluation and
+    /// `onStep` after each with the latents so far; ancestral samplers (and LCM) draw their fresh
+    /// noise from `generator`. Returns the final latents.
     public func sample(
         noise: [Float], steps: Int, schedule: NoiseSchedule, generator: inout TorchGenerator,
-        denoise: Denoiser, onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
+        denoise: Denoiser, onStep: (_ evaluation: Int, _ latents: [Float]) throws -> Void = { _, _ in }
     ) throws -> [Float] {
-        let plan = SigmaPlan(self, steps: steps, schedule: schedule)
-        var x = noise.map { $0 * plan.sigmas[0] }
-        for i in 0..<steps {
-            let sigma = plan.sigmas[i], next = plan.sigmas[i + 1]
-            let inputScale = 1 / (sigma * sigma + 1).squareRoot()
-            let eps = try denoise(x.map { $0 * inputScale }, plan.timesteps[i])
-            switch self {
-            case .euler, .eulerKarras:
-                let dt = next - sigma
-                for j in x.indices {
-                    let denoised = x[j] - sigma * eps[j]
-                    x[j] += (x[j] - denoised) / sigma * dt
-                }
-            case .eulerAncestral:
-                let up = (next * next * (sigma * sigma - next * next) / (sigma * sigma)).squareRoot()
-                let down = (next * next - up * up).squareRoot()
-                let dt = down - sigma
-                for j in x.indices {
-                    let denoised = x[j] - sigma * eps[j]
-                    x[j] += (x[j] - denoised) / sigma * dt
-                }
-                let fresh = generator.normal(count: x.count)
-                for j in x.indices { x[j] += fresh[j] * up }
+        try withoutActuallyEscaping(denoise) { denoise in
+            try withoutActuallyEscaping(onStep) { onStep in
+                var walk = LatentWalk(latents: noise, denoise: denoise, onStep: onStep)
+                try run(&walk, steps: steps, schedule: schedule, generator: &generator)
+                return walk.latents
             }
-            try onStep(i, x)
         }
-        return x
+    }
+
+    private func run(_ walk: inout LatentWalk, steps: Int, schedule: NoiseSchedule, generator: inout TorchGenerator) throws {
+        switch self {
+        case .euler, .eulerKarras, .eulerAncestral, .heun, .lms, .lmsKarras, .dpm2, .dpm2Karras, .dpm2Ancestral:
+            let levels = NoiseLevels(self, steps: steps, schedule: schedule)
+            try walk.runSigmaSampler(self, levels: levels, schedule: schedule, generator: &generator)
+        case .dpmPlusPlus2M, .dpmPlusPlus2MKarras:
+            try walk.runDPMSolver(levels: NoiseLevels(self, steps: steps, schedule: schedule))
+        case .ddim:
+            try walk.runDDIM(steps: steps, schedule: schedule)
+        case .lcm:
+            try walk.runLCM(steps: steps, schedule: schedule, generator: &generator)
+        }
     }
 }
 
-/// The noise levels (steps + 1 of them, the last zero) and the timesteps a sampler conditions on.
-struct SigmaPlan {
-    var sigmas: [Float]
-    var timesteps: [Float]
+/// The latents as a sampler moves them, and the evaluations it has made.
+struct LatentWalk {
+    var latents: [Float]
+    let denoise: ImageSampler.Denoiser
+    let onStep: (Int, [Float]) throws -> Void
+    var evaluations = 0
 
-    init(_ sampler: ImageSampler, steps: Int, schedule: NoiseSchedule) {
-        let timesteps = schedule.linspaceTimesteps(steps)
-        var sigmas = timesteps.map { schedule.sigma(at: $0) }
-        var conditioned = timesteps
-        switch sampler {
-        case .eulerKarras:
-            sigmas = NoiseSchedule.karras(from: sigmas.first!, to: sigmas.last!, count: steps)
-            conditioned = sigmas.map { schedule.timestep(forSigma: $0) }
-        case .euler, .eulerAncestral:
-            break
-        }
-        self.sigmas = sigmas.map { Float($0) } + [0]
-        self.timesteps = conditioned.map { Float($0) }
+    init(latents: [Float], denoise: @escaping ImageSampler.Denoiser, onStep: @escaping (Int, [Float]) throws -> Void) {
+        self.latents = latents
+        self.denoise = denoise
+        self.onStep = onStep
+    }
+
+    /// The model's noise prediction for `x` at noise level `sigma` (k-diffusion's scaling of the
+    /// input by 1/√(σ²+1)), conditioned on `timestep`.
+    func predictNoise(_ x: [Float], sigma: Float, timestep: Float) throws -> [Float] {
+        let scale = 1 / (sigma * sigma + 1).squareRoot()
+        return try denoise(x.map { $0 * scale }, timestep)
+    }
+
+    /// Reports the latents after an evaluation.
+    mutating func stepped() throws {
+        try onStep(evaluations, latents)
+        evaluations += 1
     }
 }

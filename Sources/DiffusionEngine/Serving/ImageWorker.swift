@@ -162,7 +162,7 @@ public final class ImageWorker: Sendable {
                     let ticket = job.ticket
                     return try model.generate(job.request, pool: pool, shouldStop: { ticket.stop.load(ordering: .relaxed) }) { step, _ in
                         if ticket.stop.load(ordering: .relaxed) { throw DiffusionError.cancelled }
-                        job.progress(.step(step + 1, of: job.request.steps))
+                        job.progress(.step(step + 1, of: job.request.sampler.evaluations(steps: job.request.steps)))
                     }
                 }
                 tally.withLock { counts in
