@@ -14,12 +14,16 @@ import Testing
         .deletingLastPathComponent()
     static let fixture = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/model.safetensors").path
     static let vocabulary = root.appendingPathComponent("data/models/clip/bpe_simple_vocab_16e6.txt").path
+    static let taesd = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/taesd_decoder.safetensors").path
 
     /// A models folder holding only the fixture (as `sd/tiny-sd1.safetensors`) and the vocabulary.
     static let modelsDirectory: String = {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("visioncraft-sd-\(getpid())")
         try? FileManager.default.createDirectory(at: directory.appendingPathComponent("sd"), withIntermediateDirectories: true)
         try? FileManager.default.createDirectory(at: directory.appendingPathComponent("clip"), withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(at: directory.appendingPathComponent("taesd"), withIntermediateDirectories: true)
+        try? FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("taesd/taesd_decoder.safetensors").path, withDestinationPath: taesd)
         try? FileManager.default.createSymbolicLink(
             atPath: directory.appendingPathComponent("sd/\(name).safetensors").path, withDestinationPath: fixture)
         try? FileManager.default.createSymbolicLink(
@@ -29,16 +33,17 @@ import Testing
         return directory.path
     }()
 
-    static let model = try! StableDiffusionModel(checkpoint: fixture, vocabulary: vocabulary)
+    static let model = try! StableDiffusionModel(checkpoint: fixture, vocabulary: vocabulary, fastDecoder: taesd)
     static let pool = ComputePool(threadCount: 1)
 
-    static func environment(defaults: ImageDefaults? = nil, queue: Int? = nil) async throws -> TestEnvironment {
+    static func environment(
+        defaults: ImageDefaults? = nil, queue: Int? = nil, decoder: EmbeddedImageOptions.Decoder? = nil
+    ) async throws -> TestEnvironment {
         var configuration = ServerConfiguration()
-        if let queue {
-            var server = ServerConfiguration.ServerSection()
-            server.imageQueue = queue
-            configuration.server = server
-        }
+        var server = ServerConfiguration.ServerSection()
+        server.imageQueue = queue
+        server.imageDecoder = decoder
+        configuration.server = server
         if let defaults {
             configuration.imageModels = [.init(name: name, backends: [], defaults: defaults)]
         }
@@ -111,6 +116,23 @@ import Testing
             #expect(explicit.status == 200)
             let size = Array(explicit.body.readableBytesView[explicit.body.readerIndex + 16..<explicit.body.readerIndex + 24])
             #expect(size == [0, 0, 0, 128, 0, 0, 0, 64])
+        }
+    }
+
+    @Test func withTAESDConfiguredImagesAreDecodedByIt() async throws {
+        let environment = try await Self.environment(decoder: .taesd)
+        let (key, _) = try await environment.mintKey(.tier2)
+        let request = ImageRequest(prompt: "a boat", width: 64, height: 64, steps: 2, guidance: 7, sampler: .euler,
+                                   seed: 5, fastDecode: true)
+        let expected = try Self.expectedPNG(request, cfg: 7)
+        let withVAE = try Self.expectedPNG({ var r = request; r.fastDecode = false; return r }(), cfg: 7)
+        #expect(expected != withVAE)
+        try await environment.live { server in
+            let response = try await LiveClient.post("\(server)/sd", json: body([
+                "model": Self.name, "prompt": "a boat", "width": 64, "height": 64, "steps": 2, "sampler": "Euler", "seed": 5,
+            ]), key: key)
+            #expect(response.status == 200, "\(response.body.string)")
+            #expect(Array(response.body.readableBytesView) == expected)
         }
     }
 

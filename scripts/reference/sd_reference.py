@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 import torch
-from diffusers import (AutoencoderKL, DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
+from diffusers import (AutoencoderKL, AutoencoderTiny, DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
                        EulerDiscreteScheduler, HeunDiscreteScheduler, KDPM2AncestralDiscreteScheduler,
                        KDPM2DiscreteScheduler, LCMScheduler, LMSDiscreteScheduler, StableDiffusionPipeline,
                        UNet2DConditionModel)
@@ -105,7 +105,12 @@ vae = AutoencoderKL(
     down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
     norm_num_groups=32, sample_size=64)
 randomize(vae, 3)
-for m in (text_encoder, unet, vae):
+# TAESD, the tiny distilled decoder, at a quarter of its real width (its real layout otherwise).
+taesd = AutoencoderTiny(in_channels=3, out_channels=3, latent_channels=4,
+                        encoder_block_out_channels=(16, 16, 16, 16), decoder_block_out_channels=(16, 16, 16, 16),
+                        num_encoder_blocks=(1, 3, 3, 3), num_decoder_blocks=(3, 3, 3, 1))
+randomize(taesd, 4)
+for m in (text_encoder, unet, vae, taesd):
     m.eval()
 
 
@@ -208,6 +213,14 @@ same(single_file_utils.convert_ldm_unet_checkpoint(ldm, dict(unet.config)), unet
 same(single_file_utils.convert_ldm_vae_checkpoint(ldm, dict(vae.config)), vae.state_dict(), "vae")
 same(single_file_utils.convert_ldm_clip_checkpoint(ldm), clip_sd, "clip")
 save_file({k: v.contiguous().half() for k, v in ldm.items()}, os.path.join(out_dir, "model.safetensors"))
+# TAESD's own file layout (madebyollin's taesd_decoder.safetensors): the decoder's sequential
+# indices one higher than diffusers' (a clamp comes first there).
+taesd_file = {}
+for k, v in taesd.state_dict().items():
+    if k.startswith("decoder.layers."):
+        index, rest = k[len("decoder.layers."):].split(".", 1)
+        taesd_file[f"{int(index) + 1}.{rest}"] = v.contiguous().half()
+save_file(taesd_file, os.path.join(out_dir, "taesd_decoder.safetensors"))
 
 # --- Expected values. ---------------------------------------------------------------------------
 expected = {}
@@ -228,6 +241,7 @@ with torch.no_grad():
     latent = torch.randn(1, 4, 8, 12, generator=torch.Generator().manual_seed(8))
     expected["vae.input"] = latent
     expected["vae.output"] = vae.decode(latent / vae.config.scaling_factor).sample
+    expected["taesd.output"] = taesd.decode(latent / taesd.config.scaling_factor).sample
 
 # torch's CPU normal draws: a whole number of 16-value groups, a tail, and a second draw from the
 # same generator.

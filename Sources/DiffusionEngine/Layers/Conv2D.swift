@@ -5,7 +5,7 @@ import LLMEngine
 /// matrix [out, in·k·k]; a 1×1 convolution multiplies the map directly.
 struct Conv2D: Sendable {
     let weight: [Float]
-    let bias: [Float]
+    let bias: [Float]?
     let inputs: Int
     let outputs: Int
     let kernel: Int
@@ -23,7 +23,7 @@ struct Conv2D: Sendable {
         self.stride = stride
         padding = kernel / 2
         weight = w.values
-        bias = try weights.tensor(name + ".bias").values
+        bias = weights.has(name + ".bias") ? try weights.tensor(name + ".bias").values : nil
     }
 
     func callAsFunction(_ x: FeatureMap, pool: ComputePool) -> FeatureMap {
@@ -32,8 +32,10 @@ struct Conv2D: Sendable {
         let width = (x.width + 2 * padding - kernel) / stride + 1
         let pixels = height * width
         var y = [Float](repeating: 0, count: outputs * pixels)
-        for o in 0..<outputs {
-            for p in 0..<pixels { y[o * pixels + p] = bias[o] }
+        if let bias {
+            for o in 0..<outputs {
+                for p in 0..<pixels { y[o * pixels + p] = bias[o] }
+            }
         }
         let depth = inputs * kernel * kernel
         y.withUnsafeMutableBufferPointer { y in

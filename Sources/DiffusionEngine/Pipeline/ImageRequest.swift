@@ -10,11 +10,14 @@ public struct ImageRequest: Sendable {
     public var seed: UInt64
     /// AUTOMATIC1111's "clip skip": 1 uses the text encoder's last layer, 2 the one before.
     public var clipSkip: Int
+    /// Decode with TAESD when the model has it.
+    public var fastDecode: Bool
 
     public init(
         prompt: String, negativePrompt: String = "", width: Int = 512, height: Int = 512, steps: Int = 20,
-        guidance: Float = 7, sampler: ImageSampler = .euler, seed: UInt64 = 0, clipSkip: Int = 1
+        guidance: Float = 7, sampler: ImageSampler = .euler, seed: UInt64 = 0, clipSkip: Int = 1, fastDecode: Bool = false
     ) {
+        self.fastDecode = fastDecode
         self.prompt = prompt
         self.negativePrompt = negativePrompt
         self.width = width

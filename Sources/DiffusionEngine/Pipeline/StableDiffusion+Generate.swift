@@ -49,8 +49,10 @@ extension StableDiffusionModel {
         onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
     ) throws -> RGBImage {
         let latents = try generateLatents(request, pool: pool, shouldStop: shouldStop, onStep: onStep)
-        return RGBImage(planes: try decoder.decode(latents, pool: pool) {
-            if shouldStop() { throw DiffusionError.cancelled }
-        })
+        func checkpoint() throws { if shouldStop() { throw DiffusionError.cancelled } }
+        if request.fastDecode, let fastDecoder {
+            return RGBImage(planes: try fastDecoder.decode(latents, pool: pool, checkpoint: checkpoint))
+        }
+        return RGBImage(planes: try decoder.decode(latents, pool: pool, checkpoint: checkpoint))
     }
 }

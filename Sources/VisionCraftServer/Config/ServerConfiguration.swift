@@ -58,6 +58,9 @@ public struct ServerConfiguration: Codable, Sendable {
         public var imageThreads: Int?
         /// Image jobs that may wait behind the running one; more are answered 503 at once.
         public var imageQueue: Int?
+        /// `vae` (default) or `taesd`: decode embedded images with TAESD when its weights are in
+        /// `models/taesd/`.
+        public var imageDecoder: EmbeddedImageOptions.Decoder?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
                     shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {
@@ -144,7 +147,9 @@ public struct ServerConfiguration: Codable, Sendable {
             productOrder: server?.engineProductOrder ?? .blockwise)
     }
     public var embeddedImages: EmbeddedImageOptions {
-        EmbeddedImageOptions(threads: server?.imageThreads ?? embeddedEngine.threads, queueCapacity: max(1, server?.imageQueue ?? 4))
+        EmbeddedImageOptions(
+            threads: server?.imageThreads ?? embeddedEngine.threads, queueCapacity: max(1, server?.imageQueue ?? 4),
+            decoder: server?.imageDecoder ?? .vae)
     }
     public var tierPolicies: TierPolicies { tiers ?? .defaults }
     /// At least one largest body, so a key sent in the body always works on an idle server.

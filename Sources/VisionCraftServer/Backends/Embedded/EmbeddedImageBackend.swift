@@ -32,7 +32,8 @@ public struct EmbeddedImageBackend: ImageBackend {
         }
         let drawing = ImageRequest(
             prompt: request.prompt, negativePrompt: request.negativePrompt, width: request.width,
-            height: request.height, steps: request.steps, guidance: Float(request.cfgScale), sampler: sampler, seed: seed)
+            height: request.height, steps: request.steps, guidance: Float(request.cfgScale), sampler: sampler, seed: seed,
+            fastDecode: worker.model.fastDecoder != nil)
         let started = ContinuousClock.now
         let logger = logger, name = name
         let image: RGBImage

@@ -14,6 +14,11 @@ enum EmbeddedImageModels {
     ) -> [(name: String, backend: EmbeddedImageBackend)] {
         let directory = (modelsDirectory as NSString).appendingPathComponent("sd")
         let vocabulary = (modelsDirectory as NSString).appendingPathComponent("clip/bpe_simple_vocab_16e6.txt")
+        let taesd = (modelsDirectory as NSString).appendingPathComponent("taesd/taesd_decoder.safetensors")
+        let fastDecoder = options.decoder == .taesd && FileManager.default.fileExists(atPath: taesd) ? taesd : nil
+        if options.decoder == .taesd && fastDecoder == nil {
+            logger.warning("image_decoder is taesd but \(taesd) is missing; decoding with each model's VAE")
+        }
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return files.sorted().compactMap { file in
             if let pickled = pickledExtensions.first(where: file.hasSuffix) {
@@ -27,10 +32,11 @@ enum EmbeddedImageModels {
             let path = (directory as NSString).appendingPathComponent(file)
             do {
                 let started = ContinuousClock.now
-                let model = try StableDiffusionModel(checkpoint: path, vocabulary: vocabulary)
+                let model = try StableDiffusionModel(checkpoint: path, vocabulary: vocabulary, fastDecoder: fastDecoder)
                 logger.info("Loaded image model", metadata: [
                     "model": "\(name)", "file": "\(path)", "load_time": "\(ContinuousClock.now - started)",
                     "threads": "\(options.threads)", "queue": "\(options.queueCapacity)",
+                    "decoder": "\(fastDecoder == nil ? "vae" : "taesd")",
                 ])
                 let worker = ImageWorker(model: model, threads: options.threads, queueCapacity: options.queueCapacity)
                 return (name, EmbeddedImageBackend(name: name, worker: worker, logger: logger))
