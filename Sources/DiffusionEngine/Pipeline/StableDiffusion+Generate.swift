@@ -1,13 +1,27 @@
 import LLMEngine
 
 extension StableDiffusionModel {
-    /// The text encoder's rows for a prompt: start mark, up to 75 tokens, end mark, padded with end
-    /// marks to 77 (as diffusers pads, so a prompt gives its context).
+    /// The text encoder's rows for a prompt, as AUTOMATIC1111 makes them: each 75-token chunk
+    /// (`PromptChunks`) encoded on its own, its rows scaled by their tokens' emphasis and the whole
+    /// chunk rescaled to keep its mean, the chunks' rows one after another (77 per chunk). A prompt
+    /// of at most 75 tokens without emphasis gives exactly diffusers' embedding.
     public func encodePrompt(_ text: String, clipSkip: Int = 1, pool: ComputePool) -> [Float] {
-        let tokens = tokenizer.encode(text).prefix(CLIPTokenizer.contextLength - 2)
-        var ids = [CLIPTokenizer.startOfText] + tokens + [CLIPTokenizer.endOfText]
-        ids += Array(repeating: CLIPTokenizer.endOfText, count: CLIPTokenizer.contextLength - ids.count)
-        return textEncoder.encode(ids, skip: max(0, clipSkip - 1), pool: pool)
+        let width = textEncoder.width
+        var rows: [Float] = []
+        for chunk in PromptChunks(text, tokenizer: tokenizer).chunks {
+            var z = textEncoder.encode(chunk.tokens, skip: max(0, clipSkip - 1), pool: pool)
+            if chunk.weights.contains(where: { $0 != 1 }) {
+                let before = z.reduce(0.0) { $0 + Double($1) } / Double(z.count)
+                for (row, weight) in chunk.weights.enumerated() {
+                    for i in row * width..<(row + 1) * width { z[i] *= weight }
+                }
+                let after = z.reduce(0.0) { $0 + Double($1) } / Double(z.count)
+                let ratio = Float(before / after)
+                for i in z.indices { z[i] *= ratio }
+            }
+            rows += z
+        }
+        return rows
     }
 
     /// The latents for `request`, from the seed's noise to the sampler's last step. `onStep`

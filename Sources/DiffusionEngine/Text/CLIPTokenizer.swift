@@ -14,6 +14,8 @@ public struct CLIPTokenizer: Sendable {
     static let mergeCount = 49152 - 256 - 2
 
     private let merger: ByteLevelMerger
+    /// `,</w>`, where AUTOMATIC1111 prefers to end a full chunk.
+    public let commaToken: Int32
 
     public init(mergesFile path: String) throws(DiffusionError) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -35,6 +37,7 @@ public struct CLIPTokenizer: Sendable {
         ids.reserveCapacity(tokens.count)
         for (id, token) in tokens.enumerated() where ids[token] == nil { ids[token] = Int32(id) }
         merger = ByteLevelMerger(tokens: tokens, ids: ids, merges: merges, endOfWordSuffix: "</w>")
+        commaToken = ids[",</w>"] ?? -1
     }
 
     /// The text's tokens, without the start and end marks.
