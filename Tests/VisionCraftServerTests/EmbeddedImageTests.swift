@@ -14,6 +14,7 @@ import Testing
         .deletingLastPathComponent()
     static let fixture = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/model.safetensors").path
     static let vocabulary = root.appendingPathComponent("data/models/clip/bpe_simple_vocab_16e6.txt").path
+    static let lora = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/lora.safetensors").path
     static let taesd = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/taesd_decoder.safetensors").path
 
     /// A models folder holding only the fixture (as `sd/tiny-sd1.safetensors`) and the vocabulary.
@@ -22,6 +23,9 @@ import Testing
         try? FileManager.default.createDirectory(at: directory.appendingPathComponent("sd"), withIntermediateDirectories: true)
         try? FileManager.default.createDirectory(at: directory.appendingPathComponent("clip"), withIntermediateDirectories: true)
         try? FileManager.default.createDirectory(at: directory.appendingPathComponent("taesd"), withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(at: directory.appendingPathComponent("loras"), withIntermediateDirectories: true)
+        try? FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("loras/tiny-lora.safetensors").path, withDestinationPath: lora)
         try? FileManager.default.createSymbolicLink(
             atPath: directory.appendingPathComponent("taesd/taesd_decoder.safetensors").path, withDestinationPath: taesd)
         try? FileManager.default.createSymbolicLink(
@@ -51,9 +55,9 @@ import Testing
     }
 
     /// The PNG the engine itself makes for these settings.
-    static func expectedPNG(_ request: ImageRequest, cfg: Int) throws -> [UInt8] {
+    static func expectedPNG(_ request: ImageRequest, cfg: Int, loraTags: String = "") throws -> [UInt8] {
         let image = try model.generate(request, pool: pool)
-        var text = [request.prompt]
+        var text = [request.prompt + loraTags]
         if !request.negativePrompt.isEmpty { text.append("Negative prompt: \(request.negativePrompt)") }
         text.append("Steps: \(request.steps), ImageSampler: \(request.sampler.rawValue), CFG scale: \(cfg), Seed: \(request.seed), "
             + "Size: \(request.width)x\(request.height), Model: \(name)")
@@ -66,6 +70,7 @@ import Testing
         try await environment.live { server in
             #expect(try await LiveClient.get("\(server)/sd/models").body.json.strings == [Self.name])
             #expect(try await LiveClient.get("\(server)/sd/samplers").body.json.strings == ImageSampler.allCases.map(\.rawValue))
+            #expect(try await LiveClient.get("\(server)/sd/loras").body.json.strings == ["tiny-lora"])
             let detail = try await LiveClient.get("\(server)/sd/models/\(Self.name)")
             #expect(detail.status == 200)
             #expect(detail.body.json["defaults"]["width"].int == 512)
@@ -133,6 +138,38 @@ import Testing
             ]), key: key)
             #expect(response.status == 200, "\(response.body.string)")
             #expect(Array(response.body.readableBytesView) == expected)
+        }
+    }
+
+    @Test func concurrentRequestsWithAndWithoutALoRAEachGetTheirOwnImage() async throws {
+        let environment = try await Self.environment()
+        let (key, _) = try await environment.mintKey(.tier2)
+        let plain = ImageRequest(prompt: "a house", width: 64, height: 64, steps: 2, guidance: 7, sampler: .euler, seed: 8)
+        var withLoRA = plain
+        withLoRA.loras = [LoRAUse(try LoRAFile(path: Self.lora), weight: 0.8)]
+        let expected = (try Self.expectedPNG(plain, cfg: 7),
+                        try Self.expectedPNG(withLoRA, cfg: 7, loraTags: " <lora:tiny-lora:0.8>"))
+        #expect(expected.0 != expected.1)
+        try await environment.live { server in
+            func draw(_ loras: [String: Any]) async throws -> [UInt8] {
+                var fields: [String: Any] = ["model": Self.name, "prompt": "a house", "width": 64, "height": 64, "steps": 2,
+                                             "sampler": "Euler", "seed": 8]
+                if !loras.isEmpty { fields["loras"] = loras }
+                let response = try await LiveClient.post("\(server)/sd", json: body(fields), key: key)
+                #expect(response.status == 200, "\(response.body.string)")
+                return Array(response.body.readableBytesView)
+            }
+            async let a = draw(["tiny-lora": 0.8])
+            async let b = draw([:])
+            async let c = draw(["tiny-lora": 0.8])
+            let (first, second, third) = try await (a, b, c)
+            #expect(first == expected.1)
+            #expect(second == expected.0)
+            #expect(third == expected.1)
+            let unknown = try await LiveClient.post("\(server)/sd", json: body([
+                "model": Self.name, "prompt": "x", "loras": ["nope": 1], "steps": 1,
+            ]), key: key)
+            #expect(unknown.status == 400)
         }
     }
 

@@ -269,6 +269,38 @@ SAMPLERS = {
     "LCM": LCMScheduler(**BETAS, clip_sample=False, set_alpha_to_one=True),
 }
 GENERATION = dict(prompt=PROMPT, negative_prompt=NEGATIVE, width=96, height=64, steps=4, cfg=7.0, seed=42)
+# --- A LoRA in kohya's format (sd-scripts' names: diffusers module paths with underscores), on the
+# UNet's attention and feed-forward layers, a resnet's 3x3 convolution (LoCon) and the text
+# encoder's attention and MLP; rank 4, alpha 2. diffusers (with PEFT) loads it and applies it at
+# weight 0.8; the engine must compute the same.
+def kohya_lora(module, prefix, wanted, rank, seed):
+    generator = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for name, sub in module.named_modules():
+        if not any(name.endswith(w) for w in wanted):
+            continue
+        key = prefix + name.replace(".", "_")
+        if isinstance(sub, torch.nn.Conv2d):
+            down = torch.randn(rank, sub.in_channels, *sub.kernel_size, generator=generator) * 0.3
+            up = torch.randn(sub.out_channels, rank, 1, 1, generator=generator) * 0.3
+        else:
+            down = torch.randn(rank, sub.in_features, generator=generator) * 0.3
+            up = torch.randn(sub.out_features, rank, generator=generator) * 0.3
+        tensors[key + ".lora_down.weight"] = down.half()
+        tensors[key + ".lora_up.weight"] = up.half()
+        tensors[key + ".alpha"] = torch.tensor(2.0).half()
+    return tensors
+
+
+LORA_WEIGHT = 0.8
+lora = {}
+lora.update(kohya_lora(unet, "lora_unet_", ["attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q",
+                                            "attn2.to_k", "attn2.to_v", "attn2.to_out.0", "ff.net.0.proj", "ff.net.2",
+                                            "proj_in", "proj_out", "down_blocks.1.resnets.0.conv1"], 4, 5))
+lora.update(kohya_lora(text_encoder, "lora_te_text_model_", ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                                             "self_attn.out_proj", "mlp.fc1", "mlp.fc2"], 4, 6))
+save_file(lora, os.path.join(out_dir, "lora.safetensors"))
+
 runs = []
 for name, scheduler in SAMPLERS.items():
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
@@ -293,12 +325,33 @@ for name, scheduler in SAMPLERS.items():
     expected[f"sampler.{name}.image"] = result.images[0]
     runs.append({"sampler": name, "cfg": cfg, "unet_calls": len(steps)})
 
+# The LoRA applied: text embedding, one UNet pass, a whole Euler generation.
+lora_pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                    scheduler=EulerDiscreteScheduler(**BETAS, **LINSPACE), safety_checker=None,
+                                    feature_extractor=None, requires_safety_checker=False)
+lora_pipe.set_progress_bar_config(disable=True)
+lora_pipe.load_lora_weights(out_dir, weight_name="lora.safetensors", adapter_name="tiny")
+lora_pipe.set_adapters(["tiny"], adapter_weights=[LORA_WEIGHT])
+with torch.no_grad():
+    ids = tokenizer(PROMPT, padding="max_length", max_length=77, return_tensors="pt").input_ids
+    expected["lora.text"] = text_encoder(ids).last_hidden_state[0]
+    neg_ids = tokenizer(NEGATIVE, padding="max_length", max_length=77, return_tensors="pt").input_ids
+    lora_context = torch.cat([text_encoder(neg_ids).last_hidden_state, text_encoder(ids).last_hidden_state])
+    expected["lora.unet.output"] = unet(expected["unet.input"], torch.tensor(631.5),
+                                        encoder_hidden_states=lora_context).sample
+    lora_result = lora_pipe(GENERATION["prompt"], negative_prompt=GENERATION["negative_prompt"],
+                            width=GENERATION["width"], height=GENERATION["height"],
+                            num_inference_steps=GENERATION["steps"], guidance_scale=GENERATION["cfg"],
+                            generator=torch.Generator().manual_seed(GENERATION["seed"]), output_type="pt")
+    expected["lora.euler.image"] = lora_result.images[0]
+lora_pipe.unload_lora_weights()
+
 save_file({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(out_dir, "expected.safetensors"))
 with open(os.path.join(out_dir, "expected.json"), "w", encoding="utf-8") as f:
     json.dump({
         "generated_by": f"scripts/reference/sd_reference.py with torch {torch.__version__}, "
                         f"diffusers {__import__('diffusers').__version__}",
         "tokens": token_cases, "prompt": PROMPT, "negative_prompt": NEGATIVE,
-        "unet_timestep": 631.5, "generation": GENERATION, "samplers": runs,
+        "unet_timestep": 631.5, "generation": GENERATION, "samplers": runs, "lora_weight": LORA_WEIGHT,
     }, f, indent=1, ensure_ascii=False)
 print("wrote", out_dir, sum(os.path.getsize(os.path.join(out_dir, n)) for n in os.listdir(out_dir)), "bytes")

@@ -4,7 +4,9 @@ import LLMEngine
 /// input's patches are laid out one output pixel per row (im2col) and multiplied by the weight
 /// matrix [out, in·k·k]; a 1×1 convolution multiplies the map directly.
 struct Conv2D: Sendable {
-    let weight: [Float]
+    /// The weight's tensor name without `.weight`, by which a LoRA finds the layer.
+    let name: String
+    var weight: [Float]
     let bias: [Float]?
     let inputs: Int
     let outputs: Int
@@ -17,6 +19,7 @@ struct Conv2D: Sendable {
         guard w.shape.count == 4, w.shape[2] == w.shape[3] else {
             throw .unsupported("\(weights.prefix)\(name).weight has shape \(w.shape); a square convolution's was expected")
         }
+        self.name = weights.prefix + name
         outputs = w.shape[0]
         inputs = w.shape[1]
         kernel = w.shape[2]

@@ -3,7 +3,9 @@ import LLMEngine
 /// y = x·Wᵀ + b over rows of tokens. Also reads a 1×1 convolution's weight ([out, in, 1, 1]), which
 /// is the same map (CompVis checkpoints store some projections that way).
 struct Linear: Sendable {
-    let weight: [Float]
+    /// The weight's tensor name without `.weight`, by which a LoRA finds the layer.
+    let name: String
+    var weight: [Float]
     let bias: [Float]?
     let inputs: Int
     let outputs: Int
@@ -13,6 +15,7 @@ struct Linear: Sendable {
         guard w.shape.count >= 2, w.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else {
             throw .unsupported("\(weights.prefix)\(name).weight has shape \(w.shape); a linear layer's was expected")
         }
+        self.name = weights.prefix + name
         outputs = w.shape[0]
         inputs = w.shape[1]
         weight = w.values

@@ -7,11 +7,11 @@ struct ResBlock: Sendable {
     enum Naming: Sendable { case unet, vae }
 
     let norm1: GroupNorm
-    let conv1: Conv2D
-    let embedding: Linear?
+    var conv1: Conv2D
+    var embedding: Linear?
     let norm2: GroupNorm
-    let conv2: Conv2D
-    let shortcut: Conv2D?
+    var conv2: Conv2D
+    var shortcut: Conv2D?
 
     init(_ weights: Weights, naming: Naming) throws(DiffusionError) {
         switch naming {

@@ -12,12 +12,16 @@ public struct ImageRequest: Sendable {
     public var clipSkip: Int
     /// Decode with TAESD when the model has it.
     public var fastDecode: Bool
+    /// LoRAs applied for this image only, each at its weight.
+    public var loras: [LoRAUse]
 
     public init(
         prompt: String, negativePrompt: String = "", width: Int = 512, height: Int = 512, steps: Int = 20,
-        guidance: Float = 7, sampler: ImageSampler = .euler, seed: UInt64 = 0, clipSkip: Int = 1, fastDecode: Bool = false
+        guidance: Float = 7, sampler: ImageSampler = .euler, seed: UInt64 = 0, clipSkip: Int = 1, fastDecode: Bool = false,
+        loras: [LoRAUse] = []
     ) {
         self.fastDecode = fastDecode
+        self.loras = loras
         self.prompt = prompt
         self.negativePrompt = negativePrompt
         self.width = width
@@ -52,5 +56,16 @@ public struct RGBImage: Sendable, Equatable {
             }
             initialized = 3 * count
         }
+    }
+}
+
+/// A LoRA and the weight to apply it at.
+public struct LoRAUse: Sendable {
+    public var file: LoRAFile
+    public var weight: Float
+
+    public init(_ file: LoRAFile, weight: Float) {
+        self.file = file
+        self.weight = weight
     }
 }

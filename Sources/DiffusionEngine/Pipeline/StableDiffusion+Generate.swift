@@ -58,10 +58,17 @@ extension StableDiffusionModel {
         return FeatureMap(channels: channels, height: height, width: width, values: latents)
     }
 
+    /// The image for `request`, with its LoRAs applied to a copy of the model for this image only.
     public func generate(
         _ request: ImageRequest, pool: ComputePool, shouldStop: () -> Bool = { false },
         onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
     ) throws -> RGBImage {
+        if !request.loras.isEmpty {
+            var plain = request
+            plain.loras = []
+            return try applying(request.loras.map { ($0.file, $0.weight) }, pool: pool)
+                .generate(plain, pool: pool, shouldStop: shouldStop, onStep: onStep)
+        }
         let latents = try generateLatents(request, pool: pool, shouldStop: shouldStop, onStep: onStep)
         func checkpoint() throws { if shouldStop() { throw DiffusionError.cancelled } }
         if request.fastDecode, let fastDecoder {

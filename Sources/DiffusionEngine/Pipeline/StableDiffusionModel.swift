@@ -4,8 +4,8 @@ import LLMEngine
 /// AUTOMATIC1111-style `.safetensors` file, the CLIP tokenizer from the vocabulary file.
 public struct StableDiffusionModel: Sendable {
     public let tokenizer: CLIPTokenizer
-    public let textEncoder: CLIPTextEncoder
-    public let unet: UNetModel
+    public internal(set) var textEncoder: CLIPTextEncoder
+    public internal(set) var unet: UNetModel
     public let decoder: VAEDecoder
     /// TAESD, when its weights were given: decodes in a fraction of the VAE's time, a little less
     /// sharply.

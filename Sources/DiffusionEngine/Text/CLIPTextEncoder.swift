@@ -7,20 +7,20 @@ import LLMEngine
 public struct CLIPTextEncoder: Sendable {
     struct Layer: Sendable {
         let norm1: LayerNorm
-        let query: Linear
-        let key: Linear
-        let value: Linear
-        let output: Linear
+        var query: Linear
+        var key: Linear
+        var value: Linear
+        var output: Linear
         let norm2: LayerNorm
-        let up: Linear
-        let down: Linear
+        var up: Linear
+        var down: Linear
     }
 
     public enum Activation: Sendable { case quickGELU, gelu }
 
     let tokenEmbedding: Tensor
     let positionEmbedding: Tensor
-    let layers: [Layer]
+    var layers: [Layer]
     let finalNorm: LayerNorm
     let heads: Int
     let activation: Activation

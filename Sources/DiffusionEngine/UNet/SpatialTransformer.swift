@@ -6,18 +6,18 @@ import LLMEngine
 struct SpatialTransformer: Sendable {
     struct Block: Sendable {
         let norm1: LayerNorm
-        let selfQuery: Linear
-        let selfKey: Linear
-        let selfValue: Linear
-        let selfOutput: Linear
+        var selfQuery: Linear
+        var selfKey: Linear
+        var selfValue: Linear
+        var selfOutput: Linear
         let norm2: LayerNorm
-        let crossQuery: Linear
-        let crossKey: Linear
-        let crossValue: Linear
-        let crossOutput: Linear
+        var crossQuery: Linear
+        var crossKey: Linear
+        var crossValue: Linear
+        var crossOutput: Linear
         let norm3: LayerNorm
-        let feedForwardIn: Linear
-        let feedForwardOut: Linear
+        var feedForwardIn: Linear
+        var feedForwardOut: Linear
 
         init(_ w: Weights) throws(DiffusionError) {
             norm1 = try LayerNorm(w, "norm1")
@@ -37,9 +37,9 @@ struct SpatialTransformer: Sendable {
     }
 
     let norm: GroupNorm
-    let projectIn: Linear
-    let blocks: [Block]
-    let projectOut: Linear
+    var projectIn: Linear
+    var blocks: [Block]
+    var projectOut: Linear
     let heads: Int
 
     /// `heads`: how many heads for a width (SD 1.x: always 8; SD 2.x and SDXL: 64 values each).

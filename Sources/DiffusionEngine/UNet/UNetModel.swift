@@ -12,14 +12,14 @@ public struct UNetModel: Sendable {
         case upsample(Conv2D)
     }
 
-    let timeLinear1: Linear
-    let timeLinear2: Linear
-    let convIn: Conv2D
-    let inputBlocks: [[Layer]]
-    let middleBlock: [Layer]
-    let outputBlocks: [[Layer]]
+    var timeLinear1: Linear
+    var timeLinear2: Linear
+    var convIn: Conv2D
+    var inputBlocks: [[Layer]]
+    var middleBlock: [Layer]
+    var outputBlocks: [[Layer]]
     let outNorm: GroupNorm
-    let convOut: Conv2D
+    var convOut: Conv2D
     public let contextWidth: Int
     public let inChannels: Int
 

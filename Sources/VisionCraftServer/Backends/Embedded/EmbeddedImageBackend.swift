@@ -8,24 +8,35 @@ public struct EmbeddedImageBackend: ImageBackend {
     public let id: String
     let name: String
     let worker: ImageWorker
+    /// LoRA name → file, from `models/loras`.
+    let loras: [String: String]
     let logger: Logger
 
-    init(name: String, worker: ImageWorker, logger: Logger) {
+    init(name: String, worker: ImageWorker, loras: [String: String], logger: Logger) {
         self.name = name
         self.worker = worker
+        self.loras = loras
         self.logger = logger
         id = "embedded-image:\(name)"
     }
 
     public func capabilities() async throws(BackendError) -> ImageCapabilities {
-        ImageCapabilities(samplers: ImageSampler.allCases.map(\.rawValue), loras: [])
+        ImageCapabilities(samplers: ImageSampler.allCases.map(\.rawValue), loras: loras.keys.sorted())
     }
 
     public func generateImage(_ request: ImageGenerationRequest, seed: UInt64) async throws(BackendError) -> GeneratedMedia {
         guard let sampler = ImageSampler(rawValue: request.sampler ?? ImageSampler.eulerAncestral.rawValue) else {
             throw BackendError(.rejected, "This model has no sampler named '\(request.sampler ?? "")'.")
         }
-        guard request.loras.isEmpty else { throw BackendError(.rejected, "This model has no LoRAs.") }
+        var uses: [LoRAUse] = []
+        for lora in request.loras {
+            guard let path = loras[lora.name] else { throw BackendError(.rejected, "There is no LoRA named '\(lora.name)'.") }
+            do {
+                uses.append(LoRAUse(try LoRAFile(path: path), weight: Float(lora.weight)))
+            } catch {
+                throw BackendError(.failed, "The LoRA '\(lora.name)' cannot be read.", detail: "\(error)")
+            }
+        }
         let scale = worker.model.latentScale
         guard request.width % scale == 0, request.height % scale == 0 else {
             throw BackendError(.rejected, "Width and height must be multiples of \(scale) for this model.")
@@ -33,7 +44,7 @@ public struct EmbeddedImageBackend: ImageBackend {
         let drawing = ImageRequest(
             prompt: request.prompt, negativePrompt: request.negativePrompt, width: request.width,
             height: request.height, steps: request.steps, guidance: Float(request.cfgScale), sampler: sampler, seed: seed,
-            fastDecode: worker.model.fastDecoder != nil)
+            fastDecode: worker.model.fastDecoder != nil, loras: uses)
         let started = ContinuousClock.now
         let logger = logger, name = name
         let image: RGBImage
@@ -50,6 +61,8 @@ public struct EmbeddedImageBackend: ImageBackend {
             throw BackendError(.busy, "The image engine is busy with as many jobs as it queues; try again shortly.")
         } catch DiffusionError.cancelled {
             throw BackendError(.cancelled, "The image was cancelled.")
+        } catch DiffusionError.invalidRequest(let reason) {
+            throw BackendError(.rejected, "This request cannot be drawn by this model: \(reason).")
         } catch {
             throw BackendError(.failed, "The image engine failed.", detail: "\(error)")
         }
@@ -70,10 +83,15 @@ public struct EmbeddedImageBackend: ImageBackend {
 
     /// AUTOMATIC1111's "parameters" text, which its PNG Info tab and other tools read back.
     static func parametersText(_ request: ImageGenerationRequest, sampler: ImageSampler, seed: UInt64, model: String) -> String {
-        var lines = [request.prompt]
+        let tags = request.loras.map { " <lora:\($0.name):\(Self.weightText($0.weight))>" }.joined()
+        var lines = [request.prompt + tags]
         if !request.negativePrompt.isEmpty { lines.append("Negative prompt: \(request.negativePrompt)") }
         lines.append("Steps: \(request.steps), ImageSampler: \(sampler.rawValue), CFG scale: \(request.cfgScale), "
             + "Seed: \(seed), Size: \(request.width)x\(request.height), Model: \(model)")
         return lines.joined(separator: "\n")
+    }
+
+    static func weightText(_ weight: Double) -> String {
+        weight == weight.rounded() ? String(Int(weight)) : String(weight)
     }
 }

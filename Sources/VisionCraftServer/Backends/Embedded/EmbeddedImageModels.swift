@@ -20,6 +20,7 @@ enum EmbeddedImageModels {
             logger.warning("image_decoder is taesd but \(taesd) is missing; decoding with each model's VAE")
         }
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        let loras = self.loras(in: (modelsDirectory as NSString).appendingPathComponent("loras"), logger: logger)
         return files.sorted().compactMap { file in
             if let pickled = pickledExtensions.first(where: file.hasSuffix) {
                 logger.error("Not serving a pickled checkpoint: convert it to .safetensors", metadata: [
@@ -39,11 +40,28 @@ enum EmbeddedImageModels {
                     "decoder": "\(fastDecoder == nil ? "vae" : "taesd")",
                 ])
                 let worker = ImageWorker(model: model, threads: options.threads, queueCapacity: options.queueCapacity)
-                return (name, EmbeddedImageBackend(name: name, worker: worker, logger: logger))
+                return (name, EmbeddedImageBackend(name: name, worker: worker, loras: loras, logger: logger))
             } catch {
                 logger.error("Cannot serve image model \(file): \(error)")
                 return nil
             }
         }
+    }
+
+    /// The LoRAs in `models/loras` by name (file name without `.safetensors`); files that are not
+    /// kohya-style LoRAs are left out with a log line.
+    static func loras(in directory: String, logger: Logger) -> [String: String] {
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [:] }
+        var found: [String: String] = [:]
+        for file in files.sorted() where file.hasSuffix(".safetensors") {
+            let path = (directory as NSString).appendingPathComponent(file)
+            do {
+                _ = try LoRAFile(path: path)
+                found[String(file.dropLast(".safetensors".count))] = path
+            } catch {
+                logger.error("Not serving LoRA \(file): \(error)")
+            }
+        }
+        return found
     }
 }
