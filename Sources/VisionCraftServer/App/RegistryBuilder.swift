@@ -86,13 +86,24 @@ struct RegistryBuilder {
     private mutating func imageBackend(_ model: String, _ entry: ServerConfiguration.UpstreamEntry) throws
         -> (any ImageBackend)?
     {
-        guard entry.kind == "a1111" else {
-            throw ConfigurationError("Image model '\(model)': backend kind '\(entry.kind)' is not an image backend (use 'a1111').")
+        guard ["a1111", "comfyui", "openai"].contains(entry.kind) else {
+            throw ConfigurationError(
+                "Image model '\(model)': backend kind '\(entry.kind)' is not an image backend (use 'a1111', 'comfyui' or 'openai').")
+        }
+        if entry.kind != "a1111" && entry.model == nil {
+            throw ConfigurationError("Image model '\(model)': a '\(entry.kind)' backend needs 'model' (\(entry.kind == "comfyui" ? "the checkpoint file ComfyUI loads" : "the upstream model id")).")
         }
         guard let endpoint = endpoint(model, entry) else { return nil }
-        return A1111ImageBackend(
-            endpoint: endpoint, checkpoint: entry.model, motionModule: entry.motionModule,
-            client: client(for: entry, readDefault: 600))
+        let client = client(for: entry, readDefault: 600)
+        switch entry.kind {
+        case "comfyui":
+            return ComfyUIImageBackend(endpoint: endpoint, checkpoint: entry.model!, client: client)
+        case "openai":
+            return OpenAIImageBackend(endpoint: endpoint, upstreamModel: entry.model!,
+                                      sendsExtensions: entry.sendSamplingExtensions ?? false, client: client)
+        default:
+            return A1111ImageBackend(endpoint: endpoint, checkpoint: entry.model, motionModule: entry.motionModule, client: client)
+        }
     }
 
     private func endpoint(_ model: String, _ entry: ServerConfiguration.UpstreamEntry) -> UpstreamEndpoint? {

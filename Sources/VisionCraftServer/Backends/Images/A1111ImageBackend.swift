@@ -13,8 +13,6 @@ public struct A1111ImageBackend: ImageBackend {
     let motionModule: String?
     let client: HTTPClient
 
-    static let maximumResponseBytes = 256 * 1024 * 1024
-
     public init(endpoint: UpstreamEndpoint, checkpoint: String?, motionModule: String?, client: HTTPClient) {
         self.endpoint = endpoint
         self.checkpoint = checkpoint
@@ -113,20 +111,6 @@ public struct A1111ImageBackend: ImageBackend {
     }
 
     private func call(_ request: HTTPClientRequest) async throws(BackendError) -> JSONValue {
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await client.execute(request, timeout: endpoint.requestTimeout)
-            body = try await response.body.collect(upTo: Self.maximumResponseBytes)
-        } catch {
-            throw UpstreamFailure.from(error)
-        }
-        guard response.status == .ok else {
-            throw UpstreamFailure.from(status: response.status, body: body)
-        }
-        guard let json = try? JSONValue.parse(body.readableBytesView) else {
-            throw BackendError(.failed, "The backend answered with something that is not JSON.")
-        }
-        return json
+        try await ImageUpstreamCall.json(client, request, timeout: endpoint.requestTimeout)
     }
 }
