@@ -19,10 +19,7 @@ final class A1111UpstreamDouble: Sendable {
     func setFailing(_ failing: Bool) { state.withLockedValue { $0.failing = failing } }
 
     func run<Value: Sendable>(_ body: @Sendable (String) async throws -> Value) async throws -> Value {
-        try await withRunningServer({ onPort in
-            Application(router: self.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                        onServerRunning: { await onPort($0.localAddress!.port!) })
-        }) { port in try await body("http://127.0.0.1:\(port)") }
+        try await serveRoutes({ self.router() }, body)
     }
 
     /// The picture the double draws for a request: its size and seed decide the pixels.

@@ -23,10 +23,7 @@ final class ComfyUIUpstreamDouble: Sendable {
     var historyPolls: Int { state.withLockedValue { $0.historyPolls.values.reduce(0, +) } }
 
     func run<Value: Sendable>(_ body: @Sendable (String) async throws -> Value) async throws -> Value {
-        try await withRunningServer({ onPort in
-            Application(router: self.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                        onServerRunning: { await onPort($0.localAddress!.port!) })
-        }) { port in try await body("http://127.0.0.1:\(port)") }
+        try await serveRoutes({ self.router() }, body)
     }
 
     static func png(seed: Int) -> [UInt8] {
@@ -116,10 +113,7 @@ final class OpenAIImagesDouble: Sendable {
     static let png = TestImages.png(width: 4, height: 4, rgb: (1, 2, 3))
 
     func run<Value: Sendable>(_ body: @Sendable (String) async throws -> Value) async throws -> Value {
-        try await withRunningServer({ onPort in
-            Application(router: self.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                        onServerRunning: { await onPort($0.localAddress!.port!) })
-        }) { port in try await body("http://127.0.0.1:\(port)") }
+        try await serveRoutes({ self.router() }, body)
     }
 
     private func router() -> Router<BasicRequestContext> {

@@ -34,10 +34,7 @@ final class OpenAIUpstreamDouble: Sendable {
     var replyDeltas: [String] { ["Hello", " from", " \(name)"] }
 
     func run<Value: Sendable>(_ body: @Sendable (String) async throws -> Value) async throws -> Value {
-        try await withRunningServer({ onPort in
-            Application(router: self.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                        onServerRunning: { await onPort($0.localAddress!.port!) })
-        }) { port in try await body("http://127.0.0.1:\(port)/v1") }
+        try await serveRoutes({ self.router() }) { root in try await body(root + "/v1") }
     }
 
     private func router() -> Router<BasicRequestContext> {

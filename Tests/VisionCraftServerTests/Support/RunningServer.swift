@@ -93,3 +93,14 @@ struct JSONValueForTests {
     var isNull: Bool { raw is NSNull }
     var exists: Bool { raw != nil }
 }
+
+/// A test double's routes served on a loopback port for the duration of `body`, which gets the
+/// server's root URL.
+func serveRoutes<Value: Sendable>(
+    _ router: @escaping @Sendable () -> Router<BasicRequestContext>, _ body: @Sendable (String) async throws -> Value
+) async throws -> Value {
+    try await withRunningServer({ onPort in
+        Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                    onServerRunning: { await onPort($0.localAddress!.port!) })
+    }) { port in try await body("http://127.0.0.1:\(port)") }
+}

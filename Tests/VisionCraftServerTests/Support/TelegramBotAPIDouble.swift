@@ -111,10 +111,7 @@ final class TelegramBotAPIDouble: Sendable {
     // MARK: The server
 
     func run<Value: Sendable>(_ body: @Sendable (String) async throws -> Value) async throws -> Value {
-        try await withRunningServer({ onPort in
-            Application(router: self.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                        onServerRunning: { await onPort($0.localAddress!.port!) })
-        }) { port in try await body("http://127.0.0.1:\(port)") }
+        try await serveRoutes({ self.router() }, body)
     }
 
     private func router() -> Router<BasicRequestContext> {
