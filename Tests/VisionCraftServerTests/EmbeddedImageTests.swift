@@ -59,8 +59,9 @@ import Testing
         let image = try model.generate(request, pool: pool)
         var text = [request.prompt + loraTags]
         if !request.negativePrompt.isEmpty { text.append("Negative prompt: \(request.negativePrompt)") }
-        text.append("Steps: \(request.steps), ImageSampler: \(request.sampler.rawValue), CFG scale: \(cfg), Seed: \(request.seed), "
-            + "Size: \(request.width)x\(request.height), Model: \(name)")
+        text.append("Steps: \(request.steps), Sampler: \(request.sampler.rawValue), CFG scale: \(cfg), Seed: \(request.seed), "
+            + "Size: \(request.width)x\(request.height), Model: \(name)"
+            + (request.clipSkip > 1 ? ", Clip skip: \(request.clipSkip)" : ""))
         return PNGEncoder.encode(width: image.width, height: image.height, rgb: image.pixels,
                                  text: [("parameters", text.joined(separator: "\n"))])
     }
@@ -104,11 +105,18 @@ import Testing
 
     @Test func fieldsLeftOutTakeTheModelsConfiguredDefaults() async throws {
         let environment = try await Self.environment(
-            defaults: ImageDefaults(width: 64, height: 64, steps: 2, cfgScale: 1, sampler: "Euler"))
+            defaults: ImageDefaults(width: 64, height: 64, steps: 2, cfgScale: 1, sampler: "Euler", clipSkip: 2))
         let (key, _) = try await environment.mintKey(.tier2)
-        // cfg 1: one UNet pass per step, no negative prompt.
+        // cfg 1: one UNet pass per step, no negative prompt; the model's clip skip of 2.
         let expected = try Self.expectedPNG(
-            ImageRequest(prompt: "a lighthouse", width: 64, height: 64, steps: 2, guidance: 1, sampler: .euler, seed: 9), cfg: 1)
+            ImageRequest(prompt: "a lighthouse", width: 64, height: 64, steps: 2, guidance: 1, sampler: .euler, seed: 9,
+                         clipSkip: 2), cfg: 1)
+        let skipped = ImageRequest(prompt: "a lighthouse", width: 64, height: 64, steps: 2, guidance: 1, sampler: .euler,
+                                   seed: 9, clipSkip: 2)
+        var unskipped = skipped
+        unskipped.clipSkip = 1
+        #expect(try Self.model.generate(skipped, pool: Self.pool).pixels != (try Self.model.generate(unskipped, pool: Self.pool).pixels),
+                "clip skip changes the image")
         try await environment.live { server in
             let response = try await LiveClient.post(
                 "\(server)/sd", json: body(["model": Self.name, "prompt": "a lighthouse", "seed": 9]), key: key)

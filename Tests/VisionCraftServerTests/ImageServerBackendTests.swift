@@ -10,7 +10,7 @@ import Testing
         try await comfy.run { url in
             let configuration = ServerConfiguration(imageModels: [.init(name: "comfy-sd15", backends: [
                 .init(kind: "comfyui", baseUrl: url, model: "v1-5-pruned-emaonly.safetensors"),
-            ])])
+            ], defaults: ImageDefaults(width: 512, height: 512, steps: 20, cfgScale: 7, clipSkip: 2))])
             let environment = try await TestEnvironment.make(configuration: configuration)
             let (key, _) = try await environment.mintKey(.tier2)
             try await environment.live { server in
@@ -36,6 +36,10 @@ import Testing
             let latent = try #require(graph["latent"]?["inputs"] as? [String: Any])
             #expect(latent["width"] as? Int == 512 && latent["height"] as? Int == 768)
             #expect((graph["negative"]?["inputs"] as? [String: Any])?["text"] as? String == "fog")
+            // The model's clip skip of 2 as ComfyUI's CLIPSetLastLayer(-2), between the LoRA and the encoders.
+            let skip = try #require(graph["clipskip"]?["inputs"] as? [String: Any])
+            #expect(skip["stop_at_clip_layer"] as? Int == -2 && (skip["clip"] as? [Any])?.first as? String == "lora0")
+            #expect(((graph["positive"]?["inputs"] as? [String: Any])?["clip"] as? [Any])?.first as? String == "clipskip")
             #expect(comfy.historyPolls == 2, "asked until the job was done")
         }
     }

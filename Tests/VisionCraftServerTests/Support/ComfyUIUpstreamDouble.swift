@@ -11,7 +11,7 @@ final class ComfyUIUpstreamDouble: Sendable {
     static let checkpoints = ["v1-5-pruned-emaonly.safetensors"]
     static let loraFiles = ["add_detail.safetensors", "styles/pixel_art.safetensors"]
     static let knownClasses: Set = ["CheckpointLoaderSimple", "LoraLoader", "CLIPTextEncode", "EmptyLatentImage", "KSampler",
-                                    "VAEDecode", "SaveImage"]
+                                    "VAEDecode", "SaveImage", "CLIPSetLastLayer"]
     private let state = NIOLockedValueBox(State())
 
     struct State: @unchecked Sendable {

@@ -44,7 +44,7 @@ public struct EmbeddedImageBackend: ImageBackend {
         let drawing = ImageRequest(
             prompt: request.prompt, negativePrompt: request.negativePrompt, width: request.width,
             height: request.height, steps: request.steps, guidance: Float(request.cfgScale), sampler: sampler, seed: seed,
-            fastDecode: worker.model.fastDecoder != nil, loras: uses)
+            clipSkip: request.clipSkip, fastDecode: worker.model.fastDecoder != nil, loras: uses)
         let started = ContinuousClock.now
         let logger = logger, name = name
         let image: RGBImage
@@ -86,8 +86,9 @@ public struct EmbeddedImageBackend: ImageBackend {
         let tags = request.loras.map { " <lora:\($0.name):\(Self.weightText($0.weight))>" }.joined()
         var lines = [request.prompt + tags]
         if !request.negativePrompt.isEmpty { lines.append("Negative prompt: \(request.negativePrompt)") }
-        lines.append("Steps: \(request.steps), ImageSampler: \(sampler.rawValue), CFG scale: \(request.cfgScale), "
-            + "Seed: \(seed), Size: \(request.width)x\(request.height), Model: \(model)")
+        lines.append("Steps: \(request.steps), Sampler: \(sampler.rawValue), CFG scale: \(request.cfgScale), "
+            + "Seed: \(seed), Size: \(request.width)x\(request.height), Model: \(model)"
+            + (request.clipSkip > 1 ? ", Clip skip: \(request.clipSkip)" : ""))
         return lines.joined(separator: "\n")
     }
 

@@ -34,6 +34,11 @@ public struct A1111ImageBackend: ImageBackend {
             prompt: Self.promptWithLoRAs(request.prompt, request.loras), negativePrompt: request.negativePrompt,
             steps: request.steps, width: request.width, height: request.height, seed: seed)
         body["cfg_scale"] = .number(Double(request.cfgScale))
+        if request.clipSkip > 1 {
+            var settings = body["override_settings"]?.objectValue ?? [:]
+            settings["CLIP_stop_at_last_layers"] = .integer(Int64(request.clipSkip))
+            body["override_settings"] = .object(settings)
+        }
         if let sampler = request.sampler { body["sampler_name"] = .string(sampler) }
         let (images, usedSeed) = try await txt2img(.object(body), seed: seed)
         guard let png = images.first(where: { $0.starts(with: Self.pngSignature) }) else {

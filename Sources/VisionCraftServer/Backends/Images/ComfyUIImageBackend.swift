@@ -115,6 +115,12 @@ public struct ComfyUIImageBackend: ImageBackend {
             model = [.string(id), 0]
             clip = [.string(id), 1]
         }
+        if request.clipSkip > 1 {
+            nodes["clipskip"] = ["class_type": "CLIPSetLastLayer", "inputs": [
+                "clip": clip, "stop_at_clip_layer": .integer(Int64(-request.clipSkip)),
+            ]]
+            clip = ["clipskip", 0]
+        }
         nodes["positive"] = ["class_type": "CLIPTextEncode", "inputs": ["text": .string(request.prompt), "clip": clip]]
         nodes["negative"] = ["class_type": "CLIPTextEncode", "inputs": ["text": .string(request.negativePrompt), "clip": clip]]
         nodes["latent"] = ["class_type": "EmptyLatentImage", "inputs": [

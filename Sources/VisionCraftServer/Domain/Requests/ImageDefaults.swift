@@ -9,13 +9,17 @@ public struct ImageDefaults: Codable, Sendable, Equatable {
     public var cfgScale: Int
     /// `nil`: whatever the backend defaults to.
     public var sampler: String?
+    /// AUTOMATIC1111's "clip skip" for this model (2 for most anime-style SD 1.x fine-tunes): a
+    /// setting of the model, not of a request. `nil` is 1, the text encoder's last layer.
+    public var clipSkip: Int?
 
-    public init(width: Int, height: Int, steps: Int, cfgScale: Int, sampler: String? = nil) {
+    public init(width: Int, height: Int, steps: Int, cfgScale: Int, sampler: String? = nil, clipSkip: Int? = nil) {
         self.width = width
         self.height = height
         self.steps = steps
         self.cfgScale = cfgScale
         self.sampler = sampler
+        self.clipSkip = clipSkip
     }
 
     public static let contract = ImageDefaults(width: 1024, height: 1024, steps: 35, cfgScale: 7)
@@ -24,9 +28,10 @@ public struct ImageDefaults: Codable, Sendable, Equatable {
     /// Checks that configured defaults lie in the contract's ranges.
     func validated(model: String) throws -> ImageDefaults {
         guard ImageGenerationRequest.sizeRange.contains(width), ImageGenerationRequest.sizeRange.contains(height),
-            ImageGenerationRequest.stepsRange.contains(steps), ImageGenerationRequest.cfgScaleRange.contains(cfgScale)
+            ImageGenerationRequest.stepsRange.contains(steps), ImageGenerationRequest.cfgScaleRange.contains(cfgScale),
+            (1...12).contains(clipSkip ?? 1)
         else {
-            throw ConfigurationError("Image model '\(model)': defaults outside the API's ranges (width and height 64–1024, steps 1–35, cfg_scale 1–30).")
+            throw ConfigurationError("Image model '\(model)': defaults outside the API's ranges (width and height 64–1024, steps 1–35, cfg_scale 1–30, clip_skip 1–12).")
         }
         return self
     }
@@ -37,6 +42,7 @@ public struct ImageDefaults: Codable, Sendable, Equatable {
             "cfg_scale": .integer(Int64(cfgScale)),
         ]
         if let sampler { object["sampler"] = .string(sampler) }
+        object["clip_skip"] = .integer(Int64(clipSkip ?? 1))
         return .object(object)
     }
 }

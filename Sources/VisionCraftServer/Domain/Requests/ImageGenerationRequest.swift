@@ -10,6 +10,8 @@ public struct ImageGenerationRequest: Sendable, Equatable {
     public var cfgScale: Int
     public var loras: [LoRAWeight]
     public var seed: UInt64?
+    /// The model's clip skip (from its defaults; requests do not set it).
+    public var clipSkip: Int = 1
 
     public static let stepsRange = 1...35
     public static let sizeRange = 64...1024
@@ -48,6 +50,7 @@ public struct ImageGenerationRequest: Sendable, Equatable {
         width = try reader.int("width", in: Self.sizeRange, default: defaults.width)
         height = try reader.int("height", in: Self.sizeRange, default: defaults.height)
         cfgScale = try reader.int("cfg_scale", in: Self.cfgScaleRange, default: defaults.cfgScale)
+        clipSkip = defaults.clipSkip ?? 1
         loras = try LoRAWeight.parse(reader.value("loras"), limit: Self.maxLoRAs)
         seed = try reader.seed()
     }
