@@ -14,6 +14,7 @@ import Testing
         .deletingLastPathComponent()
     static let fixture = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/model.safetensors").path
     static let vocabulary = root.appendingPathComponent("data/models/clip/bpe_simple_vocab_16e6.txt").path
+    static let sd2Fixture = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd2-tiny/model.safetensors").path
     static let lora = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/lora.safetensors").path
     static let taesd = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/taesd_decoder.safetensors").path
 
@@ -30,6 +31,8 @@ import Testing
             atPath: directory.appendingPathComponent("taesd/taesd_decoder.safetensors").path, withDestinationPath: taesd)
         try? FileManager.default.createSymbolicLink(
             atPath: directory.appendingPathComponent("sd/\(name).safetensors").path, withDestinationPath: fixture)
+        try? FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("sd/tiny-sd2.safetensors").path, withDestinationPath: sd2Fixture)
         try? FileManager.default.createSymbolicLink(
             atPath: directory.appendingPathComponent("clip/bpe_simple_vocab_16e6.txt").path, withDestinationPath: vocabulary)
         // A pickled checkpoint is refused, never loaded.
@@ -69,7 +72,7 @@ import Testing
     @Test func theCheckpointIsListedWithItsDefaultsAndSamplers() async throws {
         let environment = try await Self.environment()
         try await environment.live { server in
-            #expect(try await LiveClient.get("\(server)/sd/models").body.json.strings == [Self.name])
+            #expect(try await LiveClient.get("\(server)/sd/models").body.json.strings == [Self.name, "tiny-sd2"])
             #expect(try await LiveClient.get("\(server)/sd/samplers").body.json.strings == ImageSampler.allCases.map(\.rawValue))
             #expect(try await LiveClient.get("\(server)/sd/loras").body.json.strings == ["tiny-lora"])
             let detail = try await LiveClient.get("\(server)/sd/models/\(Self.name)")
@@ -78,6 +81,9 @@ import Testing
             #expect(detail.body.json["defaults"]["steps"].int == 20)
             #expect(detail.body.json["defaults"]["sampler"].string == "Euler a")
             #expect(try await LiveClient.get("\(server)/sd/models/old").status == 404)
+            // An SD 2.x v-model suggests its training size.
+            let sd2 = try await LiveClient.get("\(server)/sd/models/tiny-sd2")
+            #expect(sd2.body.json["defaults"]["width"].int == 768)
         }
     }
 
@@ -178,6 +184,23 @@ import Testing
                 "model": Self.name, "prompt": "x", "loras": ["nope": 1], "steps": 1,
             ]), key: key)
             #expect(unknown.status == 400)
+        }
+    }
+
+    @Test func anSD2CheckpointIsServedToo() async throws {
+        let environment = try await Self.environment()
+        let (key, _) = try await environment.mintKey(.tier2)
+        let sd2 = try StableDiffusionModel(checkpoint: Self.sd2Fixture, vocabulary: Self.vocabulary)
+        let request = ImageRequest(prompt: "a tree", width: 64, height: 64, steps: 2, guidance: 7, sampler: .dpmPlusPlus2M, seed: 4)
+        let image = try sd2.generate(request, pool: Self.pool)
+        let expected = PNGEncoder.encode(width: 64, height: 64, rgb: image.pixels, text: [("parameters",
+            "a tree\nSteps: 2, Sampler: DPM++ 2M, CFG scale: 7, Seed: 4, Size: 64x64, Model: tiny-sd2")])
+        try await environment.live { server in
+            let response = try await LiveClient.post("\(server)/sd", json: body([
+                "model": "tiny-sd2", "prompt": "a tree", "width": 64, "height": 64, "steps": 2, "sampler": "DPM++ 2M", "seed": 4,
+            ]), key: key)
+            #expect(response.status == 200, "\(response.body.string)")
+            #expect(Array(response.body.readableBytesView) == expected)
         }
     }
 

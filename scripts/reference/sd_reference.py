@@ -355,3 +355,111 @@ with open(os.path.join(out_dir, "expected.json"), "w", encoding="utf-8") as f:
         "unet_timestep": 631.5, "generation": GENERATION, "samplers": runs, "lora_weight": LORA_WEIGHT,
     }, f, indent=1, ensure_ascii=False)
 print("wrote", out_dir, sum(os.path.getsize(os.path.join(out_dir, n)) for n in os.listdir(out_dir)), "bytes")
+
+
+# --- SD 2.x: OpenCLIP's text tower (GELU, read at its penultimate layer, padded with "!"), linear
+# projections in and out of the UNet's attention, 16 heads at every level (diffusers' quirk: its
+# `attention_head_dim` counts heads; the real models' heads are 64 wide, this file says it has 16
+# heads in its metadata), and v-prediction. Written to a sibling folder, sd2-tiny. ----------------
+sd2_dir = os.path.join(os.path.dirname(os.path.abspath(out_dir)), "sd2-tiny")
+os.makedirs(sd2_dir, exist_ok=True)
+sd2_tokenizer = CLIPTokenizer(os.path.join(tok_dir, "vocab.json"), os.path.join(tok_dir, "merges.txt"),
+                              pad_token="!", model_max_length=77)
+TEXT_LAYERS = 3  # the file holds one more, which SD 2.x never uses (it reads the penultimate layer)
+sd2_text_full = CLIPTextModel(CLIPTextConfig(
+    vocab_size=49408, hidden_size=16, intermediate_size=64, num_hidden_layers=TEXT_LAYERS + 1, num_attention_heads=1,
+    max_position_embeddings=77, hidden_act="gelu", bos_token_id=49406, eos_token_id=49407, pad_token_id=0))
+randomize(sd2_text_full, 11)
+sd2_text = CLIPTextModel(CLIPTextConfig(
+    vocab_size=49408, hidden_size=16, intermediate_size=64, num_hidden_layers=TEXT_LAYERS, num_attention_heads=1,
+    max_position_embeddings=77, hidden_act="gelu", bos_token_id=49406, eos_token_id=49407, pad_token_id=0))
+sd2_text.load_state_dict({k: v for k, v in sd2_text_full.state_dict().items() if f"layers.{TEXT_LAYERS}." not in k})
+sd2_unet = UNet2DConditionModel(
+    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 32, 64, 64),
+    down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+    cross_attention_dim=16, attention_head_dim=16, use_linear_projection=True, norm_num_groups=32)
+randomize(sd2_unet, 12)
+sd2_vae = AutoencoderKL(
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, block_out_channels=(32, 32, 64, 64),
+    down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+    norm_num_groups=32, sample_size=64)
+randomize(sd2_vae, 13)
+for m in (sd2_text_full, sd2_text, sd2_unet, sd2_vae):
+    m.eval()
+
+
+def openclip_to_ldm(sd, layers, prefix="cond_stage_model.model."):
+    out = {prefix + "token_embedding.weight": sd["embeddings.token_embedding.weight"],
+           prefix + "positional_embedding": sd["embeddings.position_embedding.weight"],
+           prefix + "ln_final.weight": sd["final_layer_norm.weight"], prefix + "ln_final.bias": sd["final_layer_norm.bias"]}
+    for i in range(layers):
+        src, dst = f"encoder.layers.{i}.", f"{prefix}transformer.resblocks.{i}."
+        out[dst + "attn.in_proj_weight"] = torch.cat([sd[src + f"self_attn.{p}_proj.weight"] for p in "qkv"])
+        out[dst + "attn.in_proj_bias"] = torch.cat([sd[src + f"self_attn.{p}_proj.bias"] for p in "qkv"])
+        for a, b in [("self_attn.out_proj", "attn.out_proj"), ("layer_norm1", "ln_1"), ("layer_norm2", "ln_2"),
+                     ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj")]:
+            out[dst + b + ".weight"] = sd[src + a + ".weight"]
+            out[dst + b + ".bias"] = sd[src + a + ".bias"]
+    out[prefix + "text_projection"] = torch.eye(sd["final_layer_norm.weight"].shape[0])
+    return out
+
+
+sd2_ldm = {}
+sd2_ldm.update(unet_to_ldm(sd2_unet.state_dict()))
+sd2_ldm.update(vae_to_ldm(sd2_vae.state_dict()))
+sd2_ldm.update(openclip_to_ldm(sd2_text_full.state_dict(), TEXT_LAYERS + 1))
+same(single_file_utils.convert_ldm_unet_checkpoint(sd2_ldm, dict(sd2_unet.config)), sd2_unet.state_dict(), "sd2 unet")
+converted = single_file_utils.convert_open_clip_checkpoint(sd2_text, sd2_ldm)
+expected_text = {"text_model." + k: v for k, v in sd2_text.state_dict().items() if not k.endswith("position_ids")}
+same({k: v for k, v in converted.items() if k in expected_text or f"layers.{TEXT_LAYERS}." not in k}, expected_text, "sd2 clip")
+save_file({k: v.contiguous().half() for k, v in sd2_ldm.items()}, os.path.join(sd2_dir, "model.safetensors"),
+          metadata={"visioncraft.attention_heads": "16", "visioncraft.prediction": "v"})
+
+sd2_expected = {}
+with torch.no_grad():
+    ids = sd2_tokenizer(PROMPT, padding="max_length", max_length=77, return_tensors="pt").input_ids
+    sd2_expected["text.ids"] = ids[0].float()
+    sd2_expected["text.last"] = sd2_text(ids).last_hidden_state[0]
+    neg_ids = sd2_tokenizer(NEGATIVE, padding="max_length", max_length=77, return_tensors="pt").input_ids
+    sd2_context = torch.cat([sd2_text(neg_ids).last_hidden_state, sd2_text(ids).last_hidden_state])
+    sample = torch.randn(2, 4, 8, 12, generator=torch.Generator().manual_seed(7))
+    sd2_expected["unet.input"] = sample
+    sd2_expected["unet.output"] = sd2_unet(sample, torch.tensor(631.5), encoder_hidden_states=sd2_context).sample
+
+V = dict(prediction_type="v_prediction")
+SD2_SAMPLERS = {
+    "Euler": EulerDiscreteScheduler(**BETAS, **LINSPACE, **V),
+    "Euler a": EulerAncestralDiscreteScheduler(**BETAS, **LINSPACE, **V),
+    "DPM++ 2M": DPMSolverMultistepScheduler(**BETAS, **LINSPACE, **V, algorithm_type="dpmsolver++", solver_order=2),
+    "DDIM": DDIMScheduler(**BETAS, timestep_spacing="linspace", clip_sample=False, set_alpha_to_one=False, **V),
+    "LCM": LCMScheduler(**BETAS, clip_sample=False, set_alpha_to_one=True, **V),
+}
+sd2_runs = []
+for name, scheduler in SD2_SAMPLERS.items():
+    pipe = StableDiffusionPipeline(vae=sd2_vae, text_encoder=sd2_text, tokenizer=sd2_tokenizer, unet=sd2_unet,
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    steps = []
+
+    def record(pipeline, index, timestep, kwargs):
+        steps.append(kwargs["latents"].clone())
+        return kwargs
+
+    cfg = 1.0 if name == "LCM" else GENERATION["cfg"]
+    with torch.no_grad():
+        result = pipe(GENERATION["prompt"], negative_prompt=GENERATION["negative_prompt"], width=GENERATION["width"],
+                      height=GENERATION["height"], num_inference_steps=GENERATION["steps"], guidance_scale=cfg,
+                      generator=torch.Generator().manual_seed(GENERATION["seed"]), output_type="pt",
+                      callback_on_step_end=record)
+    for i, latents in enumerate(steps):
+        sd2_expected[f"sampler.{name}.step{i}"] = latents[0]
+    sd2_expected[f"sampler.{name}.image"] = result.images[0]
+    sd2_runs.append({"sampler": name, "cfg": cfg, "unet_calls": len(steps)})
+save_file({k: v.contiguous().float() for k, v in sd2_expected.items()}, os.path.join(sd2_dir, "expected.safetensors"))
+with open(os.path.join(sd2_dir, "expected.json"), "w", encoding="utf-8") as f:
+    json.dump({"generated_by": "scripts/reference/sd_reference.py (SD 2.x part)", "prompt": PROMPT,
+               "negative_prompt": NEGATIVE, "unet_timestep": 631.5, "generation": GENERATION, "samplers": sd2_runs},
+              f, indent=1, ensure_ascii=False)
+print("wrote", sd2_dir, sum(os.path.getsize(os.path.join(sd2_dir, n)) for n in os.listdir(sd2_dir)), "bytes")

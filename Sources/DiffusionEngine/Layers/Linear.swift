@@ -4,7 +4,7 @@ import LLMEngine
 /// is the same map (CompVis checkpoints store some projections that way).
 struct Linear: Sendable {
     /// The weight's tensor name without `.weight`, by which a LoRA finds the layer.
-    let name: String
+    var name: String
     var weight: [Float]
     let bias: [Float]?
     let inputs: Int
@@ -20,6 +20,15 @@ struct Linear: Sendable {
         inputs = w.shape[1]
         weight = w.values
         bias = weights.has(name + ".bias") ? try weights.tensor(name + ".bias").values : nil
+    }
+
+    /// A layer from rows of a larger matrix (OpenCLIP packs its queries, keys and values in one).
+    init(name: String, weight: ArraySlice<Float>, bias: ArraySlice<Float>?, outputs: Int) {
+        self.name = name
+        self.weight = Array(weight)
+        self.bias = bias.map { Array($0) }
+        self.outputs = outputs
+        inputs = weight.count / outputs
     }
 
     /// `rows` rows of `inputs` values in, `rows` rows of `outputs` out.

@@ -9,7 +9,17 @@ extension StableDiffusionModel {
         let width = textEncoder.width
         var rows: [Float] = []
         for chunk in PromptChunks(text, tokenizer: tokenizer).chunks {
-            var z = textEncoder.encode(chunk.tokens, skip: max(0, clipSkip - 1), pool: pool)
+            var tokens = chunk.tokens
+            var skip = max(0, clipSkip - 1)
+            if family == .sd2 {
+                // OpenCLIP pads with "!" (0) after the end mark, and SD 2.x reads its penultimate
+                // layer whatever the clip skip (as AUTOMATIC1111 does).
+                if let end = tokens.firstIndex(of: CLIPTokenizer.endOfText) {
+                    for i in (end + 1)..<tokens.count { tokens[i] = 0 }
+                }
+                skip = 1
+            }
+            var z = textEncoder.encode(tokens, skip: skip, pool: pool)
             if chunk.weights.contains(where: { $0 != 1 }) {
                 let before = z.reduce(0.0) { $0 + Double($1) } / Double(z.count)
                 for (row, weight) in chunk.weights.enumerated() {
@@ -44,7 +54,7 @@ extension StableDiffusionModel {
         var generator = TorchGenerator(seed: request.seed)
         let noise = generator.normal(count: channels * height * width)
         let latents = try request.sampler.sample(
-            noise: noise, steps: request.steps, schedule: schedule, generator: &generator,
+            noise: noise, steps: request.steps, schedule: schedule, generator: &generator, prediction: prediction,
             denoise: { input, timestep in
                 let map = FeatureMap(channels: channels, height: height, width: width, values: input)
                 let conditioned = try unet.predictNoise(

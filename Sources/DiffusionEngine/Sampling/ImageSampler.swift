@@ -35,13 +35,17 @@ public enum ImageSampler: String, CaseIterable, Sendable {
     /// Runs `steps` steps from `noise` (standard normal), calling `denoise` for each evaluation and
     /// `onStep` after each with the latents so far; ancestral samplers (and LCM) draw their fresh
     /// noise from `generator`. Returns the final latents.
+    /// `prediction`: what the model's output is — the noise, or v (SD 2.x 768-v), which each
+    /// sampler turns into what it needs as diffusers' schedulers do.
     public func sample(
         noise: [Float], steps: Int, schedule: NoiseSchedule, generator: inout TorchGenerator,
+        prediction: StableDiffusionModel.Prediction = .epsilon,
         denoise: Denoiser, onStep: (_ evaluation: Int, _ latents: [Float]) throws -> Void = { _, _ in }
     ) throws -> [Float] {
         try withoutActuallyEscaping(denoise) { denoise in
             try withoutActuallyEscaping(onStep) { onStep in
                 var walk = LatentWalk(latents: noise, denoise: denoise, onStep: onStep)
+                walk.prediction = prediction
                 try run(&walk, steps: steps, schedule: schedule, generator: &generator)
                 return walk.latents
             }
@@ -69,6 +73,7 @@ struct LatentWalk {
     let denoise: ImageSampler.Denoiser
     let onStep: (Int, [Float]) throws -> Void
     var evaluations = 0
+    var prediction = StableDiffusionModel.Prediction.epsilon
 
     init(latents: [Float], denoise: @escaping ImageSampler.Denoiser, onStep: @escaping (Int, [Float]) throws -> Void) {
         self.latents = latents
@@ -77,10 +82,27 @@ struct LatentWalk {
     }
 
     /// The model's noise prediction for `x` at noise level `sigma` (k-diffusion's scaling of the
-    /// input by 1/√(σ²+1)), conditioned on `timestep`.
+    /// input by 1/√(σ²+1)), conditioned on `timestep`. A v-model's output becomes the noise that
+    /// gives the same clean image, x₀ = x/(σ²+1) − v·σ/√(σ²+1).
     func predictNoise(_ x: [Float], sigma: Float, timestep: Float) throws -> [Float] {
         let scale = 1 / (sigma * sigma + 1).squareRoot()
-        return try denoise(x.map { $0 * scale }, timestep)
+        let output = try denoise(x.map { $0 * scale }, timestep)
+        guard prediction == .velocity else { return output }
+        return zip(x, output).map { x, v in
+            let original = v * (-sigma / (sigma * sigma + 1).squareRoot()) + x / (sigma * sigma + 1)
+            return (x - original) / sigma
+        }
+    }
+
+    /// For the samplers on unit-scale latents x = α·x₀ + σ·ε: the clean image and the noise the
+    /// model's output implies.
+    func originalAndNoise(_ x: [Float], output: [Float], alpha: Float, sigma: Float) -> (original: [Float], noise: [Float]) {
+        switch prediction {
+        case .epsilon:
+            return (zip(x, output).map { x, e in (x - sigma * e) / alpha }, output)
+        case .velocity:
+            return (zip(x, output).map { x, v in alpha * x - sigma * v }, zip(x, output).map { x, v in alpha * v + sigma * x })
+        }
     }
 
     /// Reports the latents after an evaluation.

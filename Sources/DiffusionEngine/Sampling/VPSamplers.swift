@@ -18,9 +18,9 @@ extension LatentWalk {
         var previous: [Float]?
         let steps = levels.timesteps.count
         for i in 0..<steps {
-            let eps = try denoise(latents, levels.timesteps[i])
+            let output = try denoise(latents, levels.timesteps[i])
             let (alphaS, sigmaS) = alphaSigma(s[i])
-            let denoised = zip(latents, eps).map { x, e in (x - sigmaS * e) / alphaS }
+            let denoised = originalAndNoise(latents, output: output, alpha: alphaS, sigma: sigmaS).original
             let (alphaT, sigmaT) = alphaSigma(s[i + 1])
             let h = lambda(s[i + 1]) - lambda(s[i])
             let decay = exp(-h) - 1
@@ -45,14 +45,13 @@ extension LatentWalk {
         let timesteps = schedule.linspaceTimesteps(steps).map { Int($0.rounded(.toNearestOrEven)) }
         let stride = NoiseSchedule.trainingSteps / steps
         for t in timesteps {
-            let eps = try denoise(latents, Float(t))
+            let output = try denoise(latents, Float(t))
             let alpha = schedule.alphasCumulative[t]
             let previous = t - stride
             let alphaPrevious = previous >= 0 ? schedule.alphasCumulative[previous] : schedule.alphasCumulative[0]
-            let beta = 1 - alpha
+            let (original, eps) = originalAndNoise(latents, output: output, alpha: alpha.squareRoot(), sigma: (1 - alpha).squareRoot())
             for j in latents.indices {
-                let original = (latents[j] - beta.squareRoot() * eps[j]) / alpha.squareRoot()
-                latents[j] = alphaPrevious.squareRoot() * original + (1 - alphaPrevious).squareRoot() * eps[j]
+                latents[j] = alphaPrevious.squareRoot() * original[j] + (1 - alphaPrevious).squareRoot() * eps[j]
             }
             try stepped()
         }
@@ -66,12 +65,12 @@ extension LatentWalk {
         let origin = (1...originalSteps).map { $0 * ratio - 1 }.reversed() as [Int]
         let timesteps = (0..<steps).map { origin[Int((Double($0) * Double(originalSteps) / Double(steps)).rounded(.down))] }
         for (index, t) in timesteps.enumerated() {
-            let eps = try denoise(latents, Float(t))
+            let output = try denoise(latents, Float(t))
             let alpha = schedule.alphasCumulative[t]
             let scaled = Double(t) * 10, sigmaData = 0.5
             let skip = Float(sigmaData * sigmaData / (scaled * scaled + sigmaData * sigmaData))
             let out = Float(scaled / (scaled * scaled + sigmaData * sigmaData).squareRoot())
-            var denoised = zip(latents, eps).map { x, e in (x - (1 - alpha).squareRoot() * e) / alpha.squareRoot() }
+            var denoised = originalAndNoise(latents, output: output, alpha: alpha.squareRoot(), sigma: (1 - alpha).squareRoot()).original
             for j in denoised.indices { denoised[j] = out * denoised[j] + skip * latents[j] }
             if index < steps - 1 {
                 let alphaNext = schedule.alphasCumulative[timesteps[index + 1]]

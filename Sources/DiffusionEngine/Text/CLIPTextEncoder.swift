@@ -47,6 +47,41 @@ public struct CLIPTextEncoder: Sendable {
         self.activation = activation
     }
 
+    /// OpenCLIP's text tower (SD 2.x, `cond_stage_model.model.`): the same transformer with the
+    /// queries, keys and values packed in one matrix and GELU in the MLP. Its layers take the names
+    /// of the Hugging Face layout (`…text_model.encoder.layers.N.self_attn.q_proj`), where LoRAs
+    /// for SD 2.x find them.
+    public init(openCLIP weights: Weights, namedAs namePrefix: String) throws(DiffusionError) {
+        tokenEmbedding = try weights.tensor("token_embedding.weight")
+        positionEmbedding = try weights.tensor("positional_embedding")
+        let width = tokenEmbedding.shape[1]
+        self.width = width
+        var layers: [Layer] = []
+        while weights.has("transformer.resblocks.\(layers.count).ln_1.weight") {
+            let index = layers.count
+            let block = weights.scoped("transformer.resblocks.\(index)")
+            let packed = try block.tensor("attn.in_proj_weight").values, packedBias = try block.tensor("attn.in_proj_bias").values
+            let name = "\(namePrefix)encoder.layers.\(index)."
+            let part = width * width
+            let projection = { (k: Int, suffix: String) -> Linear in
+                Linear(name: name + "self_attn.\(suffix)_proj", weight: packed[k * part..<(k + 1) * part],
+                       bias: packedBias[k * width..<(k + 1) * width], outputs: width)
+            }
+            var output = try Linear(block, "attn.out_proj"), up = try Linear(block, "mlp.c_fc"), down = try Linear(block, "mlp.c_proj")
+            output.name = name + "self_attn.out_proj"
+            up.name = name + "mlp.fc1"
+            down.name = name + "mlp.fc2"
+            layers.append(Layer(
+                norm1: try LayerNorm(block, "ln_1"), query: projection(0, "q"), key: projection(1, "k"),
+                value: projection(2, "v"), output: output, norm2: try LayerNorm(block, "ln_2"), up: up, down: down))
+        }
+        guard !layers.isEmpty else { throw .missingTensor(weights.prefix + "transformer.resblocks.0.ln_1.weight") }
+        self.layers = layers
+        finalNorm = try LayerNorm(weights, "ln_final")
+        heads = max(1, width / 64)
+        activation = .gelu
+    }
+
     public var layerCount: Int { layers.count }
 
     /// The hidden states for `tokens` (at most the position table's length), after the final norm.

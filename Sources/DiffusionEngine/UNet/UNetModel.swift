@@ -23,8 +23,11 @@ public struct UNetModel: Sendable {
     public let contextWidth: Int
     public let inChannels: Int
 
-    /// `weights` scoped at `model.diffusion_model`.
-    public init(_ weights: Weights) throws(DiffusionError) {
+    /// `weights` scoped at `model.diffusion_model`. `headWidth`: the attention heads' width when the
+    /// model's family fixes it (SD 2.x: 64); nil reads the family from the text width (SD 1.x's
+    /// 768: eight heads; 1024 and more: 64-wide heads).
+    /// `headCount`: a fixed number of heads at every level, when the file says so.
+    public init(_ weights: Weights, headWidth: Int? = nil, headCount: Int? = nil) throws(DiffusionError) {
         timeLinear1 = try Linear(weights, "time_embed.0")
         timeLinear2 = try Linear(weights, "time_embed.2")
         convIn = try Conv2D(weights, "input_blocks.0.0")
@@ -34,7 +37,14 @@ public struct UNetModel: Sendable {
             throw .unsupported("\(weights.prefix): no cross-attention found; not a Stable Diffusion UNet")
         }
         contextWidth = context
-        let heads: (Int) -> Int = context >= 1024 ? { max(1, $0 / 64) } : { _ in 8 }
+        let heads: (Int) -> Int
+        if let headCount {
+            heads = { _ in headCount }
+        } else if let headWidth {
+            heads = { max(1, $0 / headWidth) }
+        } else {
+            heads = context >= 1024 ? { max(1, $0 / 64) } : { _ in 8 }
+        }
 
         func layers(_ block: Weights) throws(DiffusionError) -> [Layer] {
             var layers: [Layer] = []

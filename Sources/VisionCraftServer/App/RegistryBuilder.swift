@@ -51,7 +51,7 @@ struct RegistryBuilder {
                 let configured = try entries.first { $0.name == name && $0.backends.isEmpty }?.defaults?.validated(model: name)
                 imageModels.append(ImageModel(
                     name: name, pool: BackendPool(members: [backend], clock: clock),
-                    defaults: configured ?? .stableDiffusion1))
+                    defaults: configured ?? backend.suggestedDefaults))
             }
         }
         imageModels += try (configuration.imageModels ?? []).compactMap { try imageModel($0) }

@@ -20,6 +20,12 @@ public struct EmbeddedImageBackend: ImageBackend {
         id = "embedded-image:\(name)"
     }
 
+    /// Defaults that suit the checkpoint's family: 512² for SD 1.x and SD 2.x base, 768² for SD 2.x
+    /// v-models.
+    var suggestedDefaults: ImageDefaults {
+        worker.model.family == .sd2 && worker.model.prediction == .velocity ? .stableDiffusion2V : .stableDiffusion1
+    }
+
     public func capabilities() async throws(BackendError) -> ImageCapabilities {
         ImageCapabilities(samplers: ImageSampler.allCases.map(\.rawValue), loras: loras.keys.sorted())
     }

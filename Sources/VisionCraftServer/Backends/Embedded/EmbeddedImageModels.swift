@@ -36,6 +36,7 @@ enum EmbeddedImageModels {
                 let model = try StableDiffusionModel(checkpoint: path, vocabulary: vocabulary, fastDecoder: fastDecoder)
                 logger.info("Loaded image model", metadata: [
                     "model": "\(name)", "file": "\(path)", "load_time": "\(ContinuousClock.now - started)",
+                    "family": "\(model.family.rawValue)", "prediction": "\(model.prediction.rawValue)",
                     "threads": "\(options.threads)", "queue": "\(options.queueCapacity)",
                     "decoder": "\(fastDecoder == nil ? "vae" : "taesd")",
                 ])

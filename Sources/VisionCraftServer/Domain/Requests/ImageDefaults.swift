@@ -24,6 +24,8 @@ public struct ImageDefaults: Codable, Sendable, Equatable {
 
     public static let contract = ImageDefaults(width: 1024, height: 1024, steps: 35, cfgScale: 7)
     public static let stableDiffusion1 = ImageDefaults(width: 512, height: 512, steps: 20, cfgScale: 7, sampler: "Euler a")
+    /// SD 2.x's 768-v models were trained at 768².
+    public static let stableDiffusion2V = ImageDefaults(width: 768, height: 768, steps: 20, cfgScale: 7, sampler: "Euler a")
 
     /// Checks that configured defaults lie in the contract's ranges.
     func validated(model: String) throws -> ImageDefaults {
