@@ -222,6 +222,44 @@ for k, v in taesd.state_dict().items():
         taesd_file[f"{int(index) + 1}.{rest}"] = v.contiguous().half()
 save_file(taesd_file, os.path.join(out_dir, "taesd_decoder.safetensors"))
 
+# --- The same model as stable-diffusion.cpp's GGUF: tensors under the same names, 2-D weights whose
+# rows are whole 32-value blocks quantized (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 in turn), other weights F16,
+# vectors F32. The expected values of this file come from its dequantized weights, loaded back into
+# diffusers' models through diffusers' own converters.
+import copy
+
+import gguf
+import numpy as np
+
+QUANTS = [gguf.GGMLQuantizationType.Q8_0, gguf.GGMLQuantizationType.Q4_0, gguf.GGMLQuantizationType.Q4_1,
+          gguf.GGMLQuantizationType.Q5_0, gguf.GGMLQuantizationType.Q5_1]
+writer = gguf.GGUFWriter(os.path.join(out_dir, "model.gguf"), "stable-diffusion")
+dequantized = {}
+quantized_count = 0
+for name in sorted(ldm):
+    value = ldm[name].half().float().numpy()
+    if value.ndim == 2 and value.shape[-1] % 32 == 0:
+        qtype = QUANTS[quantized_count % len(QUANTS)]
+        quantized_count += 1
+        packed = gguf.quants.quantize(value, qtype)
+        writer.add_tensor(name, packed, raw_dtype=qtype)
+        dequantized[name] = torch.from_numpy(gguf.quants.dequantize(packed, qtype).reshape(value.shape).copy())
+    elif value.ndim == 1:
+        writer.add_tensor(name, value.astype(np.float32))
+        dequantized[name] = torch.from_numpy(value.copy())
+    else:
+        writer.add_tensor(name, value.astype(np.float16))
+        dequantized[name] = torch.from_numpy(value.copy())
+writer.write_header_to_file()
+writer.write_kv_data_to_file()
+writer.write_tensors_to_file()
+writer.close()
+gguf_unet, gguf_vae, gguf_text = copy.deepcopy(unet), copy.deepcopy(vae), copy.deepcopy(text_encoder)
+gguf_unet.load_state_dict(single_file_utils.convert_ldm_unet_checkpoint(dequantized, dict(unet.config)))
+gguf_vae.load_state_dict(single_file_utils.convert_ldm_vae_checkpoint(dequantized, dict(vae.config)))
+gguf_text.load_state_dict({k[len("text_model."):]: v for k, v in single_file_utils.convert_ldm_clip_checkpoint(dequantized).items()},
+                          strict=False)
+
 # --- Expected values. ---------------------------------------------------------------------------
 expected = {}
 PROMPT, NEGATIVE = "a photograph of an astronaut riding a horse", "blurry, low quality"
@@ -242,6 +280,14 @@ with torch.no_grad():
     expected["vae.input"] = latent
     expected["vae.output"] = vae.decode(latent / vae.config.scaling_factor).sample
     expected["taesd.output"] = taesd.decode(latent / taesd.config.scaling_factor).sample
+
+    ids = tokenizer(PROMPT, padding="max_length", max_length=77, return_tensors="pt").input_ids
+    neg_ids = tokenizer(NEGATIVE, padding="max_length", max_length=77, return_tensors="pt").input_ids
+    expected["gguf.text.last"] = gguf_text(ids).last_hidden_state[0]
+    gguf_context = torch.cat([gguf_text(neg_ids).last_hidden_state, gguf_text(ids).last_hidden_state])
+    expected["gguf.unet.output"] = gguf_unet(expected["unet.input"], torch.tensor(631.5),
+                                             encoder_hidden_states=gguf_context).sample
+    expected["gguf.vae.output"] = gguf_vae.decode(latent / vae.config.scaling_factor).sample
 
 # torch's CPU normal draws: a whole number of 16-value groups, a tail, and a second draw from the
 # same generator.

@@ -38,12 +38,20 @@ public struct StableDiffusionModel: Sendable {
         if path.hasSuffix(".ckpt") || path.hasSuffix(".pt") || path.hasSuffix(".pth") {
             throw .unsupported("\(path) is a pickled checkpoint, which is never unpickled here (it can run code); convert it to .safetensors first")
         }
-        let file = try SafeTensorsFile(path: path)
-        let weights = Weights(file)
+        let source: any TensorSource
+        let metadata: [String: String]
+        if path.hasSuffix(".gguf") {
+            let file = try GGUFTensorSource(path: path)
+            (source, metadata) = (file, file.metadata)
+        } else {
+            let file = try SafeTensorsFile(path: path)
+            (source, metadata) = (file, file.metadata)
+        }
+        let weights = Weights(source)
         tokenizer = try CLIPTokenizer(mergesFile: vocabulary)
         // Test fixtures narrower than any real model say how their attention is split.
-        let headWidth = file.metadata["visioncraft.attention_head_width"].flatMap { Int($0) }
-        let headCount = file.metadata["visioncraft.attention_heads"].flatMap { Int($0) }
+        let headWidth = metadata["visioncraft.attention_head_width"].flatMap { Int($0) }
+        let headCount = metadata["visioncraft.attention_heads"].flatMap { Int($0) }
         if weights.has("cond_stage_model.transformer.text_model.embeddings.token_embedding.weight") {
             family = .sd1
             textEncoder = try CLIPTextEncoder(weights.scoped("cond_stage_model.transformer.text_model"))
@@ -61,7 +69,7 @@ public struct StableDiffusionModel: Sendable {
         guard unet.contextWidth == textEncoder.width else {
             throw .unsupported("\(path): the UNet reads \(unet.contextWidth)-wide text but the text encoder gives \(textEncoder.width)")
         }
-        if let chosen = prediction ?? file.metadata["visioncraft.prediction"].flatMap(Prediction.init(rawValue:)) {
+        if let chosen = prediction ?? metadata["visioncraft.prediction"].flatMap(Prediction.init(rawValue:)) {
             self.prediction = chosen
         } else if family == .sd2 {
             self.prediction = Self.looksLikeVelocity(unet, contextWidth: textEncoder.width) ? .velocity : .epsilon

@@ -2,11 +2,11 @@ import DiffusionEngine
 import Foundation
 import Logging
 
-/// Finds the Stable Diffusion checkpoints in `models/sd` and serves each under its file name
-/// (without the extension). Pickled `.ckpt` files are refused with a log line saying to convert
+/// Finds the Stable Diffusion checkpoints in `models/sd` (`.safetensors`, or stable-diffusion.cpp's
+/// `.gguf`) and serves each under its file name (without the extension). Pickled `.ckpt` files are refused with a log line saying to convert
 /// them: unpickling runs code.
 enum EmbeddedImageModels {
-    static let checkpointExtensions = [".safetensors"]
+    static let checkpointExtensions = [".safetensors", ".gguf"]
     static let pickledExtensions = [".ckpt", ".pt", ".pth", ".bin"]
 
     static func load(
