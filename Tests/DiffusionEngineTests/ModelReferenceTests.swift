@@ -14,7 +14,7 @@ struct ModelReferenceTests {
         for (index, context) in [negative, positive].enumerated() {
             let latent = FeatureMap(channels: channels, height: height, width: width,
                                     values: Array(input.values[index * size..<(index + 1) * size]))
-            let noise = try model.unet.predictNoise(latent, timestep: timestep, context: context, pool: Reference.pool)
+            let noise = try model.unet.predictNoise(latent, timestep: timestep, context: context, pool: Reference.parallelPool)
             #expect(relativeError(noise.values, Array(expected.values[index * size..<(index + 1) * size])) < 1e-4)
         }
     }
@@ -22,7 +22,7 @@ struct ModelReferenceTests {
     @Test func vaeDecodesAsDiffusers() throws {
         let input = Reference.tensor("vae.input"), expected = Reference.tensor("vae.output")
         let latent = FeatureMap(channels: input.shape[1], height: input.shape[2], width: input.shape[3], values: input.values)
-        let image = try Reference.model.decoder.decode(latent, pool: Reference.pool)
+        let image = try Reference.model.decoder.decode(latent, pool: Reference.parallelPool)
         #expect(image.channels == 3 && image.height == 8 * input.shape[2] && image.width == 8 * input.shape[3])
         #expect(relativeError(image.values, expected.values) < 1e-4)
     }

@@ -22,7 +22,11 @@ enum Reference {
 
     static let model = try! StableDiffusionModel(checkpoint: checkpoint, vocabulary: vocabulary)
 
-    static let pool = ComputePool(threadCount: 2)
+    /// One thread: the suites run side by side with the server's, and compute pools spin while
+    /// they hand work over, which on two cores starves everything else. `parallelPool` checks that
+    /// splitting the work between threads changes nothing.
+    static let pool = ComputePool(threadCount: 1)
+    static let parallelPool = ComputePool(threadCount: 2)
 
     static var generation: [String: Any] { json["generation"] as! [String: Any] }
 }

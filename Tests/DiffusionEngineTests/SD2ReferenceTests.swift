@@ -5,7 +5,7 @@ import Testing
 /// SD 2.x against diffusers on a tiny random-weight model in AUTOMATIC1111's single-file layout:
 /// OpenCLIP's packed text tower read at its penultimate layer, "!" padding, linear projections in
 /// the UNet's attention, and v-prediction through samplers of both families.
-struct SD2ReferenceTests {
+@Suite(.serialized) struct SD2ReferenceTests {
     static let directory = Bundle.module.url(forResource: "sd2-tiny", withExtension: nil, subdirectory: "Reference")!
     static let expected = try! SafeTensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
     nonisolated(unsafe) static let json: [String: Any] = {

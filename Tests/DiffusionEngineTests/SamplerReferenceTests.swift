@@ -3,7 +3,7 @@ import Testing
 
 /// Whole generations against diffusers' pipeline with its schedulers configured as AUTOMATIC1111
 /// samples: the latents after every step and the decoded image, from the same seed.
-struct SamplerReferenceTests {
+@Suite(.serialized) struct SamplerReferenceTests {
     @Test(arguments: ImageSampler.allCases)
     func everyStepIsDiffusers(_ sampler: ImageSampler) throws {
         let settings = Reference.generation

@@ -105,7 +105,8 @@ import Testing
     @Test func aStalledUpstreamIs504() async throws {
         let upstream = OpenAIUpstreamDouble()
         try await upstream.run { url in
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url], readTimeout: 0.3))
+            // Long enough for the first chunk to arrive on a loaded machine; far below the double's 20 s.
+            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url], readTimeout: 2))
             let (key, _) = try await environment.mintKey(.tier2)
             try await environment.live { server in
                 let whole = try await LiveClient.post(

@@ -48,6 +48,8 @@ import Testing
     ) async throws -> TestEnvironment {
         var configuration = ServerConfiguration()
         var server = ServerConfiguration.ServerSection()
+        // One engine thread per model: these suites run beside the others on two cores.
+        server.imageThreads = 1
         server.imageQueue = queue
         server.imageDecoder = decoder
         configuration.server = server
@@ -58,8 +60,8 @@ import Testing
     }
 
     /// The PNG the engine itself makes for these settings.
-    static func expectedPNG(_ request: ImageRequest, cfg: Int, loraTags: String = "") throws -> [UInt8] {
-        let image = try model.generate(request, pool: pool)
+    static func expectedPNG(_ request: ImageRequest, cfg: Int, loraTags: String = "") async throws -> [UInt8] {
+        let image = try await offThePool { try model.generate(request, pool: pool) }
         var text = [request.prompt + loraTags]
         if !request.negativePrompt.isEmpty { text.append("Negative prompt: \(request.negativePrompt)") }
         text.append("Steps: \(request.steps), Sampler: \(request.sampler.rawValue), CFG scale: \(cfg), Seed: \(request.seed), "
@@ -87,26 +89,32 @@ import Testing
         }
     }
 
-    @Test(arguments: ImageSampler.allCases)
-    func everySamplerAnswersTheEnginesPNG(_ sampler: ImageSampler) async throws {
+    /// Every sampler through one server (one model load), each answer the engine's own PNG.
+    @Test func everySamplerAnswersTheEnginesPNG() async throws {
         let environment = try await Self.environment()
         let (key, _) = try await environment.mintKey(.tier2)
-        let expected = try Self.expectedPNG(
-            ImageRequest(prompt: "a red fox in snow", negativePrompt: "blurry", width: 64, height: 96, steps: 3,
-                         guidance: 5, sampler: sampler, seed: 1234), cfg: 5)
+        var expected: [ImageSampler: [UInt8]] = [:]
+        for sampler in ImageSampler.allCases {
+            expected[sampler] = try await Self.expectedPNG(
+                ImageRequest(prompt: "a red fox in snow", negativePrompt: "blurry", width: 64, height: 96, steps: 3,
+                             guidance: 5, sampler: sampler, seed: 1234), cfg: 5)
+        }
+        let answers = expected
         try await environment.live { server in
-            let response = try await LiveClient.post("\(server)/sd", json: body([
-                "model": Self.name, "prompt": "a red fox in snow", "negative_prompt": "blurry", "width": 64,
-                "height": 96, "steps": 3, "cfg_scale": 5, "sampler": sampler.rawValue, "seed": 1234,
-            ]), key: key)
-            #expect(response.status == 200, "\(response.body.string)")
-            #expect(response.headers.first(name: "content-type") == "image/png")
-            #expect(response.headers.first(name: "X-Seed") == "1234")
-            #expect(Array(response.body.readableBytesView) == expected)
+            for sampler in ImageSampler.allCases {
+                let response = try await LiveClient.post("\(server)/sd", json: body([
+                    "model": Self.name, "prompt": "a red fox in snow", "negative_prompt": "blurry", "width": 64,
+                    "height": 96, "steps": 3, "cfg_scale": 5, "sampler": sampler.rawValue, "seed": 1234,
+                ]), key: key)
+                #expect(response.status == 200, "\(sampler): \(response.body.string)")
+                #expect(response.headers.first(name: "content-type") == "image/png")
+                #expect(response.headers.first(name: "X-Seed") == "1234")
+                #expect(Array(response.body.readableBytesView) == answers[sampler], "\(sampler)")
+            }
         }
         let records = try await environment.usageRecords()
-        #expect(records.map(\.status) == [200])
-        #expect(records.map(\.model) == [Self.name])
+        #expect(records.map(\.status) == Array(repeating: 200, count: ImageSampler.allCases.count))
+        #expect(Set(records.map(\.model)) == [Self.name])
     }
 
     @Test func fieldsLeftOutTakeTheModelsConfiguredDefaults() async throws {
@@ -114,14 +122,18 @@ import Testing
             defaults: ImageDefaults(width: 64, height: 64, steps: 2, cfgScale: 1, sampler: "Euler", clipSkip: 2))
         let (key, _) = try await environment.mintKey(.tier2)
         // cfg 1: one UNet pass per step, no negative prompt; the model's clip skip of 2.
-        let expected = try Self.expectedPNG(
+        let expected = try await Self.expectedPNG(
             ImageRequest(prompt: "a lighthouse", width: 64, height: 64, steps: 2, guidance: 1, sampler: .euler, seed: 9,
                          clipSkip: 2), cfg: 1)
         let skipped = ImageRequest(prompt: "a lighthouse", width: 64, height: 64, steps: 2, guidance: 1, sampler: .euler,
                                    seed: 9, clipSkip: 2)
         var unskipped = skipped
         unskipped.clipSkip = 1
-        #expect(try Self.model.generate(skipped, pool: Self.pool).pixels != (try Self.model.generate(unskipped, pool: Self.pool).pixels),
+        let plainRequest = unskipped
+        let (withSkip, withoutSkip) = try await offThePool {
+            (try Self.model.generate(skipped, pool: Self.pool), try Self.model.generate(plainRequest, pool: Self.pool))
+        }
+        #expect(withSkip.pixels != withoutSkip.pixels,
                 "clip skip changes the image")
         try await environment.live { server in
             let response = try await LiveClient.post(
@@ -143,8 +155,8 @@ import Testing
         let (key, _) = try await environment.mintKey(.tier2)
         let request = ImageRequest(prompt: "a boat", width: 64, height: 64, steps: 2, guidance: 7, sampler: .euler,
                                    seed: 5, fastDecode: true)
-        let expected = try Self.expectedPNG(request, cfg: 7)
-        let withVAE = try Self.expectedPNG({ var r = request; r.fastDecode = false; return r }(), cfg: 7)
+        let expected = try await Self.expectedPNG(request, cfg: 7)
+        let withVAE = try await Self.expectedPNG({ var r = request; r.fastDecode = false; return r }(), cfg: 7)
         #expect(expected != withVAE)
         try await environment.live { server in
             let response = try await LiveClient.post("\(server)/sd", json: body([
@@ -161,8 +173,8 @@ import Testing
         let plain = ImageRequest(prompt: "a house", width: 64, height: 64, steps: 2, guidance: 7, sampler: .euler, seed: 8)
         var withLoRA = plain
         withLoRA.loras = [LoRAUse(try LoRAFile(path: Self.lora), weight: 0.8)]
-        let expected = (try Self.expectedPNG(plain, cfg: 7),
-                        try Self.expectedPNG(withLoRA, cfg: 7, loraTags: " <lora:tiny-lora:0.8>"))
+        let expected = (try await Self.expectedPNG(plain, cfg: 7),
+                        try await Self.expectedPNG(withLoRA, cfg: 7, loraTags: " <lora:tiny-lora:0.8>"))
         #expect(expected.0 != expected.1)
         try await environment.live { server in
             func draw(_ loras: [String: Any]) async throws -> [UInt8] {
@@ -192,7 +204,7 @@ import Testing
         let (key, _) = try await environment.mintKey(.tier2)
         let sd2 = try StableDiffusionModel(checkpoint: Self.sd2Fixture, vocabulary: Self.vocabulary)
         let request = ImageRequest(prompt: "a tree", width: 64, height: 64, steps: 2, guidance: 7, sampler: .dpmPlusPlus2M, seed: 4)
-        let image = try sd2.generate(request, pool: Self.pool)
+        let image = try await offThePool { try sd2.generate(request, pool: Self.pool) }
         let expected = PNGEncoder.encode(width: 64, height: 64, rgb: image.pixels, text: [("parameters",
             "a tree\nSteps: 2, Sampler: DPM++ 2M, CFG scale: 7, Seed: 4, Size: 64x64, Model: tiny-sd2")])
         try await environment.live { server in
@@ -259,11 +271,22 @@ import Testing
                 try await connection.post("/sd", json: Self.longJob, headers: ["Authorization: Bearer \(key)"])
                 connections.append(connection)
             }
-            let refused = try #require(try await connections[2].readResponse(within: .seconds(20)))
-            #expect(refused.status == 503)
-            #expect(refused.header("Retry-After") == "1")
-            #expect(refused.body.contains("busy"))
-            for connection in connections { connection.close() }
+            // The server takes the three in whatever order; the first answer to come back is a
+            // refusal (the others wait for their jobs).
+            let refused = try await withThrowingTaskGroup(of: RawHTTPConnection.Response?.self) { group in
+                for connection in connections {
+                    let reader = UncheckedConnection(connection: connection)
+                    group.addTask { try await reader.connection.readResponse(within: .seconds(60)) }
+                }
+                let first = try await group.next() ?? nil
+                // Closing the others ends their reads (and cancels their jobs).
+                for connection in connections { connection.close() }
+                return first
+            }
+            let answer = try #require(refused)
+            #expect(answer.status == 503)
+            #expect(answer.header("Retry-After") == "1")
+            #expect(answer.body.contains("busy"))
             // A busy engine is not a broken one: the model stays served, no cool-down.
             let small = try await LiveClient.post("\(server)/sd", json: body([
                 "model": Self.name, "prompt": "x", "width": 64, "height": 64, "steps": 1, "seed": 2,
@@ -271,4 +294,15 @@ import Testing
             #expect(small.status == 200, "\(small.body.string)")
         }
     }
+}
+
+/// Runs heavy synchronous work (drawing an expected image) on a thread of its own, so tests that
+/// wait for it do not hold the cooperative pool the other suites' servers and clients run on.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in Thread { continuation.resume(with: Result(catching: work)) }.start() }
+}
+
+/// A raw connection handed to one child task that alone reads from it.
+private struct UncheckedConnection: @unchecked Sendable {
+    let connection: RawHTTPConnection
 }

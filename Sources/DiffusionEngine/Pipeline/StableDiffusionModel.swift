@@ -35,6 +35,14 @@ public struct StableDiffusionModel: Sendable {
     public init(
         checkpoint path: String, vocabulary: String, fastDecoder fastPath: String? = nil, prediction: Prediction? = nil
     ) throws(DiffusionError) {
+        try self.init(checkpoint: path, tokenizer: CLIPTokenizer(mergesFile: vocabulary), fastDecoder: fastPath,
+                      prediction: prediction)
+    }
+
+    /// With a tokenizer already built (one serves every checkpoint).
+    public init(
+        checkpoint path: String, tokenizer: CLIPTokenizer, fastDecoder fastPath: String? = nil, prediction: Prediction? = nil
+    ) throws(DiffusionError) {
         if path.hasSuffix(".ckpt") || path.hasSuffix(".pt") || path.hasSuffix(".pth") {
             throw .unsupported("\(path) is a pickled checkpoint, which is never unpickled here (it can run code); convert it to .safetensors first")
         }
@@ -48,7 +56,7 @@ public struct StableDiffusionModel: Sendable {
             (source, metadata) = (file, file.metadata)
         }
         let weights = Weights(source)
-        tokenizer = try CLIPTokenizer(mergesFile: vocabulary)
+        self.tokenizer = tokenizer
         // Test fixtures narrower than any real model say how their attention is split.
         let headWidth = metadata["visioncraft.attention_head_width"].flatMap { Int($0) }
         let headCount = metadata["visioncraft.attention_heads"].flatMap { Int($0) }

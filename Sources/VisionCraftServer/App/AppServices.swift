@@ -28,8 +28,13 @@ public struct AppServices: Sendable {
         environment: [String: String], modelsDirectory: String? = nil, botStore: (any BotStore)? = nil,
         clock: WallClock = .system, botClock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) async throws -> AppServices {
-        var builder = RegistryBuilder(environment: environment, clock: clock, logger: logger)
-        let registry = try builder.build(configuration, modelsDirectory: modelsDirectory)
+        // Loading models (weights converted, tokenizers built) is seconds of CPU: done on a thread
+        // of its own, not on the cooperative pool other servers in the process may be answering on.
+        let initial = RegistryBuilder(environment: environment, clock: clock, logger: logger)
+        let (registry, builder) = try await HeavyWork.run {
+            var builder = initial
+            return (try builder.build(configuration, modelsDirectory: modelsDirectory), builder)
+        }
         let admission = Admission(policies: configuration.tierPolicies, clock: clock)
         let now = clock.now()
         admission.restore(try await usageRepository.quotaCounts(

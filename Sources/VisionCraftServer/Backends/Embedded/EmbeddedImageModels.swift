@@ -21,6 +21,19 @@ enum EmbeddedImageModels {
         }
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         let loras = self.loras(in: (modelsDirectory as NSString).appendingPathComponent("loras"), logger: logger)
+        guard files.contains(where: { file in checkpointExtensions.contains(where: file.hasSuffix) }) else {
+            for file in files where pickledExtensions.contains(where: file.hasSuffix) {
+                logger.error("Not serving a pickled checkpoint: convert it to .safetensors", metadata: ["file": "\(file)"])
+            }
+            return []
+        }
+        let tokenizer: CLIPTokenizer
+        do {
+            tokenizer = try CLIPTokenizer(mergesFile: vocabulary)
+        } catch {
+            logger.error("Image models need the CLIP vocabulary (make model fetches it): \(error)")
+            return []
+        }
         return files.sorted().compactMap { file in
             if let pickled = pickledExtensions.first(where: file.hasSuffix) {
                 logger.error("Not serving a pickled checkpoint: convert it to .safetensors", metadata: [
@@ -33,7 +46,7 @@ enum EmbeddedImageModels {
             let path = (directory as NSString).appendingPathComponent(file)
             do {
                 let started = ContinuousClock.now
-                let model = try StableDiffusionModel(checkpoint: path, vocabulary: vocabulary, fastDecoder: fastDecoder)
+                let model = try StableDiffusionModel(checkpoint: path, tokenizer: tokenizer, fastDecoder: fastDecoder)
                 logger.info("Loaded image model", metadata: [
                     "model": "\(name)", "file": "\(path)", "load_time": "\(ContinuousClock.now - started)",
                     "family": "\(model.family.rawValue)", "prediction": "\(model.prediction.rawValue)",
