@@ -216,8 +216,13 @@ void llmk_swiglu_at_level(int level, float *gate, const float *up, int begin, in
 
 /// C[i][j] (+)= Σₖ A[i][k]·B(k, j) for i < m, j < n, k < depth, all row-major float. With
 /// `b_transposed`, B(k, j) is b[j·ldb + k] (B's rows are the outputs, as in a weight matrix or keys);
-/// otherwise b[k·ldb + j]. `accumulate` adds to C instead of overwriting it.
+/// otherwise b[k·ldb + j]. `accumulate` adds to C instead of overwriting it. Each output is one
+/// fused multiply-add per k in k order, from 0 (or from C), on every path: the same bits.
 void llmk_sgemm(int b_transposed, int m, int n, int depth, const float *a, int lda, const float *b, int ldb, float *c,
                 int ldc, int accumulate);
+
+/// `llmk_sgemm` on the path of `level` (0 portable, 1 AVX2, 2 AVX-512), for tests.
+void llmk_sgemm_at_level(int level, int b_transposed, int m, int n, int depth, const float *a, int lda, const float *b,
+                         int ldb, float *c, int ldc, int accumulate);
 
 #endif
