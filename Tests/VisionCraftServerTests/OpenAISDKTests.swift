@@ -10,13 +10,17 @@ import Testing
     @Test func theOfficialSDKWorksAgainstTheServer() async throws {
         let upstream = OpenAIUpstreamDouble()
         try await upstream.run { url in
-            // The SDK waits out real rate windows, so this server runs on the real clock.
-            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url]))
+            // The SDK waits out real rate windows, so this server runs on the real clock; a
+            // 3-second Free window keeps its "second request is limited" check true on a loaded machine.
+            var tiers = TierPolicies.defaults
+            tiers.free.chat.rate = RateLimit(requests: 1, seconds: 3)
+            let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url], tiers: tiers))
             let key = try await environment.services.keys.create(tier: .free, tierUntil: nil, label: "sdk", now: Date())
             try await environment.liveOnSystemClock { server in
                 let (status, output) = try await Self.runPython(environment: [
                     "VISIONCRAFT_BASE_URL": "\(server)/v1", "VISIONCRAFT_KEY": key.plainText,
                     "VISIONCRAFT_MODEL": "test-model", "VISIONCRAFT_EXPECTED_TEXT": upstream.replyDeltas.joined(),
+                    "VISIONCRAFT_RATE_SECONDS": "3",
                 ])
                 #expect(status == 0, "\(output)")
                 #expect(output.contains("sdk checks passed"), "\(output)")

@@ -4,8 +4,9 @@ output, the VAE decoder's image, torch's CPU normal draws, and the latents after
 sampler that diffusers configures the way AUTOMATIC1111 (k-diffusion) samples.
 
 The model has SD 1.x's architecture at a small width: four UNet levels, three with cross-attention,
-one resnet per level as the distilled small models have (SD 1.5 has two); a four-level VAE; a CLIP
-text encoder over the real 49,408-token vocabulary.
+the last twice as wide, one resnet per level as the distilled small models have (SD 1.5 has two); a
+four-level VAE; a CLIP text encoder over the real 49,408-token vocabulary. Each file stays under
+5 MB, most of it CLIP's token embedding.
 Its weights are rounded to float16 before anything is computed, so the float16 file written in
 AUTOMATIC1111's single-file layout holds exactly the weights the expected values came from.
 
@@ -95,13 +96,13 @@ text_encoder = CLIPTextModel(CLIPTextConfig(
     max_position_embeddings=77, hidden_act="quick_gelu", bos_token_id=49406, eos_token_id=49407, pad_token_id=49407))
 randomize(text_encoder, 1)
 unet = UNet2DConditionModel(
-    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 32, 64, 64),
+    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 32, 32, 64),
     down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
     up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
     cross_attention_dim=16, attention_head_dim=8, norm_num_groups=32)
 randomize(unet, 2)
 vae = AutoencoderKL(
-    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, block_out_channels=(32, 32, 64, 64),
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, block_out_channels=(32, 32, 32, 32),
     down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
     norm_num_groups=32, sample_size=64)
 randomize(vae, 3)
@@ -421,13 +422,13 @@ sd2_text = CLIPTextModel(CLIPTextConfig(
     max_position_embeddings=77, hidden_act="gelu", bos_token_id=49406, eos_token_id=49407, pad_token_id=0))
 sd2_text.load_state_dict({k: v for k, v in sd2_text_full.state_dict().items() if f"layers.{TEXT_LAYERS}." not in k})
 sd2_unet = UNet2DConditionModel(
-    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 32, 64, 64),
+    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 32, 32, 64),
     down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
     up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
     cross_attention_dim=16, attention_head_dim=16, use_linear_projection=True, norm_num_groups=32)
 randomize(sd2_unet, 12)
 sd2_vae = AutoencoderKL(
-    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, block_out_channels=(32, 32, 64, 64),
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, block_out_channels=(32, 32, 32, 32),
     down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
     norm_num_groups=32, sample_size=64)
 randomize(sd2_vae, 13)

@@ -17,10 +17,11 @@ public struct NoiseSchedule: Sendable {
         let step = (end - start) / Float(n - 1)
         // torch.linspace fills the second half backwards from the end.
         let roots = (0..<n).map { i in i < n / 2 ? start + step * Float(i) : end - step * Float(n - i - 1) }
-        var product: Float = 1
+        // torch's cumprod accumulates float tensors in double on the CPU.
+        var product: Double = 1
         alphasCumulative = roots.map { root in
-            product *= 1 - root * root
-            return product
+            product *= Double(1 - root * root)
+            return Float(product)
         }
         sigmas = alphasCumulative.map { ((1 - $0) / $0).squareRoot() }
         logSigmas = sigmas.map { log(Double($0)) }
@@ -51,6 +52,18 @@ public struct NoiseSchedule: Sendable {
         let lower = logSigmas[low], upper = logSigmas[low + 1]
         let w = min(max((lower - logSigma) / (lower - upper), 0), 1)
         return (1 - w) * Double(low) + w * Double(low + 1)
+    }
+
+    /// The same for a σ diffusers holds in a float tensor (DPM2's midpoints): logs and weights
+    /// in float, as it computes them there.
+    public func timestep(forFloatSigma sigma: Float) -> Double {
+        let logSigma = logf(max(sigma, 1e-10))
+        var low = 0
+        for i in sigmas.indices where logf(sigmas[i]) <= logSigma { low = i }
+        low = min(low, sigmas.count - 2)
+        let lower = logf(sigmas[low]), upper = logf(sigmas[low + 1])
+        let w = min(max((lower - logSigma) / (lower - upper), 0), 1)
+        return Double((1 - w) * Float(low) + w * Float(low + 1))
     }
 
     /// Karras et al.'s noise levels between the schedule's ends, spaced evenly in σ^(1/7).

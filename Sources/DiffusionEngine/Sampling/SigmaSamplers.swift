@@ -1,3 +1,5 @@
+import Foundation
+
 /// The samplers that walk noise levels σ with the latents at scale σ (k-diffusion's formulation):
 /// Euler, Euler ancestral, Heun, LMS, DPM2 and DPM2 ancestral, step for step as diffusers' discrete
 /// schedulers take them. Each "derivative" is (x − x₀)/σ with x₀ = x − σ·ε, written out as they
@@ -43,12 +45,15 @@ extension LatentWalk {
                 let ancestral = sampler == .dpm2Ancestral
                 let (up, down) = ancestral ? ancestralSplit(from: s[i], to: s[i + 1]) : (0, s[i + 1])
                 // Midway in log σ between σᵢ and where the step lands (0 on the last step: Euler).
-                let middle = i == steps - 1 ? 0 : Float((Double(s[i]).squareRoot() * Double(down).squareRoot()))
+                // Midway in log σ, rounded as diffusers rounds it (its lerp runs from σᵢ₊₁ to σᵢ for
+                // DPM2, from σᵢ to σ_down for the ancestral one).
+                let middle = i == steps - 1 ? 0
+                    : ancestral ? Self.logMidpoint(from: s[i], to: down) : Self.logMidpoint(from: s[i + 1], to: s[i])
                 let start = latents
                 move(along: d, by: middle - s[i])
                 if i < steps - 1 {
                     try stepped()
-                    let eps2 = try predictNoise(latents, sigma: middle, timestep: Float(schedule.timestep(forSigma: Double(middle))))
+                    let eps2 = try predictNoise(latents, sigma: middle, timestep: Float(schedule.timestep(forFloatSigma: middle)))
                     let d2 = derivative(latents, eps2, sigma: middle)
                     latents = start
                     move(along: d2, by: down - s[i])
@@ -59,6 +64,13 @@ extension LatentWalk {
             }
             try stepped()
         }
+    }
+
+    /// exp of the midpoint of two logs, rounded in float as torch's `start.log().lerp(end.log(),
+    /// 0.5).exp()` rounds it (its lerp at 0.5 works back from the end).
+    static func logMidpoint(from start: Float, to end: Float) -> Float {
+        let a = logf(start), b = logf(end)
+        return expf(b - (b - a) * 0.5)
     }
 
     func derivative(_ x: [Float], _ eps: [Float], sigma: Float) -> [Float] {
