@@ -18,17 +18,10 @@ struct GGUFCheckpointTests {
         let model = Self.model
         let prompt = Reference.json["prompt"] as! String
         #expect(relativeError(model.encodePrompt(prompt, pool: Reference.pool), Reference.tensor("gguf.text.last").values) < 1e-4)
-        let input = Reference.tensor("unet.input"), expected = Reference.tensor("gguf.unet.output")
-        let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
-        let size = channels * height * width
         let contexts = [model.encodePrompt(Reference.json["negative_prompt"] as! String, pool: Reference.pool),
                         model.encodePrompt(prompt, pool: Reference.pool)]
-        for (index, context) in contexts.enumerated() {
-            let latent = FeatureMap(channels: channels, height: height, width: width,
-                                    values: Array(input.values[index * size..<(index + 1) * size]))
-            let output = try model.unet.predictNoise(latent, timestep: 631.5, context: context, pool: Reference.pool)
-            #expect(relativeError(output.values, Array(expected.values[index * size..<(index + 1) * size])) < 1e-4)
-        }
+        try expectUNet(model, input: Reference.tensor("unet.input"), contexts: contexts, timestep: 631.5,
+                       expected: Reference.tensor("gguf.unet.output"))
         let latent = Reference.tensor("vae.input")
         let image = try model.decoder.decode(
             FeatureMap(channels: latent.shape[1], height: latent.shape[2], width: latent.shape[3], values: latent.values),

@@ -13,18 +13,10 @@ struct LoRAReferenceTests {
         let prompt = Reference.json["prompt"] as! String
         #expect(relativeError(model.encodePrompt(prompt, pool: Reference.pool), Reference.tensor("lora.text").values) < 1e-4)
 
-        let input = Reference.tensor("unet.input"), expected = Reference.tensor("lora.unet.output")
-        let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
-        let size = channels * height * width
         let contexts = [model.encodePrompt(Reference.json["negative_prompt"] as! String, pool: Reference.pool),
                         model.encodePrompt(prompt, pool: Reference.pool)]
-        for (index, context) in contexts.enumerated() {
-            let latent = FeatureMap(channels: channels, height: height, width: width,
-                                    values: Array(input.values[index * size..<(index + 1) * size]))
-            let noise = try model.unet.predictNoise(latent, timestep: Float(Reference.json["unet_timestep"] as! Double),
-                                                    context: context, pool: Reference.pool)
-            #expect(relativeError(noise.values, Array(expected.values[index * size..<(index + 1) * size])) < 1e-4)
-        }
+        try expectUNet(model, input: Reference.tensor("unet.input"), contexts: contexts,
+                       timestep: Float(Reference.json["unet_timestep"] as! Double), expected: Reference.tensor("lora.unet.output"))
 
         let settings = Reference.generation
         let request = ImageRequest(

@@ -5,18 +5,11 @@ import Testing
 struct ModelReferenceTests {
     @Test func unetPredictsDiffusersNoiseForEachContext() throws {
         let model = Reference.model
-        let input = Reference.tensor("unet.input"), expected = Reference.tensor("unet.output")
         let negative = model.encodePrompt(Reference.json["negative_prompt"] as! String, pool: Reference.pool)
         let positive = model.encodePrompt(Reference.json["prompt"] as! String, pool: Reference.pool)
-        let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
-        let size = channels * height * width
-        let timestep = Float(Reference.json["unet_timestep"] as! Double)
-        for (index, context) in [negative, positive].enumerated() {
-            let latent = FeatureMap(channels: channels, height: height, width: width,
-                                    values: Array(input.values[index * size..<(index + 1) * size]))
-            let noise = try model.unet.predictNoise(latent, timestep: timestep, context: context, pool: Reference.parallelPool)
-            #expect(relativeError(noise.values, Array(expected.values[index * size..<(index + 1) * size])) < 1e-4)
-        }
+        try expectUNet(model, input: Reference.tensor("unet.input"), contexts: [negative, positive],
+                       timestep: Float(Reference.json["unet_timestep"] as! Double), expected: Reference.tensor("unet.output"),
+                       pool: Reference.parallelPool)
     }
 
     @Test func vaeDecodesAsDiffusers() throws {

@@ -30,17 +30,10 @@ import Testing
     }
 
     @Test func unetWithLinearProjectionsPredictsAsDiffusers() throws {
-        let input = Self.tensor("unet.input"), expected = Self.tensor("unet.output")
-        let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
-        let size = channels * height * width
         let contexts = [Self.model.encodePrompt(Self.json["negative_prompt"] as! String, pool: Reference.pool),
                         Self.model.encodePrompt(Self.json["prompt"] as! String, pool: Reference.pool)]
-        for (index, context) in contexts.enumerated() {
-            let latent = FeatureMap(channels: channels, height: height, width: width,
-                                    values: Array(input.values[index * size..<(index + 1) * size]))
-            let output = try Self.model.unet.predictNoise(latent, timestep: 631.5, context: context, pool: Reference.pool)
-            #expect(relativeError(output.values, Array(expected.values[index * size..<(index + 1) * size])) < 1e-4)
-        }
+        try expectUNet(Self.model, input: Self.tensor("unet.input"), contexts: contexts, timestep: 631.5,
+                       expected: Self.tensor("unet.output"))
     }
 
     @Test(arguments: [ImageSampler.euler, .eulerAncestral, .dpmPlusPlus2M, .ddim, .lcm])

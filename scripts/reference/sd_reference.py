@@ -348,29 +348,36 @@ lora.update(kohya_lora(text_encoder, "lora_te_text_model_", ["self_attn.q_proj",
                                                              "self_attn.out_proj", "mlp.fc1", "mlp.fc2"], 4, 6))
 save_file(lora, os.path.join(out_dir, "lora.safetensors"))
 
-runs = []
-for name, scheduler in SAMPLERS.items():
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
-    pipe.set_progress_bar_config(disable=True)
-    steps = []
+def run_samplers(samplers, vae, text_encoder, tokenizer, unet, expected):
+    """Each sampler's whole generation: the latents after every model evaluation and the image go
+    into `expected`; returns what each run was."""
+    runs = []
+    for name, scheduler in samplers.items():
+        pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                       scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                       requires_safety_checker=False)
+        pipe.set_progress_bar_config(disable=True)
+        steps = []
 
-    def record(pipeline, index, timestep, kwargs):
-        steps.append(kwargs["latents"].clone())
-        return kwargs
+        def record(pipeline, index, timestep, kwargs):
+            steps.append(kwargs["latents"].clone())
+            return kwargs
 
-    cfg = 1.0 if name == "LCM" else GENERATION["cfg"]
-    with torch.no_grad():
-        result = pipe(GENERATION["prompt"], negative_prompt=GENERATION["negative_prompt"],
-                      width=GENERATION["width"], height=GENERATION["height"],
-                      num_inference_steps=GENERATION["steps"], guidance_scale=cfg,
-                      generator=torch.Generator().manual_seed(GENERATION["seed"]),
-                      output_type="pt", callback_on_step_end=record)
-    for i, latents in enumerate(steps):
-        expected[f"sampler.{name}.step{i}"] = latents[0]
-    expected[f"sampler.{name}.image"] = result.images[0]
-    runs.append({"sampler": name, "cfg": cfg, "unet_calls": len(steps)})
+        cfg = 1.0 if name == "LCM" else GENERATION["cfg"]
+        with torch.no_grad():
+            result = pipe(GENERATION["prompt"], negative_prompt=GENERATION["negative_prompt"],
+                          width=GENERATION["width"], height=GENERATION["height"],
+                          num_inference_steps=GENERATION["steps"], guidance_scale=cfg,
+                          generator=torch.Generator().manual_seed(GENERATION["seed"]),
+                          output_type="pt", callback_on_step_end=record)
+        for i, latents in enumerate(steps):
+            expected[f"sampler.{name}.step{i}"] = latents[0]
+        expected[f"sampler.{name}.image"] = result.images[0]
+        runs.append({"sampler": name, "cfg": cfg, "unet_calls": len(steps)})
+    return runs
+
+
+runs = run_samplers(SAMPLERS, vae, text_encoder, tokenizer, unet, expected)
 
 # The LoRA applied: text embedding, one UNet pass, a whole Euler generation.
 lora_pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
@@ -482,28 +489,7 @@ SD2_SAMPLERS = {
     "DDIM": DDIMScheduler(**BETAS, timestep_spacing="linspace", clip_sample=False, set_alpha_to_one=False, **V),
     "LCM": LCMScheduler(**BETAS, clip_sample=False, set_alpha_to_one=True, **V),
 }
-sd2_runs = []
-for name, scheduler in SD2_SAMPLERS.items():
-    pipe = StableDiffusionPipeline(vae=sd2_vae, text_encoder=sd2_text, tokenizer=sd2_tokenizer, unet=sd2_unet,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
-    pipe.set_progress_bar_config(disable=True)
-    steps = []
-
-    def record(pipeline, index, timestep, kwargs):
-        steps.append(kwargs["latents"].clone())
-        return kwargs
-
-    cfg = 1.0 if name == "LCM" else GENERATION["cfg"]
-    with torch.no_grad():
-        result = pipe(GENERATION["prompt"], negative_prompt=GENERATION["negative_prompt"], width=GENERATION["width"],
-                      height=GENERATION["height"], num_inference_steps=GENERATION["steps"], guidance_scale=cfg,
-                      generator=torch.Generator().manual_seed(GENERATION["seed"]), output_type="pt",
-                      callback_on_step_end=record)
-    for i, latents in enumerate(steps):
-        sd2_expected[f"sampler.{name}.step{i}"] = latents[0]
-    sd2_expected[f"sampler.{name}.image"] = result.images[0]
-    sd2_runs.append({"sampler": name, "cfg": cfg, "unet_calls": len(steps)})
+sd2_runs = run_samplers(SD2_SAMPLERS, sd2_vae, sd2_text, sd2_tokenizer, sd2_unet, sd2_expected)
 save_file({k: v.contiguous().float() for k, v in sd2_expected.items()}, os.path.join(sd2_dir, "expected.safetensors"))
 with open(os.path.join(sd2_dir, "expected.json"), "w", encoding="utf-8") as f:
     json.dump({"generated_by": "scripts/reference/sd_reference.py (SD 2.x part)", "prompt": PROMPT,
