@@ -36,6 +36,26 @@ import Testing
         }
     }
 
+    @Test func aModelsClipSkipReachesAUTOMATIC1111AsASetting() async throws {
+        let upstream = A1111UpstreamDouble()
+        try await upstream.run { url in
+            let configuration = ServerConfiguration(imageModels: [.init(
+                name: "anime", backends: [.init(kind: "a1111", baseUrl: url, model: "anything-v5.safetensors")],
+                defaults: ImageDefaults(width: 512, height: 512, steps: 20, cfgScale: 7, clipSkip: 2))])
+            let environment = try await TestEnvironment.make(configuration: configuration)
+            let (key, _) = try await environment.mintKey(.tier2)
+            try await environment.live { server in
+                let response = try await LiveClient.post(
+                    "\(server)/sd", json: body(["model": "anime", "prompt": "a castle", "seed": 5]), key: key)
+                #expect(response.status == 200)
+            }
+            let settings = try #require(upstream.txt2imgBodies.first?["override_settings"] as? [String: Any])
+            #expect(settings["CLIP_stop_at_last_layers"] as? Int == 2)
+            #expect(settings["sd_model_checkpoint"] as? String == "anything-v5.safetensors")
+            #expect(upstream.txt2imgBodies.first?["width"] as? Int == 512, "the model's defaults apply")
+        }
+    }
+
     @Test func aMissingSeedIsChosenAndReported() async throws {
         try await withImageUpstream { upstream, environment, key in
             try await environment.test { client in
