@@ -15,10 +15,14 @@ import Testing
             var tiers = TierPolicies.defaults
             tiers.free.chat.rate = RateLimit(requests: 1, seconds: 3)
             let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url], tiers: tiers))
-            let key = try await environment.services.keys.create(tier: .free, tierUntil: nil, label: "sdk", now: Date())
+            var keys: [String] = []
+            for label in ["sdk", "sdk-stream", "sdk-validation"] {
+                keys.append(try await environment.services.keys.create(tier: .free, tierUntil: nil, label: label, now: Date()).plainText)
+            }
+            let keyList = keys.joined(separator: ",")
             try await environment.liveOnSystemClock { server in
                 let (status, output) = try await Self.runPython(environment: [
-                    "VISIONCRAFT_BASE_URL": "\(server)/v1", "VISIONCRAFT_KEY": key.plainText,
+                    "VISIONCRAFT_BASE_URL": "\(server)/v1", "VISIONCRAFT_KEYS": keyList,
                     "VISIONCRAFT_MODEL": "test-model", "VISIONCRAFT_EXPECTED_TEXT": upstream.replyDeltas.joined(),
                     "VISIONCRAFT_RATE_SECONDS": "3",
                 ])
