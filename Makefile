@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm clean
+.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve: model
@@ -21,7 +21,7 @@ test: test-deps model
 	$(SWIFT) test --skip-build
 	@# The kernels again on each lower instruction-set path (portable, AVX2), chosen the way the
 	@# server chooses, so the paths this machine would not pick are tested end to end too.
-	for level in 0 1; do LLMK_ISA=$$level $(SWIFT) test --skip-build --filter 'KernelTests|TinyModelReferenceTests|FloatGemmTests'; done
+	for level in 0 1; do LLMK_ISA=$$level $(SWIFT) test --skip-build --filter 'KernelTests|TinyModelReferenceTests|FloatGemmTests|BF16GemmTests'; done
 
 test-deps:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/sdk/requirements.txt
@@ -49,6 +49,9 @@ bench-hardening:
 	bash bench/hardening/run.sh
 
 ## The diffusion engine's float product per instruction-set path, one thread (GFLOP/s).
+bench-image:
+	bash bench/image/run.sh
+
 bench-gemm:
 	mkdir -p .build
 	cc -O2 -I Sources/LLMKernels/include bench/image/gemm.c Sources/LLMKernels/FloatGemm.c Sources/LLMKernels/CPULevel.c -lm -o .build/bench-gemm

@@ -95,6 +95,7 @@ let package = Package(
             dependencies: [
                 "VisionCraftServer",
                 "LLMEngine",
+                "LLMKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 #include "Common.h"
+#include "Tile512.h"
 
 // Float matrix products for the diffusion engine. Every output element is one accumulator that
 // starts at 0 (or at C's value with `accumulate`) and takes a fused multiply-add per k, in k order;
@@ -39,18 +40,7 @@ static void tile_portable(int rows, int columns, int depth, const float *a, int 
 __attribute__((target("avx512f"))) static void tile_avx512(int rows, int columns, int depth, const float *a, int lda,
                                                            const float *panel, float *c, int ldc, int start_from_c) {
     // rows ≤ 8, columns ≤ 32, panel width 32.
-    const __mmask16 m0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
-    const __mmask16 m1 = columns <= 16 ? 0 : columns >= 32 ? 0xFFFF : (__mmask16)((1u << (columns - 16)) - 1);
-    __m512 acc[8][2];
-    for (int i = 0; i < 8; i++) {
-        if (i < rows && start_from_c) {
-            acc[i][0] = _mm512_maskz_loadu_ps(m0, c + (size_t)i * ldc);
-            acc[i][1] = _mm512_maskz_loadu_ps(m1, c + (size_t)i * ldc + 16);
-        } else {
-            acc[i][0] = _mm512_setzero_ps();
-            acc[i][1] = _mm512_setzero_ps();
-        }
-    }
+    LLMK_TILE512_START(acc, m0, m1, rows, columns, c, ldc, start_from_c)
     if (rows == 8) {
         for (int k = 0; k < depth; k++) {
             const __m512 b0 = _mm512_loadu_ps(panel + (size_t)k * 32), b1 = _mm512_loadu_ps(panel + (size_t)k * 32 + 16);
@@ -70,10 +60,7 @@ __attribute__((target("avx512f"))) static void tile_avx512(int rows, int columns
             }
         }
     }
-    for (int i = 0; i < rows; i++) {
-        _mm512_mask_storeu_ps(c + (size_t)i * ldc, m0, acc[i][0]);
-        _mm512_mask_storeu_ps(c + (size_t)i * ldc + 16, m1, acc[i][1]);
-    }
+    LLMK_TILE512_STORE(acc, m0, m1, rows, c, ldc)
 }
 
 __attribute__((target("avx2,fma"))) static void tile_avx2(int rows, int columns, int depth, const float *a, int lda,

@@ -101,3 +101,18 @@ void llmk_rope(float *vector, int heads, int length, const float *rotation, int 
 #endif
     rope_portable(vector, heads, length, rotation, partner);
 }
+
+#ifdef LLMK_X86
+__attribute__((target("avx2,f16c"))) static void from_half_f16c(const uint16_t *input, float *output, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(output + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(input + i))));
+    for (; i < count; i++) output[i] = llmk_half_to_float(input[i]);
+}
+#endif
+
+void llmk_from_half(const uint16_t *input, float *output, size_t count) {
+#ifdef LLMK_X86
+    if (llmk_best_level() > 0) return from_half_f16c(input, output, count);
+#endif
+    for (size_t i = 0; i < count; i++) output[i] = llmk_half_to_float(input[i]);
+}

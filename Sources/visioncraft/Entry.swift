@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import LLMKernels
 import NIOCore
 import NIOPosix
 
@@ -10,6 +11,10 @@ enum Entry {
         // request is not handed between thread pools at every await; on few cores that hand-off
         // costs more than the work itself. It must happen before any task starts.
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // The diffusion engine's feature maps are tens to hundreds of megabytes, allocated and freed
+        // per layer; mapped afresh each time, their pages were zeroed by the kernel for a sixth of
+        // a 512² image's time (profiled).
+        llmk_keep_large_blocks()
         Task {
             await VisionCraftCommand.main()
             exit(0)

@@ -7,7 +7,8 @@ struct VisionCraftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visioncraft",
         abstract: "A self-hostable AI API server: OpenAI-compatible chat, Stable Diffusion images and GIFs behind API keys.",
-        subcommands: [ServeCommand.self, KeysCommand.self, UsageCommand.self, ModelsCommand.self, BenchEngineCommand.self, BenchTokenizerCommand.self],
+        subcommands: [ServeCommand.self, KeysCommand.self, UsageCommand.self, ModelsCommand.self, BenchEngineCommand.self, BenchTokenizerCommand.self,
+                      BenchImageCommand.self],
         defaultSubcommand: ServeCommand.self)
 }
 

@@ -4,12 +4,7 @@ import Testing
 /// One pass of each network against diffusers, on the same float16-exact weights, in f32.
 struct ModelReferenceTests {
     @Test func unetPredictsDiffusersNoiseForEachContext() throws {
-        let model = Reference.model
-        let negative = model.encodePrompt(Reference.json["negative_prompt"] as! String, pool: Reference.pool)
-        let positive = model.encodePrompt(Reference.json["prompt"] as! String, pool: Reference.pool)
-        try expectUNet(model, input: Reference.tensor("unet.input"), contexts: [negative, positive],
-                       timestep: Float(Reference.json["unet_timestep"] as! Double), expected: Reference.tensor("unet.output"),
-                       pool: Reference.parallelPool)
+        try expectUNetOnTheReferencePrompts(Reference.model)
     }
 
     @Test func vaeDecodesAsDiffusers() throws {

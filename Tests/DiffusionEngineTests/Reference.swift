@@ -58,3 +58,12 @@ func expectUNet(
                 "image \(index)")
     }
 }
+
+/// `expectUNet` on the reference's UNet input under its negative and positive prompts, two threads.
+func expectUNetOnTheReferencePrompts(_ model: StableDiffusionModel, tolerance: Float = 1e-4) throws {
+    let negative = model.encodePrompt(Reference.json["negative_prompt"] as! String, pool: Reference.pool)
+    let positive = model.encodePrompt(Reference.json["prompt"] as! String, pool: Reference.pool)
+    try expectUNet(model, input: Reference.tensor("unet.input"), contexts: [negative, positive],
+                   timestep: Float(Reference.json["unet_timestep"] as! Double), expected: Reference.tensor("unet.output"),
+                   pool: Reference.parallelPool, tolerance: tolerance)
+}

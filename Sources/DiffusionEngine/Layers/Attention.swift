@@ -1,5 +1,6 @@
 import Foundation
 import LLMEngine
+import LLMKernels
 
 /// Scaled dot-product attention over rows of tokens, head by head: queries [t × width], keys and
 /// values [s × width], each head a contiguous slice of the width. With `causal`, token i sees
@@ -7,7 +8,7 @@ import LLMEngine
 enum Attention {
     static func callAsFunction(
         queries: [Float], keys: [Float], values: [Float], queryCount: Int, keyCount: Int, width: Int, heads: Int,
-        causal: Bool = false, pool: ComputePool
+        causal: Bool = false, precision: Precision = .float32, pool: ComputePool
     ) -> [Float] {
         let headWidth = width / heads
         let scale = 1 / Float(headWidth).squareRoot()
@@ -22,18 +23,18 @@ enum Attention {
                             for head in 0..<heads {
                                 let offset = head * headWidth
                                 MatrixProduct.timesTransposed(
-                                    q.baseAddress! + offset, lda: width, k.baseAddress! + offset, ldb: width,
-                                    into: scores, ldc: keyCount, m: queryCount, n: keyCount, depth: headWidth, pool: pool)
+                                    .float(q.baseAddress! + offset), lda: width, .float(k.baseAddress! + offset),
+                                    ldb: width, into: scores, ldc: keyCount, m: queryCount, n: keyCount, depth: headWidth,
+                                    precision: precision, pool: pool)
                                 pool.runShared(queryCount) { _, rows in
-                                    for row in rows {
-                                        softmax(scores + row * keyCount, count: causal ? row + 1 : keyCount,
-                                                total: keyCount, scale: scale)
-                                    }
+                                    llmk_softmax_rows(scores + rows.lowerBound * keyCount, Int32(rows.count),
+                                                      Int32(keyCount), Int32(keyCount), causal ? 1 : 0, scale,
+                                                      Int32(rows.lowerBound))
                                 }
                                 MatrixProduct.times(
-                                    scores, lda: keyCount, v.baseAddress! + offset, ldb: width,
+                                    .float(scores), lda: keyCount, v.baseAddress! + offset, ldb: width,
                                     into: out.baseAddress! + offset, ldc: width, m: queryCount, n: headWidth,
-                                    depth: keyCount, pool: pool)
+                                    depth: keyCount, precision: precision, pool: pool)
                             }
                         }
                     }
@@ -41,20 +42,5 @@ enum Attention {
             }
         }
         return out
-    }
-
-    /// softmax(scale · row[0..<count]), zeros from `count` to `total`.
-    private static func softmax(_ row: UnsafeMutablePointer<Float>, count: Int, total: Int, scale: Float) {
-        var maximum = -Float.infinity
-        for i in 0..<count { maximum = max(maximum, row[i]) }
-        var sum: Float = 0
-        for i in 0..<count {
-            let e = exp((row[i] - maximum) * scale)
-            row[i] = e
-            sum += e
-        }
-        let inverse = 1 / sum
-        for i in 0..<count { row[i] *= inverse }
-        for i in count..<total { row[i] = 0 }
     }
 }

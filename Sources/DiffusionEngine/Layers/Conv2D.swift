@@ -1,4 +1,5 @@
 import LLMEngine
+import LLMKernels
 
 /// A 2-D convolution with square kernels, zero padding and a stride, over one feature map: the
 /// input's patches are laid out one output pixel per row (im2col) and multiplied by the weight
@@ -6,7 +7,7 @@ import LLMEngine
 struct Conv2D: Sendable {
     /// The weight's tensor name without `.weight`, by which a LoRA finds the layer.
     let name: String
-    var weight: [Float]
+    var weight: WeightMatrix
     let bias: [Float]?
     let inputs: Int
     let outputs: Int
@@ -25,7 +26,7 @@ struct Conv2D: Sendable {
         kernel = w.shape[2]
         self.stride = stride
         padding = kernel / 2
-        weight = w.values
+        weight = WeightMatrix(w.values, precision: weights.precision)
         bias = weights.has(name + ".bias") ? try weights.tensor(name + ".bias").values : nil
     }
 
@@ -40,26 +41,66 @@ struct Conv2D: Sendable {
                 for p in 0..<pixels { y[o * pixels + p] = bias[o] }
             }
         }
+        if case .bfloat16 = weight.storage {
+            y.withUnsafeMutableBufferPointer { y in
+                bfloat16Product(x, height: height, width: width, into: y.baseAddress!, pool: pool)
+            }
+            return FeatureMap(channels: outputs, height: height, width: width, values: y)
+        }
         let depth = inputs * kernel * kernel
         y.withUnsafeMutableBufferPointer { y in
-            weight.withUnsafeBufferPointer { w in
+            weight.withOperand { w in
                 if kernel == 1 && stride == 1 {
                     x.values.withUnsafeBufferPointer { x in
                         MatrixProduct.times(
-                            w.baseAddress!, lda: inputs, x.baseAddress!, ldb: pixels, into: y.baseAddress!, ldc: pixels,
-                            m: outputs, n: pixels, depth: inputs, accumulate: true, pool: pool)
+                            w, lda: inputs, x.baseAddress!, ldb: pixels, into: y.baseAddress!, ldc: pixels,
+                            m: outputs, n: pixels, depth: inputs, accumulate: true, precision: weight.precision, pool: pool)
                     }
                     return
                 }
                 let patches = patchRows(x, height: height, width: width, pool: pool)
                 patches.withUnsafeBufferPointer { patches in
                     MatrixProduct.timesTransposed(
-                        w.baseAddress!, lda: depth, patches.baseAddress!, ldb: depth, into: y.baseAddress!, ldc: pixels,
+                        w, lda: depth, .float(patches.baseAddress!), ldb: depth, into: y.baseAddress!, ldc: pixels,
                         m: outputs, n: pixels, depth: depth, accumulate: true, pool: pool)
                 }
             }
         }
         return FeatureMap(channels: outputs, height: height, width: width, values: y)
+    }
+
+    /// The BF16 kernel reads the input's patches block by block itself. The threads split the
+    /// output pixels, or the output channels where there are more of those (the UNet's deepest
+    /// levels): each packs what it multiplies, so a split along the long side packs least.
+    private func bfloat16Product(
+        _ x: FeatureMap, height: Int, width: Int, into y: UnsafeMutablePointer<Float>, pool: ComputePool
+    ) {
+        let pixels = height * width, threads = pool.threadCount, depth = inputs * kernel * kernel
+        let flags = Int32(LLMK_GEMM_ACCUMULATE | LLMK_GEMM_A_BF16)
+        x.values.withUnsafeBufferPointer { input in
+            weight.withOperand { w in
+                var description = llmk_conv_input(
+                    input: input.baseAddress!, channels: Int32(inputs), height: Int32(x.height), width: Int32(x.width),
+                    kernel: Int32(kernel), stride: Int32(stride), padding: Int32(padding), out_height: Int32(height),
+                    out_width: Int32(width))
+                withUnsafePointer(to: &description) { description in
+                    if pixels >= outputs {
+                        let piece = ((pixels + threads - 1) / threads + 31) / 32 * 32
+                        pool.runShared((pixels + piece - 1) / piece) { _, pieces in
+                            let start = pieces.lowerBound * piece, end = min(pixels, pieces.upperBound * piece)
+                            llmk_conv_bf16(flags, Int32(outputs), w.raw, description, Int32(start), Int32(end - start), y)
+                        }
+                    } else {
+                        let piece = ((outputs + threads - 1) / threads + 7) / 8 * 8
+                        pool.runShared((outputs + piece - 1) / piece) { _, pieces in
+                            let start = pieces.lowerBound * piece, end = min(outputs, pieces.upperBound * piece)
+                            llmk_conv_bf16(flags, Int32(end - start), w.advanced(by: start * depth).raw, description, 0,
+                                           Int32(pixels), y + start * pixels)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Row p holds the input values under output pixel p's kernel, ordered (channel, dy, dx) as the

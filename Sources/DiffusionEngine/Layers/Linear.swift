@@ -5,7 +5,7 @@ import LLMEngine
 struct Linear: Sendable {
     /// The weight's tensor name without `.weight`, by which a LoRA finds the layer.
     var name: String
-    var weight: [Float]
+    var weight: WeightMatrix
     let bias: [Float]?
     let inputs: Int
     let outputs: Int
@@ -18,14 +18,14 @@ struct Linear: Sendable {
         self.name = weights.prefix + name
         outputs = w.shape[0]
         inputs = w.shape[1]
-        weight = w.values
+        weight = WeightMatrix(w.values, precision: weights.precision)
         bias = weights.has(name + ".bias") ? try weights.tensor(name + ".bias").values : nil
     }
 
     /// A layer from rows of a larger matrix (OpenCLIP packs its queries, keys and values in one).
-    init(name: String, weight: ArraySlice<Float>, bias: ArraySlice<Float>?, outputs: Int) {
+    init(name: String, weight: ArraySlice<Float>, bias: ArraySlice<Float>?, outputs: Int, precision: Precision) {
         self.name = name
-        self.weight = Array(weight)
+        self.weight = WeightMatrix(Array(weight), precision: precision)
         self.bias = bias.map { Array($0) }
         self.outputs = outputs
         inputs = weight.count / outputs
@@ -39,10 +39,10 @@ struct Linear: Sendable {
             for row in 0..<rows { y.replaceSubrange(row * outputs..<(row + 1) * outputs, with: bias) }
         }
         x.withUnsafeBufferPointer { x in
-            weight.withUnsafeBufferPointer { w in
+            weight.withOperand { w in
                 y.withUnsafeMutableBufferPointer { y in
                     MatrixProduct.timesTransposed(
-                        x.baseAddress!, lda: inputs, w.baseAddress!, ldb: inputs, into: y.baseAddress!, ldc: outputs,
+                        .float(x.baseAddress!), lda: inputs, w, ldb: inputs, into: y.baseAddress!, ldc: outputs,
                         m: rows, n: outputs, depth: inputs, accumulate: bias != nil, pool: pool)
                 }
             }

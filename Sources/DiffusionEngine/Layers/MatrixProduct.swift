@@ -1,27 +1,84 @@
 import LLMEngine
 import LLMKernels
 
-/// Float matrix products on the engine's threads, through the C kernel. The output's columns are
-/// split between the threads (or its rows, when it has more of those), so each thread writes its
-/// own part of C.
+/// Matrix products on the engine's threads, through the C kernels. The output's columns are split
+/// between the threads (or its rows, when it has more of those), so each thread writes its own part
+/// of C.
 enum MatrixProduct {
-    /// C[m×n] (+)= A[m×depth] · Bᵀ where B is n×depth (weights as stored, keys in attention).
-    static func timesTransposed(
-        _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, into c: UnsafeMutablePointer<Float>,
-        ldc: Int, m: Int, n: Int, depth: Int, accumulate: Bool = false, pool: ComputePool
-    ) {
-        run(transposed: true, a, lda: lda, b, ldb: ldb, c, ldc: ldc, m: m, n: n, depth: depth, accumulate: accumulate, pool: pool)
+    /// An operand: floats, or BF16 values (weights loaded in BF16).
+    enum Operand {
+        case float(UnsafePointer<Float>)
+        case bfloat16(UnsafePointer<UInt16>)
+
+        func advanced(by count: Int) -> Operand {
+            switch self {
+            case .float(let p): .float(p + count)
+            case .bfloat16(let p): .bfloat16(p + count)
+            }
+        }
+
+        var isFloat: Bool { if case .float = self { true } else { false } }
+        var raw: UnsafeRawPointer {
+            switch self {
+            case .float(let p): UnsafeRawPointer(p)
+            case .bfloat16(let p): UnsafeRawPointer(p)
+            }
+        }
     }
 
-    /// C[m×n] (+)= A[m×depth] · B where B is depth×n.
-    static func times(
-        _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, into c: UnsafeMutablePointer<Float>,
-        ldc: Int, m: Int, n: Int, depth: Int, accumulate: Bool = false, pool: ComputePool
+    /// C[m×n] (+)= A[m×depth] · Bᵀ where B is n×depth (weights as stored, keys in attention).
+    /// With `.bfloat16` (or a BF16 operand) both operands are rounded to BF16 and summed in float.
+    static func timesTransposed(
+        _ a: Operand, lda: Int, _ b: Operand, ldb: Int, into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int,
+        depth: Int, accumulate: Bool = false, precision: Precision = .float32, pool: ComputePool
     ) {
-        run(transposed: false, a, lda: lda, b, ldb: ldb, c, ldc: ldc, m: m, n: n, depth: depth, accumulate: accumulate, pool: pool)
+        run(transposed: true, a, lda: lda, b, ldb: ldb, c, ldc: ldc, m: m, n: n, depth: depth, accumulate: accumulate,
+            precision: precision, pool: pool)
+    }
+
+    /// C[m×n] (+)= A[m×depth] · B where B is depth×n (floats).
+    static func times(
+        _ a: Operand, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, into c: UnsafeMutablePointer<Float>, ldc: Int, m: Int,
+        n: Int, depth: Int, accumulate: Bool = false, precision: Precision = .float32, pool: ComputePool
+    ) {
+        run(transposed: false, a, lda: lda, .float(b), ldb: ldb, c, ldc: ldc, m: m, n: n, depth: depth,
+            accumulate: accumulate, precision: precision, pool: pool)
     }
 
     private static func run(
+        transposed: Bool, _ a: Operand, lda: Int, _ b: Operand, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+        m: Int, n: Int, depth: Int, accumulate: Bool, precision: Precision, pool: ComputePool
+    ) {
+        if precision == .float32, case .float(let a) = a, case .float(let b) = b {
+            floatProduct(transposed: transposed, a, lda: lda, b, ldb: ldb, c, ldc: ldc, m: m, n: n, depth: depth,
+                         accumulate: accumulate, pool: pool)
+            return
+        }
+        var flags: Int32 = transposed ? Int32(LLMK_GEMM_B_TRANSPOSED) : 0
+        if accumulate { flags |= Int32(LLMK_GEMM_ACCUMULATE) }
+        if !a.isFloat { flags |= Int32(LLMK_GEMM_A_BF16) }
+        if !b.isFloat { flags |= Int32(LLMK_GEMM_B_BF16) }
+        // One piece per thread: the kernel packs both operands per call, so large pieces amortise it.
+        let threads = max(1, pool.threadCount)
+        if n >= m {
+            let piece = ((n + threads - 1) / threads + 31) / 32 * 32
+            pool.runShared((n + piece - 1) / piece) { _, pieces in
+                let start = pieces.lowerBound * piece, end = min(n, pieces.upperBound * piece)
+                let bStart = b.advanced(by: transposed ? start * ldb : start)
+                llmk_gemm_bf16(flags, Int32(m), Int32(end - start), Int32(depth), a.raw, Int32(lda), bStart.raw,
+                               Int32(ldb), c + start, Int32(ldc))
+            }
+        } else {
+            let piece = ((m + threads - 1) / threads + 7) / 8 * 8
+            pool.runShared((m + piece - 1) / piece) { _, pieces in
+                let start = pieces.lowerBound * piece, end = min(m, pieces.upperBound * piece)
+                llmk_gemm_bf16(flags, Int32(end - start), Int32(n), Int32(depth), a.advanced(by: start * lda).raw,
+                               Int32(lda), b.raw, Int32(ldb), c + start * ldc, Int32(ldc))
+            }
+        }
+    }
+
+    private static func floatProduct(
         transposed: Bool, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
         _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, depth: Int, accumulate: Bool, pool: ComputePool
     ) {

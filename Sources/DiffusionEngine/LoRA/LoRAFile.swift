@@ -36,7 +36,7 @@ public struct LoRAFile: Sendable {
             up.values.withUnsafeBufferPointer { up in
                 down.values.withUnsafeBufferPointer { down in
                     delta.withUnsafeMutableBufferPointer { delta in
-                        MatrixProduct.times(up.baseAddress!, lda: rank, down.baseAddress!, ldb: depth, into: delta.baseAddress!,
+                        MatrixProduct.times(.float(up.baseAddress!), lda: rank, down.baseAddress!, ldb: depth, into: delta.baseAddress!,
                                             ldc: depth, m: outputs, n: depth, depth: rank, pool: pool)
                     }
                 }

@@ -26,7 +26,7 @@ extension Linear: Patchable {
     func patched(_ patch: WeightPatch) -> Linear {
         guard let delta = patch.deltas[name] else { return self }
         var copy = self
-        copy.weight = zip(weight, delta).map(+)
+        copy.weight = weight.adding(delta)
         return copy
     }
 }
@@ -35,7 +35,7 @@ extension Conv2D: Patchable {
     func patched(_ patch: WeightPatch) -> Conv2D {
         guard let delta = patch.deltas[name] else { return self }
         var copy = self
-        copy.weight = zip(weight, delta).map(+)
+        copy.weight = weight.adding(delta)
         return copy
     }
 }

@@ -32,16 +32,20 @@ public struct StableDiffusionModel: Sendable {
     /// `prediction`: what the UNet predicts, when the operator says; otherwise the file's metadata
     /// (`visioncraft.prediction`), otherwise noise for SD 1.x and, for SD 2.x, AUTOMATIC1111's test:
     /// a v-model's output at t = 999 on a flat latent lies well below it.
+    /// `precision`: what the UNet and the VAE multiply in (the text encoder, a small part of the
+    /// work, always in float).
     public init(
-        checkpoint path: String, vocabulary: String, fastDecoder fastPath: String? = nil, prediction: Prediction? = nil
+        checkpoint path: String, vocabulary: String, fastDecoder fastPath: String? = nil, prediction: Prediction? = nil,
+        precision: Precision = .float32
     ) throws(DiffusionError) {
         try self.init(checkpoint: path, tokenizer: CLIPTokenizer(mergesFile: vocabulary), fastDecoder: fastPath,
-                      prediction: prediction)
+                      prediction: prediction, precision: precision)
     }
 
     /// With a tokenizer already built (one serves every checkpoint).
     public init(
-        checkpoint path: String, tokenizer: CLIPTokenizer, fastDecoder fastPath: String? = nil, prediction: Prediction? = nil
+        checkpoint path: String, tokenizer: CLIPTokenizer, fastDecoder fastPath: String? = nil, prediction: Prediction? = nil,
+        precision: Precision = .float32
     ) throws(DiffusionError) {
         if path.hasSuffix(".ckpt") || path.hasSuffix(".pt") || path.hasSuffix(".pth") {
             throw .unsupported("\(path) is a pickled checkpoint, which is never unpickled here (it can run code); convert it to .safetensors first")
@@ -55,7 +59,7 @@ public struct StableDiffusionModel: Sendable {
             let file = try SafeTensorsFile(path: path)
             (source, metadata) = (file, file.metadata)
         }
-        let weights = Weights(source)
+        let weights = Weights(source), fast = Weights(source, precision: precision)
         self.tokenizer = tokenizer
         // Test fixtures narrower than any real model say how their attention is split.
         let headWidth = metadata["visioncraft.attention_head_width"].flatMap { Int($0) }
@@ -63,17 +67,17 @@ public struct StableDiffusionModel: Sendable {
         if weights.has("cond_stage_model.transformer.text_model.embeddings.token_embedding.weight") {
             family = .sd1
             textEncoder = try CLIPTextEncoder(weights.scoped("cond_stage_model.transformer.text_model"))
-            unet = try UNetModel(weights.scoped("model.diffusion_model"), headWidth: headWidth, headCount: headCount)
+            unet = try UNetModel(fast.scoped("model.diffusion_model"), headWidth: headWidth, headCount: headCount)
         } else if weights.has("cond_stage_model.model.token_embedding.weight") {
             family = .sd2
             textEncoder = try CLIPTextEncoder(
                 openCLIP: weights.scoped("cond_stage_model.model"), namedAs: "cond_stage_model.transformer.text_model.")
-            unet = try UNetModel(weights.scoped("model.diffusion_model"), headWidth: headWidth ?? 64, headCount: headCount)
+            unet = try UNetModel(fast.scoped("model.diffusion_model"), headWidth: headWidth ?? 64, headCount: headCount)
         } else {
             throw .unsupported("\(path): no SD 1.x or 2.x text encoder found (cond_stage_model.transformer or cond_stage_model.model)")
         }
-        decoder = try VAEDecoder(weights.scoped("first_stage_model"))
-        fastDecoder = try fastPath.map { path throws(DiffusionError) in try TinyDecoder(SafeTensorsFile(path: path)) }
+        decoder = try VAEDecoder(fast.scoped("first_stage_model"))
+        fastDecoder = try fastPath.map { path throws(DiffusionError) in try TinyDecoder(SafeTensorsFile(path: path), precision: precision) }
         guard unet.contextWidth == textEncoder.width else {
             throw .unsupported("\(path): the UNet reads \(unet.contextWidth)-wide text but the text encoder gives \(textEncoder.width)")
         }

@@ -65,7 +65,7 @@ public struct CLIPTextEncoder: Sendable {
             let part = width * width
             let projection = { (k: Int, suffix: String) -> Linear in
                 Linear(name: name + "self_attn.\(suffix)_proj", weight: packed[k * part..<(k + 1) * part],
-                       bias: packedBias[k * width..<(k + 1) * width], outputs: width)
+                       bias: packedBias[k * width..<(k + 1) * width], outputs: width, precision: weights.precision)
             }
             var output = try Linear(block, "attn.out_proj"), up = try Linear(block, "mlp.c_fc"), down = try Linear(block, "mlp.c_proj")
             output.name = name + "self_attn.out_proj"

@@ -66,7 +66,7 @@ struct SpatialTransformer: Sendable {
             var attended = Attention.callAsFunction(
                 queries: block.selfQuery(normed, rows: count, pool: pool), keys: block.selfKey(normed, rows: count, pool: pool),
                 values: block.selfValue(normed, rows: count, pool: pool), queryCount: count, keyCount: count,
-                width: width, heads: heads, pool: pool)
+                width: width, heads: heads, precision: block.selfQuery.weight.precision, pool: pool)
             add(block.selfOutput(attended, rows: count, pool: pool), to: &tokens)
 
             normed = block.norm2(tokens, rows: count)
@@ -74,7 +74,8 @@ struct SpatialTransformer: Sendable {
                 queries: block.crossQuery(normed, rows: count, pool: pool),
                 keys: block.crossKey(context, rows: contextCount, pool: pool),
                 values: block.crossValue(context, rows: contextCount, pool: pool), queryCount: count,
-                keyCount: contextCount, width: width, heads: heads, pool: pool)
+                keyCount: contextCount, width: width, heads: heads, precision: block.crossQuery.weight.precision,
+                pool: pool)
             add(block.crossOutput(attended, rows: count, pool: pool), to: &tokens)
 
             let projected = block.feedForwardIn(block.norm3(tokens, rows: count), rows: count, pool: pool)

@@ -15,9 +15,9 @@ public struct TinyDecoder: Sendable {
 
     let layers: [Layer]
 
-    public init(_ source: any TensorSource) throws(DiffusionError) {
+    public init(_ source: any TensorSource, precision: Precision = .float32) throws(DiffusionError) {
         let diffusers = source.shape(of: "decoder.layers.0.weight") != nil
-        let weights = Weights(source, prefix: diffusers ? "decoder.layers." : "")
+        let weights = Weights(source, prefix: diffusers ? "decoder.layers." : "", precision: precision)
         var index = diffusers ? 0 : 1
         guard weights.has("\(index).weight") else {
             throw .unsupported("not a TAESD decoder: no first convolution (\(weights.prefix)\(index).weight)")

@@ -82,7 +82,7 @@ public struct VAEDecoder: Sendable {
         let attended = Attention.callAsFunction(
             queries: query(tokens, rows: count, pool: pool), keys: key(tokens, rows: count, pool: pool),
             values: value(tokens, rows: count, pool: pool), queryCount: count, keyCount: count, width: x.channels,
-            heads: 1, pool: pool)
+            heads: 1, precision: query.weight.precision, pool: pool)
         var out = x.fromTokenRows(projectOut(attended, rows: count, pool: pool), channels: x.channels)
         out.add(x)
         return out

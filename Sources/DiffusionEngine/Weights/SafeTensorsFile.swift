@@ -1,5 +1,6 @@
 import Foundation
 import LLMEngine
+import LLMKernels
 
 /// A `.safetensors` file: an 8-byte little-endian header length, a JSON header naming each tensor's
 /// type, shape and byte range, then the raw data. The file is mapped, not read: a tensor's bytes
@@ -74,9 +75,11 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
             case .f32:
                 for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
             case .f16:
-                for i in 0..<count {
-                    buffer[i] = Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-                }
+                // Little-endian on every platform this runs on; the tensor data need not be aligned.
+                let halves = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: count)
+                defer { halves.deallocate() }
+                UnsafeMutableRawBufferPointer(halves).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[..<(2 * count)]))
+                llmk_from_half(halves.baseAddress!, buffer.baseAddress!, count)
             case .bf16:
                 for i in 0..<count {
                     let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))

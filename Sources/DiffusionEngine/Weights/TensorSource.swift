@@ -9,13 +9,16 @@ public protocol TensorSource: Sendable {
 public struct Weights: Sendable {
     public let source: any TensorSource
     public let prefix: String
+    /// What the layers built from these weights keep their matrices in.
+    public let precision: Precision
 
-    public init(_ source: any TensorSource, prefix: String = "") {
+    public init(_ source: any TensorSource, prefix: String = "", precision: Precision = .float32) {
         self.source = source
         self.prefix = prefix
+        self.precision = precision
     }
 
-    public func scoped(_ name: String) -> Weights { Weights(source, prefix: prefix + name + ".") }
+    public func scoped(_ name: String) -> Weights { Weights(source, prefix: prefix + name + ".", precision: precision) }
 
     public func has(_ name: String) -> Bool { source.shape(of: prefix + name) != nil }
 

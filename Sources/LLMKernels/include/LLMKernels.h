@@ -110,6 +110,9 @@ void llmk_cpu_relax(void);
 /// Converts `count` floats to half precision (round to nearest even).
 void llmk_to_half(const float *input, uint16_t *output, int count);
 
+/// Half-precision values widened to float (exact; F16C where the CPU has it).
+void llmk_from_half(const uint16_t *input, float *output, size_t count);
+
 /// Part of a KV cache: `count` positions of keys and of values.
 typedef struct {
     const uint16_t *keys;
@@ -224,5 +227,58 @@ void llmk_sgemm(int b_transposed, int m, int n, int depth, const float *a, int l
 /// `llmk_sgemm` on the path of `level` (0 portable, 1 AVX2, 2 AVX-512), for tests.
 void llmk_sgemm_at_level(int level, int b_transposed, int m, int n, int depth, const float *a, int lda, const float *b,
                          int ldb, float *c, int ldc, int accumulate);
+
+/// Flags of `llmk_gemm_bf16`.
+enum {
+    LLMK_GEMM_B_TRANSPOSED = 1,  // B is n × depth (weights as stored, keys in attention), else depth × n
+    LLMK_GEMM_ACCUMULATE = 2,    // C += A·B, else C = A·B
+    LLMK_GEMM_A_BF16 = 4,        // A holds BF16 values (uint16_t), else floats
+    LLMK_GEMM_B_BF16 = 8,        // B holds BF16 values; only with LLMK_GEMM_B_TRANSPOSED
+};
+
+/// C[m×n] (+)= A[m×depth] · B with both operands rounded to BF16 and float sums, as `vdpbf16ps`
+/// adds pairs: the diffusion engine's fast products. Every path gives the same bits.
+void llmk_gemm_bf16(int flags, int m, int n, int depth, const void *a, int lda, const void *b, int ldb, float *c,
+                    int ldc);
+
+/// `llmk_gemm_bf16` on the path of `level` (0 portable, 1 AVX2, 2 AVX-512 BF16), for tests.
+void llmk_gemm_bf16_at_level(int level, int flags, int m, int n, int depth, const void *a, int lda, const void *b,
+                             int ldb, float *c, int ldc);
+
+/// A convolution's input: one feature map [channels × height × width], square kernels, zero padding.
+typedef struct {
+    const float *input;
+    int channels, height, width;
+    int kernel, stride, padding;
+    int out_height, out_width;
+} llmk_conv_input;
+
+/// output[outputs × pixels] (+)= weights[outputs × channels·kernel²] · patches, for output pixels
+/// first_pixel..first_pixel+pixel_count-1: `llmk_gemm_bf16` with B the input's patch matrix, read
+/// from the input block by block (never stored whole). Flags: LLMK_GEMM_ACCUMULATE, LLMK_GEMM_A_BF16.
+void llmk_conv_bf16(int flags, int outputs, const void *weights, const llmk_conv_input *input, int first_pixel,
+                    int pixel_count, float *output);
+
+/// `llmk_conv_bf16` on the path of `level`, for tests.
+void llmk_conv_bf16_at_level(int level, int flags, int outputs, const void *weights, const llmk_conv_input *input,
+                             int first_pixel, int pixel_count, float *output);
+
+/// The best path of `llmk_gemm_bf16` on this CPU (2 needs AVX-512 BF16).
+int llmk_bf16_level(void);
+
+/// Floats rounded to BF16 (nearest even), as the products round them.
+void llmk_round_bf16(const float *values, uint16_t *out, size_t count);
+
+/// Softmax of each of `count` rows (`stride` apart) of `length` scores, scaled by `scale` first:
+/// row r keeps its first `first_row + r + 1` entries with `causal` (the rest become 0), all otherwise.
+void llmk_softmax_rows(float *rows, int count, int stride, int length, int causal, float scale, int first_row);
+
+/// `llmk_softmax_rows` on the path of `level`, for tests.
+void llmk_softmax_rows_at_level(int level, float *rows, int count, int stride, int length, int causal, float scale,
+                                int first_row);
+
+/// Makes the C allocator reuse freed blocks of any size below 1 GiB instead of mapping fresh
+/// (zeroed) pages each time: for processes that allocate and free large feature maps per layer.
+void llmk_keep_large_blocks(void);
 
 #endif

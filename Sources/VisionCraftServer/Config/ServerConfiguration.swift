@@ -1,3 +1,4 @@
+import DiffusionEngine
 import Foundation
 import LLMEngine
 import NIOCore
@@ -61,6 +62,9 @@ public struct ServerConfiguration: Codable, Sendable {
         /// `vae` (default) or `taesd`: decode embedded images with TAESD when its weights are in
         /// `models/taesd/`.
         public var imageDecoder: EmbeddedImageOptions.Decoder?
+        /// `bfloat16` or `float32`: what embedded image models multiply in (default: BF16 where the
+        /// CPU has AVX2 or better).
+        public var imagePrecision: Precision?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
                     shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {
@@ -149,7 +153,7 @@ public struct ServerConfiguration: Codable, Sendable {
     public var embeddedImages: EmbeddedImageOptions {
         EmbeddedImageOptions(
             threads: server?.imageThreads ?? embeddedEngine.threads, queueCapacity: max(1, server?.imageQueue ?? 4),
-            decoder: server?.imageDecoder ?? .vae)
+            decoder: server?.imageDecoder ?? .vae, precision: server?.imagePrecision ?? .fastest)
     }
     public var tierPolicies: TierPolicies { tiers ?? .defaults }
     /// At least one largest body, so a key sent in the body always works on an idle server.

@@ -46,7 +46,8 @@ enum EmbeddedImageModels {
             let path = (directory as NSString).appendingPathComponent(file)
             do {
                 let started = ContinuousClock.now
-                let model = try StableDiffusionModel(checkpoint: path, tokenizer: tokenizer, fastDecoder: fastDecoder)
+                let model = try StableDiffusionModel(
+                    checkpoint: path, tokenizer: tokenizer, fastDecoder: fastDecoder, precision: options.precision)
                 logger.info("Loaded image model", metadata: [
                     "model": "\(name)", "file": "\(path)", "load_time": "\(ContinuousClock.now - started)",
                     "family": "\(model.family.rawValue)", "prediction": "\(model.prediction.rawValue)",

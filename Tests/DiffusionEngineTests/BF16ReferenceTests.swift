@@ -1,0 +1,30 @@
+import Testing
+@testable import DiffusionEngine
+
+/// The fast mode (weights and products in BF16, sums in float) against diffusers' f32 values: the
+/// same passes as `ModelReferenceTests`, within BF16's stated tolerances — one pass of each network
+/// within 2% of the largest expected magnitude (measured here: see docs/diffusion.md).
+struct BF16ReferenceTests {
+    static let model = try! StableDiffusionModel(checkpoint: Reference.checkpoint, vocabulary: Reference.vocabulary,
+                                                 fastDecoder: Reference.directory.appendingPathComponent("taesd_decoder.safetensors").path,
+                                                 precision: .bfloat16)
+
+    @Test func unetStaysCloseToDiffusers() throws {
+        try expectUNetOnTheReferencePrompts(Self.model, tolerance: 2e-2)
+    }
+
+    @Test func decodersStayCloseToDiffusers() throws {
+        let input = Reference.tensor("vae.input")
+        let latent = FeatureMap(channels: input.shape[1], height: input.shape[2], width: input.shape[3], values: input.values)
+        let image = try Self.model.decoder.decode(latent, pool: Reference.parallelPool)
+        #expect(relativeError(image.values, Reference.tensor("vae.output").values) < 2e-2)
+        let fast = try Self.model.fastDecoder!.decode(latent, pool: Reference.pool)
+        #expect(relativeError(fast.values, Reference.tensor("taesd.output").values) < 2e-2)
+    }
+
+    /// The mode is real: its weights are BF16 and its output differs from the exact mode's.
+    @Test func theFastModeRoundsItsWeights() throws {
+        #expect(Self.model.unet.convIn.weight.precision == .bfloat16)
+        #expect(Reference.model.unet.convIn.weight.precision == .float32)
+    }
+}

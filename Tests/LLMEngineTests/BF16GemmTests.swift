@@ -1,0 +1,123 @@
+import Foundation
+import LLMKernels
+import Testing
+
+/// The diffusion engine's BF16 products and convolutions, and attention's softmax: every
+/// instruction-set path gives the same bits, and the values are close to sums in double of the
+/// unrounded operands (each operand rounded to BF16 moves a product by at most 2⁻⁸ of it).
+struct BF16GemmTests {
+    typealias Shape = FloatGemmTests.Shape
+    static let shapes = FloatGemmTests.shapes + [Shape(m: 130, n: 1100, depth: 515)]
+
+    static func product(level: Int, flags: Int32, _ shape: Shape) -> [Float] {
+        let a = FloatGemmTests.values(shape.m * shape.depth, seed: 1), b = FloatGemmTests.values(shape.n * shape.depth, seed: 2)
+        var aRounded = [UInt16](repeating: 0, count: a.count), bRounded = [UInt16](repeating: 0, count: b.count)
+        llmk_round_bf16(a, &aRounded, a.count)
+        llmk_round_bf16(b, &bRounded, b.count)
+        let transposed = flags & Int32(LLMK_GEMM_B_TRANSPOSED) != 0
+        var c = flags & Int32(LLMK_GEMM_ACCUMULATE) != 0 ? FloatGemmTests.values(shape.m * shape.n, seed: 3)
+            : [Float](repeating: .nan, count: shape.m * shape.n)
+        let ldb = Int32(transposed ? shape.depth : shape.n)
+        func run(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer) {
+            llmk_gemm_bf16_at_level(Int32(level), flags, Int32(shape.m), Int32(shape.n), Int32(shape.depth), a,
+                                    Int32(shape.depth), b, ldb, &c, Int32(shape.n))
+        }
+        switch (flags & Int32(LLMK_GEMM_A_BF16) != 0, flags & Int32(LLMK_GEMM_B_BF16) != 0) {
+        case (false, false): run(a, b)
+        case (true, false): run(aRounded, b)
+        case (false, true): run(a, bRounded)
+        case (true, true): run(aRounded, bRounded)
+        }
+        return c
+    }
+
+    @Test(arguments: shapes)
+    func everyPathGivesTheSameBitsAndCloseValues(_ shape: Shape) {
+        for flags in Int32(0)..<16 where flags & Int32(LLMK_GEMM_B_BF16) == 0 || flags & Int32(LLMK_GEMM_B_TRANSPOSED) != 0 {
+            let portable = Self.product(level: 0, flags: flags, shape)
+            for level in 1...2 where level <= Int(llmk_bf16_level()) {
+                #expect(Self.product(level: level, flags: flags, shape).map(\.bitPattern) == portable.map(\.bitPattern),
+                        "level \(level), flags \(flags)")
+            }
+            // Sums in double for the smaller shapes (the largest is there for the k-blocks' bits).
+            guard shape.m * shape.n * shape.depth < 1_000_000 else { continue }
+            let a = FloatGemmTests.values(shape.m * shape.depth, seed: 1), b = FloatGemmTests.values(shape.n * shape.depth, seed: 2)
+            let transposed = flags & Int32(LLMK_GEMM_B_TRANSPOSED) != 0
+            let start = flags & Int32(LLMK_GEMM_ACCUMULATE) != 0 ? FloatGemmTests.values(shape.m * shape.n, seed: 3)
+                : [Float](repeating: 0, count: shape.m * shape.n)
+            for i in 0..<shape.m {
+                for j in 0..<shape.n {
+                    var sum = Double(start[i * shape.n + j]), magnitude = 0.0
+                    for k in 0..<shape.depth {
+                        let product = Double(a[i * shape.depth + k]) * Double(transposed ? b[j * shape.depth + k] : b[k * shape.n + j])
+                        sum += product
+                        magnitude += abs(product)
+                    }
+                    #expect(abs(Double(portable[i * shape.n + j]) - sum) <= 1e-2 * magnitude + 1e-6 * (1 + abs(sum)))
+                }
+            }
+        }
+    }
+
+    /// A convolution read from its input equals the product with its patch matrix written out.
+    @Test(arguments: [(5, 7, 9, 3, 1), (4, 13, 11, 3, 2), (6, 8, 8, 1, 1), (3, 17, 5, 3, 1)])
+    func convolutionEqualsTheProductWithItsPatches(_ shape: (Int, Int, Int, Int, Int)) {
+        let (channels, height, width, kernel, stride) = shape
+        let padding = kernel / 2, outputs = 37, depth = channels * kernel * kernel
+        let outHeight = (height + 2 * padding - kernel) / stride + 1, outWidth = (width + 2 * padding - kernel) / stride + 1
+        let pixels = outHeight * outWidth
+        let x = FloatGemmTests.values(channels * height * width, seed: 4), w = FloatGemmTests.values(outputs * depth, seed: 5)
+        var patches = [Float](repeating: 0, count: pixels * depth)
+        for p in 0..<pixels {
+            for c in 0..<channels {
+                for dy in 0..<kernel {
+                    for dx in 0..<kernel {
+                        let iy = (p / outWidth) * stride + dy - padding, ix = (p % outWidth) * stride + dx - padding
+                        if iy >= 0 && iy < height && ix >= 0 && ix < width {
+                            patches[p * depth + (c * kernel + dy) * kernel + dx] = x[(c * height + iy) * width + ix]
+                        }
+                    }
+                }
+            }
+        }
+        for level in 0...Int(llmk_bf16_level()) {
+            var expected = [Float](repeating: 0, count: outputs * pixels), actual = expected
+            llmk_gemm_bf16_at_level(Int32(level), Int32(LLMK_GEMM_B_TRANSPOSED), Int32(outputs), Int32(pixels), Int32(depth),
+                                    w, Int32(depth), patches, Int32(depth), &expected, Int32(pixels))
+            x.withUnsafeBufferPointer { input in
+                var description = llmk_conv_input(
+                    input: input.baseAddress!, channels: Int32(channels), height: Int32(height), width: Int32(width),
+                    kernel: Int32(kernel), stride: Int32(stride), padding: Int32(padding), out_height: Int32(outHeight),
+                    out_width: Int32(outWidth))
+                // In two pieces, as two threads would take it.
+                let half = pixels / 2 + 3
+                llmk_conv_bf16_at_level(Int32(level), 0, Int32(outputs), w, &description, 0, Int32(half), &actual)
+                llmk_conv_bf16_at_level(Int32(level), 0, Int32(outputs), w, &description, Int32(half), Int32(pixels - half), &actual)
+            }
+            #expect(actual.map(\.bitPattern) == expected.map(\.bitPattern), "level \(level)")
+        }
+    }
+
+    @Test func softmaxRowsAreTheSameOnEveryPathAndSumToOne() {
+        let length = 77, count = 9
+        let scores = FloatGemmTests.values(count * length, seed: 6).map { $0 * 30 }
+        for causal in [Int32(0), 1] {
+            var portable = scores
+            llmk_softmax_rows_at_level(0, &portable, Int32(count), Int32(length), Int32(length), causal, 0.125, 60)
+            var fast = scores
+            llmk_softmax_rows_at_level(Int32(llmk_best_level()), &fast, Int32(count), Int32(length), Int32(length), causal, 0.125, 60)
+            #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern))
+            for r in 0..<count {
+                let row = portable[(r * length)..<((r + 1) * length)]
+                let valid = causal == 1 ? 60 + r + 1 : length
+                #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+                #expect(row.dropFirst(valid).allSatisfy { $0 == 0 })
+                let source = scores[(r * length)..<(r * length + valid)], top = source.max()!
+                let sum = source.reduce(0.0) { $0 + exp(Double(($1 - top) * 0.125)) }
+                for (k, value) in source.enumerated() {
+                    #expect(abs(Double(row[row.startIndex + k]) - exp(Double((value - top) * 0.125)) / sum) < 1e-6)
+                }
+            }
+        }
+    }
+}
