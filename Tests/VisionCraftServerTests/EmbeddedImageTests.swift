@@ -52,6 +52,8 @@ import Testing
         server.imageThreads = 1
         server.imageQueue = queue
         server.imageDecoder = decoder
+        // Exact products, so each image can be compared with the engine's reference model's bytes.
+        server.imagePrecision = .float32
         configuration.server = server
         if let defaults {
             configuration.imageModels = [.init(name: name, backends: [], defaults: defaults)]
