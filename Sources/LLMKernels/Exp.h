@@ -59,6 +59,31 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void llmk_expf8
     const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(exponent, _mm256_set1_epi32(127)), 23));
     _mm256_storeu_ps(values, _mm256_mul_ps(j, scale));
 }
+
+// llmk_ggml_expf on sixteen values in place, operation for operation (AVX-512), as llmk_expf8.
+__attribute__((target("avx512f"), always_inline)) static inline void llmk_expf16(float *values) {
+    const __m512 x = _mm512_loadu_ps(values);
+    const __m512 r = _mm512_set1_ps(0x1.8p23f);
+    const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+    const __m512 n = _mm512_sub_ps(z, r);
+    const __m512 minus_n = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(n), _mm512_set1_epi32((int)0x80000000)));
+    const __m512 b = _mm512_fmadd_ps(minus_n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+                                     _mm512_fmadd_ps(minus_n, _mm512_set1_ps(0x1.62e4p-1f), x));
+    const __m512 u = _mm512_mul_ps(b, b);
+    const __m512 j = _mm512_fmadd_ps(
+        _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+    const __mmask16 in_range = _mm512_cmp_ps_mask(n, _mm512_set1_ps(-126.0f), _CMP_GE_OQ) &
+                               _mm512_cmp_ps_mask(n, _mm512_set1_ps(127.0f), _CMP_LE_OQ);
+    if (in_range != 0xFFFF) {
+        for (int k = 0; k < 16; k++) values[k] = llmk_ggml_expf(values[k]);
+        return;
+    }
+    const __m512i exponent = _mm512_cvtps_epi32(n);
+    const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(exponent, _mm512_set1_epi32(127)), 23));
+    _mm512_storeu_ps(values, _mm512_mul_ps(j, scale));
+}
 #endif
 
 #endif

@@ -1,5 +1,5 @@
 #include "Common.h"
-#include "Tile512.h"
+#include "BF16Tiles.inc"
 
 // BF16 matrix products for the diffusion engine's fast mode: C (+)= A·B with both operands rounded
 // to bfloat16 (nearest even) and the sums kept in float. Each output's accumulator takes, per pair
@@ -16,183 +16,9 @@
 
 enum { KC = 512, MC = 128, NC = 1024 };  // KC even; panels: A 128×512 (128 KB), B 512×1024 (1 MB)
 
-static inline uint16_t to_bf16(float value) {
-    uint32_t bits;
-    memcpy(&bits, &value, sizeof bits);
-    if ((bits & 0x7FFFFFFF) > 0x7F800000) return (uint16_t)((bits >> 16) | 0x40);  // quiet NaN
-    bits += 0x7FFF + ((bits >> 16) & 1);
-    return (uint16_t)(bits >> 16);
-}
-
-static inline float from_bf16(uint16_t value) {
-    const uint32_t bits = (uint32_t)value << 16;
-    float out;
-    memcpy(&out, &bits, sizeof out);
-    return out;
-}
-
 void llmk_round_bf16(const float *values, uint16_t *out, size_t count) {
     for (size_t i = 0; i < count; i++) out[i] = to_bf16(values[i]);
 }
-
-#ifdef LLMK_X86
-/// Pairs of `values` (k, k+1) rounded to BF16, 16 pairs at a time, into every `stride`-th word of
-/// `out`; returns how many values it took (a multiple of 32).
-__attribute__((target("avx512f,avx512bf16"))) static int llmk_bf16_pairs_avx512(const float *values, int count,
-                                                                                  uint32_t *out, int stride) {
-    int k = 0;
-    uint32_t words[16];
-    for (; k + 32 <= count; k += 32) {
-        const __m512bh rounded = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(values + k + 16), _mm512_loadu_ps(values + k));
-        _mm512_storeu_si512(words, (__m512i)rounded);
-        for (int q = 0; q < 16; q++) out[(size_t)(k / 2 + q) * stride] = words[q];
-    }
-    return k;
-}
-
-/// Words (even[j], odd[j]) rounded to BF16 for j below `count` in steps of 16; returns how many.
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) static int llmk_bf16_interleave_avx512(const float *even,
-                                                                                               const float *odd,
-                                                                                               int count, uint32_t *out) {
-    // After rounding, words 0..15 hold even's values and 16..31 odd's; the permutation pairs them.
-    const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-                                           21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    int j = 0;
-    for (; j + 16 <= count; j += 16) {
-        const __m512bh rounded = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(odd + j), _mm512_loadu_ps(even + j));
-        _mm512_storeu_si512(out + j, _mm512_permutexvar_epi16(order, (__m512i)rounded));
-    }
-    return j;
-}
-#endif
-
-/// Lines whose k runs are contiguous (A's rows; B's columns when B is n × depth), k0..k0+depth-1,
-/// as [panel][pair][line][2], `panel` lines a panel (zeros past `count` and past `depth`).
-static void pack_lines(int level, const void *source, int is_bf16, int stride, int count, int k0, int depth, int panel,
-                       uint16_t *out) {
-    const int pairs = (depth + 1) / 2;
-    for (int p0 = 0; p0 < count; p0 += panel) {
-        uint32_t *destination = (uint32_t *)(out + (size_t)p0 * pairs * 2);
-        for (int r = 0; r < panel; r++) {
-            const int line = p0 + r;
-            if (line >= count) {
-                for (int p = 0; p < pairs; p++) destination[(size_t)p * panel + r] = 0;
-                continue;
-            }
-            int k = 0;
-            if (is_bf16) {
-                const uint16_t *values = (const uint16_t *)source + (size_t)line * stride + k0;
-                for (; k + 2 <= depth; k += 2) {
-                    uint32_t pair;
-                    memcpy(&pair, values + k, sizeof pair);
-                    destination[(size_t)(k / 2) * panel + r] = pair;
-                }
-                if (k < depth) destination[(size_t)(k / 2) * panel + r] = values[k];
-                continue;
-            }
-            const float *values = (const float *)source + (size_t)line * stride + k0;
-#ifdef LLMK_X86
-            if (level >= 2) k = llmk_bf16_pairs_avx512(values, depth, destination + r, panel);
-#endif
-            for (; k < depth; k += 2) {
-                const uint32_t odd = k + 1 < depth ? to_bf16(values[k + 1]) : 0;
-                destination[(size_t)(k / 2) * panel + r] = to_bf16(values[k]) | odd << 16;
-            }
-        }
-    }
-}
-
-/// B's rows k0..k0+depth-1 (B is depth × n, floats), columns 0..count-1, as [panel][pair][column][2],
-/// `width` columns a panel.
-static void pack_rows(int level, const float *b, int ldb, int count, int k0, int depth, int width, uint16_t *out) {
-    const int pairs = (depth + 1) / 2;
-    for (int p = 0; p < pairs; p++) {
-        const float *even = b + (size_t)(k0 + 2 * p) * ldb, *odd = 2 * p + 1 < depth ? even + ldb : NULL;
-        for (int j0 = 0; j0 < count; j0 += width) {
-            uint32_t *destination = (uint32_t *)(out + (size_t)j0 * pairs * 2) + (size_t)p * width;
-            int j = 0;
-#ifdef LLMK_X86
-            if (level >= 2 && odd) j = llmk_bf16_interleave_avx512(even + j0, odd + j0, count - j0 < width ? count - j0 : width, destination);
-#endif
-            for (; j < width; j++) {
-                const int column = j0 + j;
-                destination[j] = column >= count ? 0
-                                 : (uint32_t)to_bf16(even[column]) | (uint32_t)(odd ? to_bf16(odd[column]) : 0) << 16;
-            }
-        }
-    }
-}
-
-static inline float flush(float value) { return fabsf(value) < 0x1p-126f ? copysignf(0.0f, value) : value; }
-
-static void tile_portable(int rows, int columns, int pairs, const uint16_t *a, int panel_rows, const uint16_t *b,
-                          int width, float *c, int ldc, int start_from_c) {
-    for (int i = 0; i < rows; i++) {
-        for (int j = 0; j < columns; j++) {
-            float acc = start_from_c ? flush(c[(size_t)i * ldc + j]) : 0.0f;
-            for (int p = 0; p < pairs; p++) {
-                const uint16_t *x = a + ((size_t)p * panel_rows + i) * 2, *y = b + ((size_t)p * width + j) * 2;
-                acc = flush(fmaf(flush(from_bf16(x[1])), flush(from_bf16(y[1])), acc));
-                acc = flush(fmaf(flush(from_bf16(x[0])), flush(from_bf16(y[0])), acc));
-            }
-            c[(size_t)i * ldc + j] = acc;
-        }
-    }
-}
-
-#ifdef LLMK_X86
-__attribute__((target("avx512f,avx512bf16"))) static void tile_avx512(int rows, int columns, int pairs,
-                                                                      const uint16_t *a, const uint16_t *b, float *c,
-                                                                      int ldc, int start_from_c) {
-    // rows ≤ 8, columns ≤ 32; A panel 8 rows, B panel 32 columns.
-    LLMK_TILE512_START(acc, m0, m1, rows, columns, c, ldc, start_from_c)
-    const uint32_t *pa = (const uint32_t *)a;
-    for (int p = 0; p < pairs; p++) {
-        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + (size_t)p * 64);
-        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + (size_t)p * 64 + 32);
-        for (int i = 0; i < 8; i++) {
-            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)pa[(size_t)p * 8 + i]);
-            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], x, b0);
-            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], x, b1);
-        }
-    }
-    LLMK_TILE512_STORE(acc, m0, m1, rows, c, ldc)
-}
-
-__attribute__((target("avx2,fma"))) static void tile_avx2(int rows, int columns, int pairs, const uint16_t *a,
-                                                          const uint16_t *b, float *c, int ldc, int start_from_c) {
-    // rows ≤ 4, columns ≤ 16; A panel 4 rows, B panel 16 columns. Partial tiles through a buffer.
-    float buffer[4][16];
-    for (int i = 0; i < 4; i++) {
-        for (int j = 0; j < 16; j++) buffer[i][j] = i < rows && j < columns && start_from_c ? c[(size_t)i * ldc + j] : 0.0f;
-    }
-    __m256 acc[4][2];
-    for (int i = 0; i < 4; i++) {
-        acc[i][0] = _mm256_loadu_ps(buffer[i]);
-        acc[i][1] = _mm256_loadu_ps(buffer[i] + 8);
-    }
-    const __m256i high = _mm256_set1_epi32((int)0xFFFF0000);
-    const uint32_t *pa = (const uint32_t *)a;
-    for (int p = 0; p < pairs; p++) {
-        // Each 32-bit lane holds one column's (even, odd) pair: odd = the high half, even = shifted up.
-        const __m256i y0 = _mm256_loadu_si256((const __m256i *)(b + (size_t)p * 32));
-        const __m256i y1 = _mm256_loadu_si256((const __m256i *)(b + (size_t)p * 32 + 16));
-        const __m256 odd0 = _mm256_castsi256_ps(_mm256_and_si256(y0, high)), odd1 = _mm256_castsi256_ps(_mm256_and_si256(y1, high));
-        const __m256 even0 = _mm256_castsi256_ps(_mm256_slli_epi32(y0, 16)), even1 = _mm256_castsi256_ps(_mm256_slli_epi32(y1, 16));
-        for (int i = 0; i < 4; i++) {
-            const __m256i x = _mm256_set1_epi32((int)pa[(size_t)p * 4 + i]);
-            const __m256 xo = _mm256_castsi256_ps(_mm256_and_si256(x, high)), xe = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
-            acc[i][0] = _mm256_fmadd_ps(xe, even0, _mm256_fmadd_ps(xo, odd0, acc[i][0]));
-            acc[i][1] = _mm256_fmadd_ps(xe, even1, _mm256_fmadd_ps(xo, odd1, acc[i][1]));
-        }
-    }
-    for (int i = 0; i < rows; i++) {
-        _mm256_storeu_ps(buffer[i], acc[i][0]);
-        _mm256_storeu_ps(buffer[i] + 8, acc[i][1]);
-        for (int j = 0; j < columns; j++) c[(size_t)i * ldc + j] = buffer[i][j];
-    }
-}
-#endif
 
 int llmk_bf16_level(void) {
     const int best = llmk_best_level();
@@ -266,12 +92,8 @@ static void gemm(int level, int flags, int m, int n, int depth, const void *a, i
     const int bf16_level = llmk_bf16_level();
     level = level < bf16_level ? level : bf16_level;
     const int a_bf16 = flags & LLMK_GEMM_A_BF16, accumulate = flags & LLMK_GEMM_ACCUMULATE;
-    const int width = level >= 2 ? 32 : 16, panel_rows = level >= 2 ? 8 : 4;
-#ifdef LLMK_X86
-    // The AVX2 and portable paths flush denormals through the control register, as vdpbf16ps does.
-    const unsigned int csr = _mm_getcsr();
-    if (level < 2) _mm_setcsr(csr | 0x8040);
-#endif
+    const int width = tile_width(level), panel_rows = tile_rows(level);
+    const unsigned int csr = flush_denormals_below_bf16(level);
     uint16_t *packed_a = aligned_alloc(64, sizeof(uint16_t) * MC * KC);
     uint16_t *packed_b = aligned_alloc(64, sizeof(uint16_t) * NC * KC);
     for (int j0 = 0; j0 < n; j0 += NC) {
@@ -292,17 +114,7 @@ static void gemm(int level, int flags, int m, int n, int depth, const void *a, i
                         const uint16_t *a_panel = packed_a + (size_t)ir * pairs * 2;
                         const int rows = rows_in_block - ir < panel_rows ? rows_in_block - ir : panel_rows;
                         float *c_tile = c + (size_t)(i0 + ir) * ldc + j0 + jr;
-#ifdef LLMK_X86
-                        if (level >= 2) {
-                            tile_avx512(rows, cols, pairs, a_panel, b_panel, c_tile, ldc, start_from_c);
-                            continue;
-                        }
-                        if (level >= 1) {
-                            tile_avx2(rows, cols, pairs, a_panel, b_panel, c_tile, ldc, start_from_c);
-                            continue;
-                        }
-#endif
-                        tile_portable(rows, cols, pairs, a_panel, panel_rows, b_panel, width, c_tile, ldc, start_from_c);
+                        tile_at_level(level, rows, cols, pairs, a_panel, b_panel, c_tile, ldc, start_from_c);
                     }
                 }
             }
@@ -311,9 +123,7 @@ static void gemm(int level, int flags, int m, int n, int depth, const void *a, i
     }
     free(packed_a);
     free(packed_b);
-#ifdef LLMK_X86
-    _mm_setcsr(csr);
-#endif
+    restore_control(csr);
 }
 
 void llmk_gemm_bf16_at_level(int level, int flags, int m, int n, int depth, const void *a, int lda, const void *b,

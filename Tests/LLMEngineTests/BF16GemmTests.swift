@@ -120,4 +120,49 @@ struct BF16GemmTests {
             }
         }
     }
+
+    /// Attention in tiles: the same bits on every path, and close to attention computed in double
+    /// (query and key counts that leave partial tiles and several key blocks; head widths of SD's):
+    /// within 2% of the values' range (scores rounded to BF16 move by up to 2⁻⁸ of their size).
+    @Test(arguments: [(37, 29, 40), (130, 300, 40), (64, 77, 80), (5, 600, 64), (70, 520, 160)])
+    func tiledAttentionIsTheSameOnEveryPathAndCloseToTheSums(_ shape: (Int, Int, Int)) {
+        let (queryCount, keyCount, headWidth) = shape
+        let width = headWidth * 3, offset = headWidth  // the middle head of three
+        let scale = 1 / Float(headWidth).squareRoot()
+        let q = FloatGemmTests.values(queryCount * width, seed: 7).map { $0 * 4 }
+        let k = FloatGemmTests.values(keyCount * width, seed: 8).map { $0 * 4 }
+        let v = FloatGemmTests.values(keyCount * width, seed: 9)
+        func attend(level: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: queryCount * width)
+            q.withUnsafeBufferPointer { q in
+                k.withUnsafeBufferPointer { k in
+                    v.withUnsafeBufferPointer { v in
+                        out.withUnsafeMutableBufferPointer { out in
+                            llmk_attention_bf16_at_level(
+                                Int32(level), q.baseAddress! + offset, k.baseAddress! + offset, v.baseAddress! + offset,
+                                Int32(width), Int32(queryCount), Int32(keyCount), Int32(headWidth), scale,
+                                out.baseAddress! + offset, Int32(width))
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        let portable = attend(level: 0)
+        for level in 1...2 where level <= Int(llmk_bf16_level()) {
+            #expect(attend(level: level).map(\.bitPattern) == portable.map(\.bitPattern), "level \(level)")
+        }
+        for i in 0..<queryCount {
+            let scores = (0..<keyCount).map { j in
+                (0..<headWidth).reduce(0.0) { $0 + Double(q[i * width + offset + $1]) * Double(k[j * width + offset + $1]) } * Double(scale)
+            }
+            let top = scores.max()!, weights = scores.map { exp($0 - top) }, sum = weights.reduce(0, +)
+            for d in 0..<headWidth {
+                let expected = (0..<keyCount).reduce(0.0) { $0 + weights[$1] * Double(v[$1 * width + offset + d]) } / sum
+                #expect(abs(Double(portable[i * width + offset + d]) - expected) < 2e-2)  // values lie in [−1, 1]
+            }
+            // The other heads' columns are left alone.
+            #expect(portable[(i * width)..<(i * width + offset)].allSatisfy { $0 == 0 })
+        }
+    }
 }

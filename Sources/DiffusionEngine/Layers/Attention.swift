@@ -12,6 +12,10 @@ enum Attention {
     ) -> [Float] {
         let headWidth = width / heads
         let scale = 1 / Float(headWidth).squareRoot()
+        if precision == .bfloat16 && !causal {
+            return tiled(queries: queries, keys: keys, values: values, queryCount: queryCount, keyCount: keyCount,
+                         width: width, heads: heads, scale: scale, pool: pool)
+        }
         var out = [Float](repeating: 0, count: queryCount * width)
         var scores = [Float](repeating: 0, count: queryCount * keyCount)
         queries.withUnsafeBufferPointer { q in
@@ -35,6 +39,36 @@ enum Attention {
                                     .float(scores), lda: keyCount, v.baseAddress! + offset, ldb: width,
                                     into: out.baseAddress! + offset, ldc: width, m: queryCount, n: headWidth,
                                     depth: keyCount, precision: precision, pool: pool)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The BF16 mode's attention: each head in tiles (`llmk_attention_bf16`), the threads taking
+    /// the queries in halves, so no score matrix is ever stored.
+    private static func tiled(
+        queries: [Float], keys: [Float], values: [Float], queryCount: Int, keyCount: Int, width: Int, heads: Int,
+        scale: Float, pool: ComputePool
+    ) -> [Float] {
+        let headWidth = width / heads
+        var out = [Float](repeating: 0, count: queryCount * width)
+        let piece = max(64, (queryCount + pool.threadCount - 1) / pool.threadCount)
+        queries.withUnsafeBufferPointer { q in
+            keys.withUnsafeBufferPointer { k in
+                values.withUnsafeBufferPointer { v in
+                    out.withUnsafeMutableBufferPointer { out in
+                        let (q, k, v, out) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, out.baseAddress!)
+                        for head in 0..<heads {
+                            let offset = head * headWidth
+                            pool.runShared((queryCount + piece - 1) / piece) { _, pieces in
+                                let start = pieces.lowerBound * piece, end = min(queryCount, pieces.upperBound * piece)
+                                llmk_attention_bf16(q + start * width + offset, k + offset, v + offset, Int32(width),
+                                                    Int32(end - start), Int32(keyCount), Int32(headWidth), scale,
+                                                    out + start * width + offset, Int32(width))
                             }
                         }
                     }

@@ -33,20 +33,40 @@ struct Linear: Sendable {
 
     /// `rows` rows of `inputs` values in, `rows` rows of `outputs` out.
     func callAsFunction(_ x: [Float], rows: Int, pool: ComputePool) -> [Float] {
-        precondition(x.count == rows * inputs, "a linear layer's input rows must be its width")
         var y = [Float](repeating: 0, count: rows * outputs)
         if let bias {
             for row in 0..<rows { y.replaceSubrange(row * outputs..<(row + 1) * outputs, with: bias) }
         }
+        multiply(x, rows: rows, into: &y, accumulate: bias != nil, pool: pool)
+        return y
+    }
+
+    /// `residual` + this layer's output: the product is added to the residual rows (plus the
+    /// bias) in place, with no separate pass over them.
+    func callAsFunction(_ x: [Float], rows: Int, adding residual: [Float], pool: ComputePool) -> [Float] {
+        precondition(residual.count == rows * outputs, "a residual must have the layer's output shape")
+        var y = residual
+        if let bias {
+            y.withUnsafeMutableBufferPointer { y in
+                for row in 0..<rows {
+                    for i in 0..<outputs { y[row * outputs + i] += bias[i] }
+                }
+            }
+        }
+        multiply(x, rows: rows, into: &y, accumulate: true, pool: pool)
+        return y
+    }
+
+    private func multiply(_ x: [Float], rows: Int, into y: inout [Float], accumulate: Bool, pool: ComputePool) {
+        precondition(x.count == rows * inputs, "a linear layer's input rows must be its width")
         x.withUnsafeBufferPointer { x in
             weight.withOperand { w in
                 y.withUnsafeMutableBufferPointer { y in
                     MatrixProduct.timesTransposed(
                         .float(x.baseAddress!), lda: inputs, w, ldb: inputs, into: y.baseAddress!, ldc: outputs,
-                        m: rows, n: outputs, depth: inputs, accumulate: bias != nil, pool: pool)
+                        m: rows, n: outputs, depth: inputs, accumulate: accumulate, pool: pool)
                 }
             }
         }
-        return y
     }
 }

@@ -68,24 +68,30 @@ struct LayerNorm: Sendable {
         self.epsilon = epsilon
     }
 
-    func callAsFunction(_ x: [Float], rows: Int) -> [Float] {
+    /// Each row normalised on its own (rows shared between the pool's threads when one is given).
+    func callAsFunction(_ x: [Float], rows: Int, pool: ComputePool? = nil) -> [Float] {
         let width = scale.count
         precondition(x.count == rows * width, "a layer norm's rows must be its width")
         var y = x
+        let (scale, shift, epsilon) = (scale, shift, epsilon)
         y.withUnsafeMutableBufferPointer { y in
-            for row in 0..<rows {
-                let start = row * width
-                var sum = 0.0
-                for i in 0..<width { sum += Double(y[start + i]) }
-                let mean = sum / Double(width)
-                var squares = 0.0
-                for i in 0..<width {
-                    let d = Double(y[start + i]) - mean
-                    squares += d * d
+            let y = y.baseAddress!
+            let normalise = { (range: Range<Int>) in
+                for row in range {
+                    let start = y + row * width
+                    var sum = 0.0
+                    for i in 0..<width { sum += Double(start[i]) }
+                    let mean = sum / Double(width)
+                    var squares = 0.0
+                    for i in 0..<width {
+                        let d = Double(start[i]) - mean
+                        squares += d * d
+                    }
+                    let inverse = Float(1 / (squares / Double(width) + Double(epsilon)).squareRoot())
+                    for i in 0..<width { start[i] = (start[i] - Float(mean)) * inverse * scale[i] + shift[i] }
                 }
-                let inverse = Float(1 / (squares / Double(width) + Double(epsilon)).squareRoot())
-                for i in 0..<width { y[start + i] = (y[start + i] - Float(mean)) * inverse * scale[i] + shift[i] }
             }
+            if let pool { pool.runShared(rows) { _, range in normalise(range) } } else { normalise(0..<rows) }
         }
         return y
     }

@@ -62,31 +62,39 @@ struct SpatialTransformer: Sendable {
         let count = x.pixels, width = projectIn.outputs
         var tokens = projectIn(norm(x, pool: pool).tokenRows(), rows: count, pool: pool)
         for block in blocks {
-            var normed = block.norm1(tokens, rows: count)
+            var normed = block.norm1(tokens, rows: count, pool: pool)
             var attended = Attention.callAsFunction(
                 queries: block.selfQuery(normed, rows: count, pool: pool), keys: block.selfKey(normed, rows: count, pool: pool),
                 values: block.selfValue(normed, rows: count, pool: pool), queryCount: count, keyCount: count,
                 width: width, heads: heads, precision: block.selfQuery.weight.precision, pool: pool)
-            add(block.selfOutput(attended, rows: count, pool: pool), to: &tokens)
+            tokens = block.selfOutput(attended, rows: count, adding: tokens, pool: pool)
 
-            normed = block.norm2(tokens, rows: count)
+            normed = block.norm2(tokens, rows: count, pool: pool)
             attended = Attention.callAsFunction(
                 queries: block.crossQuery(normed, rows: count, pool: pool),
                 keys: block.crossKey(context, rows: contextCount, pool: pool),
                 values: block.crossValue(context, rows: contextCount, pool: pool), queryCount: count,
                 keyCount: contextCount, width: width, heads: heads, precision: block.crossQuery.weight.precision,
                 pool: pool)
-            add(block.crossOutput(attended, rows: count, pool: pool), to: &tokens)
+            tokens = block.crossOutput(attended, rows: count, adding: tokens, pool: pool)
 
-            let projected = block.feedForwardIn(block.norm3(tokens, rows: count), rows: count, pool: pool)
+            let projected = block.feedForwardIn(block.norm3(tokens, rows: count, pool: pool), rows: count, pool: pool)
             let inner = projected.count / count / 2
             var gated = [Float](repeating: 0, count: count * inner)
-            for row in 0..<count {
-                for i in 0..<inner {
-                    gated[row * inner + i] = projected[row * 2 * inner + i] * Activation.gelu(projected[row * 2 * inner + inner + i])
+            gated.withUnsafeMutableBufferPointer { gated in
+                projected.withUnsafeBufferPointer { projected in
+                    let (gated, projected) = (gated.baseAddress!, projected.baseAddress!)
+                    pool.runShared(count) { _, rows in
+                        for row in rows {
+                            for i in 0..<inner {
+                                gated[row * inner + i] = projected[row * 2 * inner + i]
+                                    * Activation.gelu(projected[row * 2 * inner + inner + i])
+                            }
+                        }
+                    }
                 }
             }
-            add(block.feedForwardOut(gated, rows: count, pool: pool), to: &tokens)
+            tokens = block.feedForwardOut(gated, rows: count, adding: tokens, pool: pool)
         }
         var out = x.fromTokenRows(projectOut(tokens, rows: count, pool: pool), channels: projectOut.outputs)
         out.add(x)

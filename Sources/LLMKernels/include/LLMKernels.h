@@ -263,6 +263,17 @@ void llmk_conv_bf16(int flags, int outputs, const void *weights, const llmk_conv
 void llmk_conv_bf16_at_level(int level, int flags, int outputs, const void *weights, const llmk_conv_input *input,
                              int first_pixel, int pixel_count, float *output);
 
+/// One head of attention in the BF16 mode, in tiles: out[i] = Σ_j softmax_j(scale · q_i·k_j) v_j for
+/// queries, keys and values `stride` floats apart (a head's slice of wider rows), `head_width` wide;
+/// scores and probabilities rounded to BF16 as the products round them, sums in float.
+void llmk_attention_bf16(const float *queries, const float *keys, const float *values, int stride, int query_count,
+                         int key_count, int head_width, float scale, float *out, int out_stride);
+
+/// `llmk_attention_bf16` on the path of `level`, for tests.
+void llmk_attention_bf16_at_level(int level, const float *queries, const float *keys, const float *values, int stride,
+                                  int query_count, int key_count, int head_width, float scale, float *out,
+                                  int out_stride);
+
 /// The best path of `llmk_gemm_bf16` on this CPU (2 needs AVX-512 BF16).
 int llmk_bf16_level(void);
 
