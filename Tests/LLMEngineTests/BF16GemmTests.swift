@@ -165,4 +165,46 @@ struct BF16GemmTests {
             #expect(portable[(i * width)..<(i * width + offset)].allSatisfy { $0 == 0 })
         }
     }
+
+    /// Group normalisation with SiLU and GEGLU: the same bits on every path, and the values of the
+    /// formulas computed in double.
+    @Test func pointwiseLayersAreTheSameOnEveryPathAndRight() {
+        let channels = 64, pixels = 777, groups = 32, perGroup = channels / groups
+        let x = FloatGemmTests.values(channels * pixels, seed: 10).map { $0 * 3 + 1 }
+        let scale = (0..<channels).map { 1 + 0.01 * Float($0) }, shift = (0..<channels).map { 0.1 * Float($0) }
+        func normed(level: Int) -> [Float] {
+            var y = x
+            llmk_group_norm_at_level(Int32(level), &y, Int32(pixels), Int32(perGroup), 0, Int32(groups), scale, shift, 1e-5, 1)
+            return y
+        }
+        let portableNorm = normed(level: 0)
+        #expect(normed(level: Int(llmk_best_level())).map(\.bitPattern) == portableNorm.map(\.bitPattern))
+        for group in 0..<groups {
+            let slice = x[(group * perGroup * pixels)..<((group + 1) * perGroup * pixels)].map(Double.init)
+            let mean = slice.reduce(0, +) / Double(slice.count)
+            let inverse = 1 / (slice.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(slice.count) + 1e-5).squareRoot()
+            for (i, value) in slice.enumerated() {
+                let channel = group * perGroup + i / pixels
+                let v = (value - mean) * inverse * Double(scale[channel]) + Double(shift[channel])
+                #expect(abs(Double(portableNorm[group * perGroup * pixels + i]) - v / (1 + exp(-v))) < 1e-5)
+            }
+        }
+
+        let rows = 9, inner = 100
+        let projected = FloatGemmTests.values(rows * 2 * inner, seed: 11).map { $0 * 4 }
+        func geglu(level: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: rows * inner)
+            llmk_geglu_at_level(Int32(level), projected, Int32(rows), Int32(inner), &out)
+            return out
+        }
+        let portable = geglu(level: 0)
+        #expect(geglu(level: Int(llmk_best_level())).map(\.bitPattern) == portable.map(\.bitPattern))
+        for r in 0..<rows {
+            for i in 0..<inner {
+                let gate = Double(projected[r * 2 * inner + inner + i])
+                let expected = Double(projected[r * 2 * inner + i]) * 0.5 * gate * (1 + erf(gate / 2.0.squareRoot()))
+                #expect(abs(Double(portable[r * inner + i]) - expected) < 1e-5)
+            }
+        }
+    }
 }

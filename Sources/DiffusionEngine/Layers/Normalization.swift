@@ -1,9 +1,10 @@
 import Foundation
 import LLMEngine
+import LLMKernels
 
 /// Group normalization over a feature map (channels split into groups, each normalized over its
 /// channels and pixels), then a per-channel scale and shift; optionally SiLU after, as most of its
-/// uses in a UNet and a VAE are followed by one. Sums are taken in double.
+/// uses in a UNet and a VAE are followed by one. Sums are taken in double (`llmk_group_norm`).
 struct GroupNorm: Sendable {
     let scale: [Float]
     let shift: [Float]
@@ -26,28 +27,12 @@ struct GroupNorm: Sendable {
         let perGroup = x.channels / groups, pixels = x.pixels
         let (scale, shift, epsilon) = (scale, shift, epsilon)
         y.values.withUnsafeMutableBufferPointer { values in
-            let values = values.baseAddress!
-            pool.runShared(groups) { _, groupRange in
-                for group in groupRange {
-                    let start = values + group * perGroup * pixels, count = perGroup * pixels
-                    var sum = 0.0
-                    for i in 0..<count { sum += Double(start[i]) }
-                    let mean = sum / Double(count)
-                    var squares = 0.0
-                    for i in 0..<count {
-                        let d = Double(start[i]) - mean
-                        squares += d * d
-                    }
-                    let inverse = 1 / (squares / Double(count) + Double(epsilon)).squareRoot()
-                    for c in 0..<perGroup {
-                        let channel = group * perGroup + c
-                        let a = Float(inverse) * scale[channel]
-                        let b = shift[channel] - Float(mean) * a
-                        let plane = start + c * pixels
-                        for i in 0..<pixels {
-                            let v = plane[i] * a + b
-                            plane[i] = silu ? v / (1 + exp(-v)) : v
-                        }
+            scale.withUnsafeBufferPointer { scale in
+                shift.withUnsafeBufferPointer { shift in
+                    let (values, scale, shift) = (values.baseAddress!, scale.baseAddress!, shift.baseAddress!)
+                    pool.runShared(groups) { _, range in
+                        llmk_group_norm(values, Int32(pixels), Int32(perGroup), Int32(range.lowerBound), Int32(range.count),
+                                        scale, shift, epsilon, silu ? 1 : 0)
                     }
                 }
             }

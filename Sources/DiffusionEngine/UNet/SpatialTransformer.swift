@@ -1,4 +1,5 @@
 import LLMEngine
+import LLMKernels
 
 /// The UNet's attention block (diffusers' `Transformer2DModel`): the map normalized and projected
 /// to tokens, transformer blocks of self-attention, cross-attention to the text and a GEGLU
@@ -85,12 +86,8 @@ struct SpatialTransformer: Sendable {
                 projected.withUnsafeBufferPointer { projected in
                     let (gated, projected) = (gated.baseAddress!, projected.baseAddress!)
                     pool.runShared(count) { _, rows in
-                        for row in rows {
-                            for i in 0..<inner {
-                                gated[row * inner + i] = projected[row * 2 * inner + i]
-                                    * Activation.gelu(projected[row * 2 * inner + inner + i])
-                            }
-                        }
+                        llmk_geglu(projected + rows.lowerBound * 2 * inner, Int32(rows.count), Int32(inner),
+                                   gated + rows.lowerBound * inner)
                     }
                 }
             }

@@ -292,4 +292,21 @@ void llmk_softmax_rows_at_level(int level, float *rows, int count, int stride, i
 /// (zeroed) pages each time: for processes that allocate and free large feature maps per layer.
 void llmk_keep_large_blocks(void);
 
+/// Group normalisation in place over groups first_group..first_group+group_count-1 of a feature
+/// map [groups·per_group channels × pixels]: statistics in double, then ·scale + shift per channel,
+/// then SiLU when `silu`. Every path gives the same bits.
+void llmk_group_norm(float *values, int pixels, int per_group, int first_group, int group_count, const float *scale,
+                     const float *shift, float epsilon, int silu);
+
+/// `llmk_group_norm` on the path of `level`, for tests.
+void llmk_group_norm_at_level(int level, float *values, int pixels, int per_group, int first_group, int group_count,
+                              const float *scale, const float *shift, float epsilon, int silu);
+
+/// GEGLU over rows of 2·inner values (the value half, then the gate half): out = x · GELU(gate),
+/// GELU with erf (within 1.5e-7 of it).
+void llmk_geglu(const float *projected, int rows, int inner, float *out);
+
+/// `llmk_geglu` on the path of `level`, for tests.
+void llmk_geglu_at_level(int level, const float *projected, int rows, int inner, float *out);
+
 #endif
