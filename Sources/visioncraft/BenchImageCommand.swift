@@ -36,12 +36,13 @@ struct BenchImageCommand: ParsableCommand {
             last = now
         })
         // The first interval also holds the two prompts' encoding; the sampler's steps follow.
+        let stepsPeak = Self.residentMegabytes("VmHWM:")
         let decodeStart = ContinuousClock.now
         _ = try model.decoder.decode(latents, pool: pool)
         let decode = ContinuousClock.now - decodeStart
         let sorted = stepTimes.dropFirst().sorted()
         let median = sorted.isEmpty ? stepTimes[0] : sorted[sorted.count / 2]
-        print("visioncraft guided_step_s=\(Self.seconds(median)) (median of \(sorted.count); first with prompts \(Self.seconds(stepTimes[0]))) vae_decode_s=\(Self.seconds(decode)) peak_rss_mb=\(Self.residentMegabytes("VmHWM:"))")
+        print("visioncraft guided_step_s=\(Self.seconds(median)) (median of \(sorted.count); first with prompts \(Self.seconds(stepTimes[0]))) vae_decode_s=\(Self.seconds(decode)) peak_rss_mb=\(Self.residentMegabytes("VmHWM:")) (\(stepsPeak) before decoding)")
 
         if taesd != nil {
             var fast = request

@@ -36,5 +36,8 @@ run_sdcpp 1; ONE=$SAMPLING
 run_sdcpp $((STEPS + 1)); MORE=$SAMPLING
 python3 -c "print(f'stable-diffusion.cpp threads=$THREADS guided_step_s={($MORE - $ONE) / $STEPS:.2f} (mean of $STEPS after the first) vae_decode_s=$DECODE peak_rss_mb={$PEAK // 1024}')"
 rm -f "$LOG"
+# Its command-line program frees the text encoder after encoding and the UNet before decoding; as a
+# server it keeps them loaded, as ours does.
+bash bench/image/sdcpp_server_rss.sh "$MODEL" "$THREADS" 1
 
 python3 bench/image/diffusers_speed.py "$MODEL" "$THREADS" "$STEPS" 2>&1 | grep '^diffusers'

@@ -31,7 +31,7 @@ public final class MappedFile: @unchecked Sendable {
 
     /// Drops the whole pages inside `range` from resident memory; the mapping stays valid and
     /// read-only, so a later read pages them back in from the file.
-    func releasePages(_ range: UnsafeRawBufferPointer) {
+    public func releasePages(_ range: UnsafeRawBufferPointer) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (Int(bitPattern: range.baseAddress) + page - 1) / page * page
         let end = (Int(bitPattern: range.baseAddress) + range.count) / page * page
