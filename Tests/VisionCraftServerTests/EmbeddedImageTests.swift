@@ -44,7 +44,8 @@ import Testing
     static let pool = ComputePool(threadCount: 1)
 
     static func environment(
-        defaults: ImageDefaults? = nil, queue: Int? = nil, decoder: EmbeddedImageOptions.Decoder? = nil
+        defaults: ImageDefaults? = nil, queue: Int? = nil, decoder: EmbeddedImageOptions.Decoder? = nil,
+        precision: Precision? = .float32
     ) async throws -> TestEnvironment {
         var configuration = ServerConfiguration()
         var server = ServerConfiguration.ServerSection()
@@ -52,8 +53,9 @@ import Testing
         server.imageThreads = 1
         server.imageQueue = queue
         server.imageDecoder = decoder
-        // Exact products, so each image can be compared with the engine's reference model's bytes.
-        server.imagePrecision = .float32
+        // Exact products unless a test says otherwise, so each image can be compared with the
+        // engine's reference model's bytes.
+        server.imagePrecision = precision
         configuration.server = server
         if let defaults {
             configuration.imageModels = [.init(name: name, backends: [], defaults: defaults)]
@@ -61,8 +63,10 @@ import Testing
         return try await TestEnvironment.make(configuration: configuration, modelsDirectory: modelsDirectory)
     }
 
-    /// The PNG the engine itself makes for these settings.
-    static func expectedPNG(_ request: ImageRequest, cfg: Int, loraTags: String = "") async throws -> [UInt8] {
+    /// The PNG the engine itself makes for these settings (with the exact model unless given one).
+    static func expectedPNG(
+        _ request: ImageRequest, cfg: Int, loraTags: String = "", model: StableDiffusionModel = model
+    ) async throws -> [UInt8] {
         let image = try await offThePool { try model.generate(request, pool: pool) }
         var text = [request.prompt + loraTags]
         if !request.negativePrompt.isEmpty { text.append("Negative prompt: \(request.negativePrompt)") }
@@ -117,6 +121,28 @@ import Testing
         let records = try await environment.usageRecords()
         #expect(records.map(\.status) == Array(repeating: 200, count: ImageSampler.allCases.count))
         #expect(Set(records.map(\.model)) == [Self.name])
+    }
+
+    /// A server left to its default precision draws with BF16 products where the CPU has them: its
+    /// PNG is the fast engine's, byte for byte, and (there) not the exact one's.
+    @Test func theDefaultPrecisionIsTheFastEngines() async throws {
+        let environment = try await Self.environment(precision: nil)
+        let (key, _) = try await environment.mintKey(.tier2)
+        let request = ImageRequest(prompt: "a red fox in snow", negativePrompt: "blurry", width: 64, height: 64, steps: 2,
+                                   guidance: 5, sampler: .euler, seed: 77)
+        let fastModel = try StableDiffusionModel(checkpoint: Self.fixture, vocabulary: Self.vocabulary,
+                                                 fastDecoder: Self.taesd, precision: .fastest)
+        let fast = try await Self.expectedPNG(request, cfg: 5, model: fastModel)
+        let exact = try await Self.expectedPNG(request, cfg: 5)
+        if Precision.fastest == .bfloat16 { #expect(fast != exact) }
+        try await environment.live { server in
+            let response = try await LiveClient.post("\(server)/sd", json: body([
+                "model": Self.name, "prompt": "a red fox in snow", "negative_prompt": "blurry", "width": 64, "height": 64,
+                "steps": 2, "cfg_scale": 5, "sampler": "Euler", "seed": 77,
+            ]), key: key)
+            #expect(response.status == 200, "\(response.body.string)")
+            #expect(Array(response.body.readableBytesView) == fast)
+        }
     }
 
     @Test func fieldsLeftOutTakeTheModelsConfiguredDefaults() async throws {
