@@ -17,6 +17,8 @@ import Testing
     static let sd2Fixture = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd2-tiny/model.safetensors").path
     static let lora = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/lora.safetensors").path
     static let taesd = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny/taesd_decoder.safetensors").path
+    /// The same weights as `fixture`, as a diffusers folder.
+    static let folderFixture = root.appendingPathComponent("Tests/DiffusionEngineTests/Reference/sd1-tiny-diffusers").path
 
     /// A models folder holding only the fixture (as `sd/tiny-sd1.safetensors`) and the vocabulary.
     static let modelsDirectory: String = {
@@ -33,6 +35,8 @@ import Testing
             atPath: directory.appendingPathComponent("sd/\(name).safetensors").path, withDestinationPath: fixture)
         try? FileManager.default.createSymbolicLink(
             atPath: directory.appendingPathComponent("sd/tiny-sd2.safetensors").path, withDestinationPath: sd2Fixture)
+        try? FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("sd/tiny-sd1-diffusers").path, withDestinationPath: folderFixture)
         try? FileManager.default.createSymbolicLink(
             atPath: directory.appendingPathComponent("clip/bpe_simple_vocab_16e6.txt").path, withDestinationPath: vocabulary)
         // A pickled checkpoint is refused, never loaded.
@@ -65,13 +69,14 @@ import Testing
 
     /// The PNG the engine itself makes for these settings (with the exact model unless given one).
     static func expectedPNG(
-        _ request: ImageRequest, cfg: Int, loraTags: String = "", model: StableDiffusionModel = model
+        _ request: ImageRequest, cfg: Int, loraTags: String = "", model: StableDiffusionModel = model,
+        named modelName: String = name
     ) async throws -> [UInt8] {
         let image = try await offThePool { try model.generate(request, pool: pool) }
         var text = [request.prompt + loraTags]
         if !request.negativePrompt.isEmpty { text.append("Negative prompt: \(request.negativePrompt)") }
         text.append("Steps: \(request.steps), Sampler: \(request.sampler.rawValue), CFG scale: \(cfg), Seed: \(request.seed), "
-            + "Size: \(request.width)x\(request.height), Model: \(name)"
+            + "Size: \(request.width)x\(request.height), Model: \(modelName)"
             + (request.clipSkip > 1 ? ", Clip skip: \(request.clipSkip)" : ""))
         return PNGEncoder.encode(width: image.width, height: image.height, rgb: image.pixels,
                                  text: [("parameters", text.joined(separator: "\n"))])
@@ -80,7 +85,7 @@ import Testing
     @Test func theCheckpointIsListedWithItsDefaultsAndSamplers() async throws {
         let environment = try await Self.environment()
         try await environment.live { server in
-            #expect(try await LiveClient.get("\(server)/sd/models").body.json.strings == [Self.name, "tiny-sd2"])
+            #expect(try await LiveClient.get("\(server)/sd/models").body.json.strings == ["tiny-sd1-diffusers", Self.name, "tiny-sd2"])
             #expect(try await LiveClient.get("\(server)/sd/samplers").body.json.strings == ImageSampler.allCases.map(\.rawValue))
             #expect(try await LiveClient.get("\(server)/sd/loras").body.json.strings == ["tiny-lora"])
             let detail = try await LiveClient.get("\(server)/sd/models/\(Self.name)")
@@ -142,6 +147,24 @@ import Testing
             ]), key: key)
             #expect(response.status == 200, "\(response.body.string)")
             #expect(Array(response.body.readableBytesView) == fast)
+        }
+    }
+
+    /// A diffusers folder in `models/sd/` is served under the folder's name and draws what the
+    /// single file with the same weights draws.
+    @Test func aDiffusersFolderIsServedUnderItsName() async throws {
+        let environment = try await Self.environment()
+        let (key, _) = try await environment.mintKey(.tier2)
+        let request = ImageRequest(prompt: "a red fox in snow", width: 64, height: 64, steps: 2, guidance: 5,
+                                   sampler: .euler, seed: 5)
+        let expected = try await Self.expectedPNG(request, cfg: 5, named: "tiny-sd1-diffusers")
+        try await environment.live { server in
+            let response = try await LiveClient.post("\(server)/sd", json: body([
+                "model": "tiny-sd1-diffusers", "prompt": "a red fox in snow", "width": 64, "height": 64, "steps": 2,
+                "cfg_scale": 5, "sampler": "Euler", "seed": 5,
+            ]), key: key)
+            #expect(response.status == 200, "\(response.body.string)")
+            #expect(Array(response.body.readableBytesView) == expected)
         }
     }
 

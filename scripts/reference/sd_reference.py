@@ -15,6 +15,7 @@ AUTOMATIC1111's single-file layout holds exactly the weights the expected values
     python3 scripts/reference/sd_reference.py data/models/clip/bpe_simple_vocab_16e6.txt \
         Tests/DiffusionEngineTests/Reference/sd1-tiny
 """
+import copy
 import json
 import os
 import sys
@@ -123,6 +124,17 @@ same(single_file_utils.convert_ldm_clip_checkpoint(ldm), clip_sd, "clip")
 save_file({k: v.contiguous().half() for k, v in ldm.items()}, os.path.join(out_dir, "model.safetensors"))
 taesd_file = taesd_decoder_file(taesd)
 save_file(taesd_file, os.path.join(out_dir, "taesd_decoder.safetensors"))
+
+# --- The same SD 1.x model as a diffusers folder (save_pretrained's layout, float16, the weights
+# above exactly), in a sibling folder, sd1-tiny-diffusers. ------------------------------------------
+folder = os.path.join(os.path.dirname(os.path.abspath(out_dir)), "sd1-tiny-diffusers")
+for part, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
+    copy.deepcopy(module).half().save_pretrained(os.path.join(folder, part))
+EulerDiscreteScheduler(prediction_type="epsilon").save_config(os.path.join(folder, "scheduler"))
+with open(os.path.join(folder, "model_index.json"), "w", encoding="utf-8") as f:
+    json.dump({"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+               "vae": ["diffusers", "AutoencoderKL"], "text_encoder": ["transformers", "CLIPTextModel"],
+               "scheduler": ["diffusers", "EulerDiscreteScheduler"]}, f, indent=1)
 
 # --- The same model as stable-diffusion.cpp's GGUF: tensors under the same names, 2-D weights whose
 # rows are whole 32-value blocks quantized (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 in turn), other weights F16,

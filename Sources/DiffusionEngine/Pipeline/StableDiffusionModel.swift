@@ -52,7 +52,10 @@ public struct StableDiffusionModel: Sendable {
         }
         let source: any TensorSource
         let metadata: [String: String]
-        if path.hasSuffix(".gguf") {
+        if DiffusersFolder.isFolder(path) {
+            let folder = try DiffusersFolder(path: path)
+            (source, metadata) = (folder, folder.metadata)
+        } else if path.hasSuffix(".gguf") {
             let file = try GGUFTensorSource(path: path)
             (source, metadata) = (file, file.metadata)
         } else {

@@ -21,7 +21,9 @@ enum EmbeddedImageModels {
         }
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         let loras = self.loras(in: (modelsDirectory as NSString).appendingPathComponent("loras"), logger: logger)
-        guard files.contains(where: { file in checkpointExtensions.contains(where: file.hasSuffix) }) else {
+        // A diffusers folder (one with model_index.json) is served under the folder's name.
+        func isFolder(_ file: String) -> Bool { DiffusersFolder.isFolder((directory as NSString).appendingPathComponent(file)) }
+        guard files.contains(where: { file in checkpointExtensions.contains(where: file.hasSuffix) || isFolder(file) }) else {
             for file in files where pickledExtensions.contains(where: file.hasSuffix) {
                 logger.error("Not serving a pickled checkpoint: convert it to .safetensors", metadata: ["file": "\(file)"])
             }
@@ -41,8 +43,14 @@ enum EmbeddedImageModels {
                 ])
                 return nil
             }
-            guard let ext = checkpointExtensions.first(where: file.hasSuffix) else { return nil }
-            let name = String(file.dropLast(ext.count))
+            let name: String
+            if let ext = checkpointExtensions.first(where: file.hasSuffix) {
+                name = String(file.dropLast(ext.count))
+            } else if isFolder(file) {
+                name = file
+            } else {
+                return nil
+            }
             let path = (directory as NSString).appendingPathComponent(file)
             do {
                 let started = ContinuousClock.now
