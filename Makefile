@@ -54,7 +54,7 @@ bench-image:
 
 bench-gemm:
 	mkdir -p .build
-	cc -O2 -I Sources/LLMKernels/include bench/image/gemm.c Sources/LLMKernels/FloatGemm.c Sources/LLMKernels/CPULevel.c -lm -o .build/bench-gemm
+	cc -O3 -ffp-contract=off -I Sources/LLMKernels/include bench/image/gemm.c Sources/LLMKernels/FloatGemm.c Sources/LLMKernels/GemmBF16.c Sources/LLMKernels/CPULevel.c -lm -o .build/bench-gemm
 	.build/bench-gemm
 
 clean:

@@ -1,7 +1,8 @@
-// The diffusion engine's float product on one thread, per instruction-set path, on the shape of
-// SD 1.5's first 3×3 convolutions at 512² (320 outputs, 64×64 pixels, 320·9 inputs): best of 3.
-// `make bench-gemm`. The portable path (fmaf, no vectors) is slow by design and left out unless
-// PORTABLE=1.
+// The diffusion engine's products on one thread, per instruction-set path, on the shape of SD 1.5's
+// first 3×3 convolutions at 512² (320 outputs, 64×64 pixels, 320·9 inputs): best of 3. The float
+// kernel (the exact mode), the BF16 kernel on BF16 weights (the fast mode), and the BF16
+// convolution reading the feature map itself. `make bench-gemm`. The portable paths (no vectors)
+// are slow by design and left out unless PORTABLE=1.
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -27,9 +28,29 @@ int main(void) {
             const double elapsed = now() - start;
             if (elapsed < best) best = elapsed;
         }
-        printf("%-9s %.3f s  %6.1f GFLOP/s\n", level == 0 ? "portable" : level == 1 ? "AVX2" : "AVX-512", best,
+        printf("float %-12s %.3f s  %6.1f GFLOP/s\n", level == 0 ? "portable" : level == 1 ? "AVX2" : "AVX-512", best,
                2.0 * m * n * k / best / 1e9);
     }
+    uint16_t *weights = malloc(sizeof(uint16_t) * m * k);
+    llmk_round_bf16(a, weights, (size_t)m * k);
+    const llmk_conv_input input = {b, 320, 64, 64, 3, 1, 1, 64, 64};
+    for (int level = getenv("PORTABLE") ? 0 : 1; level <= llmk_bf16_level(); level++) {
+        const char *name = level == 0 ? "portable" : level == 1 ? "AVX2" : "AVX-512 BF16";
+        double best = 1e9, best_conv = 1e9;
+        for (int run = 0; run < 3; run++) {
+            double start = now();
+            llmk_gemm_bf16_at_level(level, LLMK_GEMM_A_BF16 | LLMK_GEMM_B_TRANSPOSED, m, n, k, weights, k, b, k, c, n);
+            const double product = now() - start;
+            start = now();
+            llmk_conv_bf16_at_level(level, LLMK_GEMM_A_BF16, m, weights, &input, 0, n, c);
+            const double convolution = now() - start;
+            if (product < best) best = product;
+            if (convolution < best_conv) best_conv = convolution;
+        }
+        printf("bf16  %-12s %.3f s  %6.1f GFLOP/s   convolution from the map %.3f s  %6.1f GFLOP/s\n", name, best,
+               2.0 * m * n * k / best / 1e9, best_conv, 2.0 * m * n * k / best_conv / 1e9);
+    }
+    free(weights);
     free(a);
     free(b);
     free(c);
