@@ -1,91 +1,17 @@
 #include "Common.h"
 #include "BF16Tiles.inc"
-#include "Exp.h"
+#include "SoftmaxUpdate.h"
 
 // Attention for one head in the BF16 mode, in tiles (flash attention): for a block of queries, the
 // keys are visited a block at a time — scores from the BF16 tiles, the running maximum and sum of
 // each row updated (earlier sums and outputs rescaled when the maximum grows), the probabilities
 // rounded to BF16 and multiplied by the values' block — so no score matrix larger than 64 × 256
 // exists and everything stays in cache. Keys and values are packed once per call. The softmax
-// steps use ggml's exp (eight lanes or one, the same bits) and eight fixed lanes of sums, so every
-// path gives the same bits.
+// steps are `llmk_softmax_update`'s (Softmax.c), which give the same bits on every path.
 
 #include <stdlib.h>
 
 enum { QB = 64, KB = 256 };  // queries and keys per block (KB even, a multiple of 8)
-
-/// Rows of `scores` (`count` of them, KB apart, `length` valid): p = exp((s − new max)·scale) in
-/// place; `maximum`, the eight-lane sums and the output rows (`out`, `out_stride` apart, `width`
-/// wide) rescaled by exp((old max − new max)·scale).
-static void update_portable(float *scores, int count, int length, float scale, float *maximum, float (*lanes)[8],
-                            float *out, int out_stride, int width) {
-    for (int r = 0; r < count; r++) {
-        float *row = scores + (size_t)r * KB, top = maximum[r];
-        for (int j = 0; j < length; j++) top = row[j] > top ? row[j] : top;
-        const float correction = llmk_ggml_expf((maximum[r] - top) * scale);
-        maximum[r] = top;
-        for (int l = 0; l < 8; l++) lanes[r][l] *= correction;
-        for (int d = 0; d < width; d++) out[(size_t)r * out_stride + d] *= correction;
-        for (int j = 0; j < length; j++) {
-            row[j] = llmk_ggml_expf((row[j] - top) * scale);
-            lanes[r][j % 8] += row[j];
-        }
-    }
-}
-
-#ifdef LLMK_X86
-// The AVX2 and AVX-512 updates: the same operations on eight or sixteen scores at a time, the sums
-// still added eight lanes at a time in order.
-#define LLMK_UPDATE_BODY(...)                                                                                \
-    for (int r = 0; r < count; r++) {                                                                       \
-        float *row = scores + (size_t)r * KB, top = maximum[r];                                             \
-        int j = 0;                                                                                          \
-        __m256 tops = _mm256_set1_ps(top);                                                                  \
-        for (; j + 8 <= length; j += 8) tops = _mm256_max_ps(tops, _mm256_loadu_ps(row + j));               \
-        float values[8];                                                                                    \
-        _mm256_storeu_ps(values, tops);                                                                     \
-        for (int l = 0; l < 8; l++) top = values[l] > top ? values[l] : top;                                \
-        for (; j < length; j++) top = row[j] > top ? row[j] : top;                                          \
-        const float correction = llmk_ggml_expf((maximum[r] - top) * scale);                                \
-        maximum[r] = top;                                                                                   \
-        for (int l = 0; l < 8; l++) lanes[r][l] *= correction;                                              \
-        for (int d = 0; d < width; d++) out[(size_t)r * out_stride + d] *= correction;                      \
-        const __m256 shift = _mm256_set1_ps(top), factor = _mm256_set1_ps(scale);                           \
-        __m256 sum = _mm256_loadu_ps(lanes[r]);                                                             \
-        j = 0;                                                                                              \
-        __VA_ARGS__                                                                                         \
-        for (; j + 8 <= length; j += 8) {                                                                   \
-            _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + j), shift), factor)); \
-            llmk_expf8(row + j);                                                                            \
-            sum = _mm256_add_ps(sum, _mm256_loadu_ps(row + j));                                             \
-        }                                                                                                   \
-        _mm256_storeu_ps(lanes[r], sum);                                                                    \
-        for (; j < length; j++) {                                                                           \
-            row[j] = llmk_ggml_expf((row[j] - top) * scale);                                                \
-            lanes[r][j % 8] += row[j];                                                                      \
-        }                                                                                                   \
-    }
-
-__attribute__((target("avx2,fma"))) static void update_avx2(float *scores, int count, int length, float scale,
-                                                            float *maximum, float (*lanes)[8], float *out,
-                                                            int out_stride, int width) {
-    LLMK_UPDATE_BODY()
-}
-
-__attribute__((target("avx512f,avx2,fma"))) static void update_avx512(float *scores, int count, int length,
-                                                                     float scale, float *maximum, float (*lanes)[8],
-                                                                     float *out, int out_stride, int width) {
-    LLMK_UPDATE_BODY(
-        const __m512 shift16 = _mm512_set1_ps(top), factor16 = _mm512_set1_ps(scale);
-        for (; j + 16 <= length; j += 16) {
-            _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + j), shift16), factor16));
-            llmk_expf16(row + j);
-            sum = _mm256_add_ps(sum, _mm256_loadu_ps(row + j));
-            sum = _mm256_add_ps(sum, _mm256_loadu_ps(row + j + 8));
-        })
-}
-#undef LLMK_UPDATE_BODY
-#endif
 
 void llmk_attention_bf16_at_level(int level, const float *queries, const float *keys, const float *values, int stride,
                                   int query_count, int key_count, int head_width, float scale, float *out,
@@ -130,16 +56,7 @@ void llmk_attention_bf16_at_level(int level, const float *queries, const float *
                                   packed_keys + (size_t)(first + jr) * head_pairs * 2, scores + (size_t)ir * KB + jr, KB, 0);
                 }
             }
-#ifdef LLMK_X86
-            if (level >= 2) {
-                update_avx512(scores, rows, block, scale, maximum, lanes, partial, padded_width, head_width);
-            } else if (level >= 1) {
-                update_avx2(scores, rows, block, scale, maximum, lanes, partial, padded_width, head_width);
-            } else
-#endif
-            {
-                update_portable(scores, rows, block, scale, maximum, lanes, partial, padded_width, head_width);
-            }
+            llmk_softmax_update(level, scores, KB, rows, block, scale, maximum, lanes, partial, padded_width, head_width);
             pack_lines(level, scores, 0, KB, rows, 0, block, panel_rows, packed_scores);
             const uint16_t *block_values = packed_values + (size_t)b * padded_width * KB;
             for (int jr = 0; jr < head_width; jr += width) {
@@ -152,9 +69,7 @@ void llmk_attention_bf16_at_level(int level, const float *queries, const float *
             }
         }
         for (int r = 0; r < rows; r++) {
-            const float *l = lanes[r];
-            const float sum = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
-            const float inverse = 1.0f / sum;
+            const float inverse = 1.0f / llmk_lane_sum(lanes[r]);
             for (int d = 0; d < head_width; d++) {
                 out[(size_t)(q0 + r) * out_stride + d] = partial[(size_t)r * padded_width + d] * inverse;
             }

@@ -154,10 +154,5 @@ struct BenchEngineCommand: AsyncParsableCommand {
     }
 
     /// VmHWM from /proc/self/status: the most memory this process has held at once.
-    static func peakResidentMegabytes() -> String {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kilobytes = Double(line.split(separator: " ")[1]) else { return "unknown" }
-        return String(format: "%.0f", kilobytes / 1024)
-    }
+    static func peakResidentMegabytes() -> String { BenchImageCommand.residentMegabytes("VmHWM:") }
 }

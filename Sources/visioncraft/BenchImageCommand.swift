@@ -57,6 +57,7 @@ struct BenchImageCommand: ParsableCommand {
         String(format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18)
     }
 
+    /// A memory figure of this process from /proc/self/status (`VmRSS:` now, `VmHWM:` its peak), in MB.
     static func residentMegabytes(_ field: String) -> String {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),

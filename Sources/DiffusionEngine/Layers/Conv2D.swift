@@ -54,7 +54,7 @@ struct Conv2D: Sendable {
                     x.values.withUnsafeBufferPointer { x in
                         MatrixProduct.times(
                             w, lda: inputs, x.baseAddress!, ldb: pixels, into: y.baseAddress!, ldc: pixels,
-                            m: outputs, n: pixels, depth: inputs, accumulate: true, precision: weight.precision, pool: pool)
+                            m: outputs, n: pixels, depth: inputs, accumulate: true, pool: pool)
                     }
                     return
                 }
@@ -75,7 +75,7 @@ struct Conv2D: Sendable {
     private func bfloat16Product(
         _ x: FeatureMap, height: Int, width: Int, into y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) {
-        let pixels = height * width, threads = pool.threadCount, depth = inputs * kernel * kernel
+        let pixels = height * width, depth = inputs * kernel * kernel
         let flags = Int32(LLMK_GEMM_ACCUMULATE | LLMK_GEMM_A_BF16)
         x.values.withUnsafeBufferPointer { input in
             weight.withOperand { w in
@@ -84,19 +84,9 @@ struct Conv2D: Sendable {
                     kernel: Int32(kernel), stride: Int32(stride), padding: Int32(padding), out_height: Int32(height),
                     out_width: Int32(width))
                 withUnsafePointer(to: &description) { description in
-                    if pixels >= outputs {
-                        let piece = ((pixels + threads - 1) / threads + 31) / 32 * 32
-                        pool.runShared((pixels + piece - 1) / piece) { _, pieces in
-                            let start = pieces.lowerBound * piece, end = min(pixels, pieces.upperBound * piece)
-                            llmk_conv_bf16(flags, Int32(outputs), w.raw, description, Int32(start), Int32(end - start), y)
-                        }
-                    } else {
-                        let piece = ((outputs + threads - 1) / threads + 7) / 8 * 8
-                        pool.runShared((outputs + piece - 1) / piece) { _, pieces in
-                            let start = pieces.lowerBound * piece, end = min(outputs, pieces.upperBound * piece)
-                            llmk_conv_bf16(flags, Int32(end - start), w.advanced(by: start * depth).raw, description, 0,
-                                           Int32(pixels), y + start * pixels)
-                        }
+                    MatrixProduct.shareLongerSide(m: outputs, n: pixels, pool: pool) { rows, columns in
+                        llmk_conv_bf16(flags, Int32(rows.count), w.advanced(by: rows.lowerBound * depth).raw, description,
+                                       Int32(columns.lowerBound), Int32(columns.count), y + rows.lowerBound * pixels)
                     }
                 }
             }

@@ -58,23 +58,24 @@ enum MatrixProduct {
         if accumulate { flags |= Int32(LLMK_GEMM_ACCUMULATE) }
         if !a.isFloat { flags |= Int32(LLMK_GEMM_A_BF16) }
         if !b.isFloat { flags |= Int32(LLMK_GEMM_B_BF16) }
-        // One piece per thread: the kernel packs both operands per call, so large pieces amortise it.
+        shareLongerSide(m: m, n: n, pool: pool) { rows, columns in
+            let bStart = b.advanced(by: transposed ? columns.lowerBound * ldb : columns.lowerBound)
+            llmk_gemm_bf16(flags, Int32(rows.count), Int32(columns.count), Int32(depth),
+                           a.advanced(by: rows.lowerBound * lda).raw, Int32(lda), bStart.raw, Int32(ldb),
+                           c + rows.lowerBound * ldc + columns.lowerBound, Int32(ldc))
+        }
+    }
+
+    /// The BF16 kernels' split of C[m×n] between the threads: one piece per thread along the longer
+    /// side (whole 32-column panels or 8-row panels), since each call packs both of its operands
+    /// and large pieces amortise that; the other side whole.
+    static func shareLongerSide(m: Int, n: Int, pool: ComputePool, body: (_ rows: Range<Int>, _ columns: Range<Int>) -> Void) {
         let threads = max(1, pool.threadCount)
-        if n >= m {
-            let piece = ((n + threads - 1) / threads + 31) / 32 * 32
-            pool.runShared((n + piece - 1) / piece) { _, pieces in
-                let start = pieces.lowerBound * piece, end = min(n, pieces.upperBound * piece)
-                let bStart = b.advanced(by: transposed ? start * ldb : start)
-                llmk_gemm_bf16(flags, Int32(m), Int32(end - start), Int32(depth), a.raw, Int32(lda), bStart.raw,
-                               Int32(ldb), c + start, Int32(ldc))
-            }
-        } else {
-            let piece = ((m + threads - 1) / threads + 7) / 8 * 8
-            pool.runShared((m + piece - 1) / piece) { _, pieces in
-                let start = pieces.lowerBound * piece, end = min(m, pieces.upperBound * piece)
-                llmk_gemm_bf16(flags, Int32(end - start), Int32(n), Int32(depth), a.advanced(by: start * lda).raw,
-                               Int32(lda), b.raw, Int32(ldb), c + start * ldc, Int32(ldc))
-            }
+        let (length, panel) = n >= m ? (n, 32) : (m, 8)
+        let piece = ((length + threads - 1) / threads + panel - 1) / panel * panel
+        pool.runShared((length + piece - 1) / piece) { _, pieces in
+            let part = pieces.lowerBound * piece..<min(length, pieces.upperBound * piece)
+            if n >= m { body(0..<m, part) } else { body(part, 0..<n) }
         }
     }
 
