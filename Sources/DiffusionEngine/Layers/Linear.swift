@@ -41,20 +41,18 @@ struct Linear: Sendable {
         return y
     }
 
-    /// `residual` + this layer's output: the product is added to the residual rows (plus the
-    /// bias) in place, with no separate pass over them.
-    func callAsFunction(_ x: [Float], rows: Int, adding residual: [Float], pool: ComputePool) -> [Float] {
+    /// Adds this layer's output to `residual` in place: the bias, then the product accumulated
+    /// into the residual rows, with no separate output array or pass over it.
+    func add(_ x: [Float], rows: Int, to residual: inout [Float], pool: ComputePool) {
         precondition(residual.count == rows * outputs, "a residual must have the layer's output shape")
-        var y = residual
         if let bias {
-            y.withUnsafeMutableBufferPointer { y in
+            residual.withUnsafeMutableBufferPointer { y in
                 for row in 0..<rows {
                     for i in 0..<outputs { y[row * outputs + i] += bias[i] }
                 }
             }
         }
-        multiply(x, rows: rows, into: &y, accumulate: true, pool: pool)
-        return y
+        multiply(x, rows: rows, into: &residual, accumulate: true, pool: pool)
     }
 
     private func multiply(_ x: [Float], rows: Int, into y: inout [Float], accumulate: Bool, pool: ComputePool) {

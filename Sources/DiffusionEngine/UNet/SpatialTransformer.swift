@@ -68,7 +68,7 @@ struct SpatialTransformer: Sendable {
                 queries: block.selfQuery(normed, rows: count, pool: pool), keys: block.selfKey(normed, rows: count, pool: pool),
                 values: block.selfValue(normed, rows: count, pool: pool), queryCount: count, keyCount: count,
                 width: width, heads: heads, precision: block.selfQuery.weight.precision, pool: pool)
-            tokens = block.selfOutput(attended, rows: count, adding: tokens, pool: pool)
+            block.selfOutput.add(attended, rows: count, to: &tokens, pool: pool)
 
             normed = block.norm2(tokens, rows: count, pool: pool)
             attended = Attention.callAsFunction(
@@ -77,7 +77,7 @@ struct SpatialTransformer: Sendable {
                 values: block.crossValue(context, rows: contextCount, pool: pool), queryCount: count,
                 keyCount: contextCount, width: width, heads: heads, precision: block.crossQuery.weight.precision,
                 pool: pool)
-            tokens = block.crossOutput(attended, rows: count, adding: tokens, pool: pool)
+            block.crossOutput.add(attended, rows: count, to: &tokens, pool: pool)
 
             let projected = block.feedForwardIn(block.norm3(tokens, rows: count, pool: pool), rows: count, pool: pool)
             let inner = projected.count / count / 2
@@ -91,7 +91,7 @@ struct SpatialTransformer: Sendable {
                     }
                 }
             }
-            tokens = block.feedForwardOut(gated, rows: count, adding: tokens, pool: pool)
+            block.feedForwardOut.add(gated, rows: count, to: &tokens, pool: pool)
         }
         var out = x.fromTokenRows(projectOut(tokens, rows: count, pool: pool), channels: projectOut.outputs)
         out.add(x)
