@@ -11,6 +11,7 @@ Its weights are rounded to float16 before anything is computed, so the float16 f
 AUTOMATIC1111's single-file layout holds exactly the weights the expected values came from.
 
     pip install torch==2.13.0+cpu diffusers transformers safetensors scipy
+    pip install --no-deps k-diffusion==0.1.1.post1 torchsde torchdiffeq trampoline
     make model   # the CLIP vocabulary
     python3 scripts/reference/sd_reference.py data/models/clip/bpe_simple_vocab_16e6.txt \
         Tests/DiffusionEngineTests/Reference/sd1-tiny
@@ -221,6 +222,7 @@ SAMPLERS = {
     "DPM2": KDPM2DiscreteScheduler(**BETAS, **LINSPACE),
     "DPM2 Karras": KDPM2DiscreteScheduler(**BETAS, **LINSPACE, use_karras_sigmas=True),
     "DPM2 a": KDPM2AncestralDiscreteScheduler(**BETAS, **LINSPACE),
+    "DPM2 a Karras": KDPM2AncestralDiscreteScheduler(**BETAS, **LINSPACE, use_karras_sigmas=True),
     "DPM++ 2M": DPMSolverMultistepScheduler(**BETAS, **LINSPACE, algorithm_type="dpmsolver++", solver_order=2),
     "DPM++ 2M Karras": DPMSolverMultistepScheduler(**BETAS, **LINSPACE, algorithm_type="dpmsolver++", solver_order=2,
                                                    use_karras_sigmas=True),
@@ -291,6 +293,69 @@ def run_samplers(samplers, vae, text_encoder, tokenizer, unet, expected):
 
 
 runs = run_samplers(SAMPLERS, vae, text_encoder, tokenizer, unet, expected)
+
+
+# --- DPM++ 2S a, which diffusers has no scheduler for: k-diffusion's own sampler (what AUTOMATIC1111
+# and ComfyUI run) over the same guided UNet, its noise drawn from the same seeded generator. -------
+def load_k_diffusion():
+    """k-diffusion's samplers without its package `__init__`, which imports its training code
+    (torchvision, clean-fid, …); `utils` needs torchvision only for image helpers never called here."""
+    import importlib.util
+    import types
+    for name in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional"):
+        sys.modules.setdefault(name, types.ModuleType(name))
+    sys.modules["torchvision"].transforms = sys.modules["torchvision.transforms"]
+    sys.modules["torchvision.transforms"].functional = sys.modules["torchvision.transforms.functional"]
+    package = types.ModuleType("k_diffusion")
+    package.__path__ = list(importlib.util.find_spec("k_diffusion").submodule_search_locations)
+    sys.modules["k_diffusion"] = package
+    import k_diffusion.external
+    import k_diffusion.sampling
+    return k_diffusion
+
+
+def run_k_diffusion(k, name, karras, vae, text_encoder, tokenizer, unet, expected):
+    """One whole generation with `k_diffusion.sampling.sample_dpmpp_2s_ancestral`; the latents
+    after each evaluation are the ones the next evaluation is given, then the result."""
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                   scheduler=EulerDiscreteScheduler(**BETAS, **LINSPACE), safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
+    cfg = GENERATION["cfg"]
+    with torch.no_grad():
+        positive, negative = pipe.encode_prompt(GENERATION["prompt"], "cpu", 1, True, GENERATION["negative_prompt"])
+        context = torch.cat([negative, positive])
+
+        class Guided(torch.nn.Module):
+            def forward(self, x, t):
+                u, c = unet(torch.cat([x, x]), t, encoder_hidden_states=context).sample.chunk(2)
+                return u + cfg * (c - u)
+
+        alphas = EulerDiscreteScheduler(**BETAS).alphas_cumprod
+        denoiser = k.external.DiscreteEpsDDPMDenoiser(Guided(), alphas, quantize=False)
+        inputs = []
+
+        def model(x, sigma):
+            inputs.append(x.clone())
+            return denoiser(x, sigma)
+
+        steps = GENERATION["steps"]
+        sigmas = (k.sampling.get_sigmas_karras(steps, denoiser.sigma_min, denoiser.sigma_max) if karras
+                  else denoiser.get_sigmas(steps))
+        generator = torch.Generator().manual_seed(GENERATION["seed"])
+        shape = (1, 4, GENERATION["height"] // 8, GENERATION["width"] // 8)
+        x = torch.randn(shape, generator=generator) * sigmas[0]
+        latents = k.sampling.sample_dpmpp_2s_ancestral(
+            model, x, sigmas, disable=True, noise_sampler=lambda *_: torch.randn(shape, generator=generator))
+        for i, step in enumerate(inputs[1:] + [latents]):
+            expected[f"sampler.{name}.step{i}"] = step[0]
+        image = vae.decode(latents / vae.config.scaling_factor).sample
+        expected[f"sampler.{name}.image"] = (image / 2 + 0.5).clamp(0, 1)[0]
+    return {"sampler": name, "cfg": cfg, "unet_calls": len(inputs)}
+
+
+k_diffusion = load_k_diffusion()
+runs += [run_k_diffusion(k_diffusion, name, karras, vae, text_encoder, tokenizer, unet, expected)
+         for name, karras in [("DPM++ 2S a", False), ("DPM++ 2S a Karras", True)]]
 
 # The LoRA applied: text embedding, one UNet pass, a whole Euler generation.
 lora_pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,

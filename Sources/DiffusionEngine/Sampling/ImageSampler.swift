@@ -1,7 +1,7 @@
 /// The samplers, by AUTOMATIC1111's names, computed as diffusers' schedulers compute them with
 /// `timestep_spacing="linspace"` (k-diffusion's noise levels at timesteps spaced evenly from 999 to
 /// 0, which AUTOMATIC1111 and ComfyUI's "normal" schedule use); the Karras variants walk Karras et
-/// al.'s noise levels instead.
+/// al.'s noise levels instead. DPM++ 2S a, which diffusers lacks, as k-diffusion computes it.
 public enum ImageSampler: String, CaseIterable, Sendable {
     case euler = "Euler"
     case eulerKarras = "Euler Karras"
@@ -12,6 +12,9 @@ public enum ImageSampler: String, CaseIterable, Sendable {
     case dpm2 = "DPM2"
     case dpm2Karras = "DPM2 Karras"
     case dpm2Ancestral = "DPM2 a"
+    case dpm2AncestralKarras = "DPM2 a Karras"
+    case dpmPlusPlus2SAncestral = "DPM++ 2S a"
+    case dpmPlusPlus2SAncestralKarras = "DPM++ 2S a Karras"
     case dpmPlusPlus2M = "DPM++ 2M"
     case dpmPlusPlus2MKarras = "DPM++ 2M Karras"
     case ddim = "DDIM"
@@ -21,13 +24,17 @@ public enum ImageSampler: String, CaseIterable, Sendable {
     /// and the timestep to condition on; it answers with the predicted noise.
     public typealias Denoiser = (_ input: [Float], _ timestep: Float) throws -> [Float]
 
-    var usesKarrasLevels: Bool { [.eulerKarras, .lmsKarras, .dpm2Karras, .dpmPlusPlus2MKarras].contains(self) }
+    var usesKarrasLevels: Bool {
+        [.eulerKarras, .lmsKarras, .dpm2Karras, .dpm2AncestralKarras, .dpmPlusPlus2SAncestralKarras, .dpmPlusPlus2MKarras]
+            .contains(self)
+    }
 
     /// Model evaluations for `steps` steps: the second-order samplers evaluate twice per step
     /// except the last.
     public func evaluations(steps: Int) -> Int {
         switch self {
-        case .heun, .dpm2, .dpm2Karras, .dpm2Ancestral: 2 * steps - 1
+        case .heun, .dpm2, .dpm2Karras, .dpm2Ancestral, .dpm2AncestralKarras, .dpmPlusPlus2SAncestral,
+             .dpmPlusPlus2SAncestralKarras: 2 * steps - 1
         default: steps
         }
     }
@@ -54,7 +61,8 @@ public enum ImageSampler: String, CaseIterable, Sendable {
 
     private func run(_ walk: inout LatentWalk, steps: Int, schedule: NoiseSchedule, generator: inout TorchGenerator) throws {
         switch self {
-        case .euler, .eulerKarras, .eulerAncestral, .heun, .lms, .lmsKarras, .dpm2, .dpm2Karras, .dpm2Ancestral:
+        case .euler, .eulerKarras, .eulerAncestral, .heun, .lms, .lmsKarras, .dpm2, .dpm2Karras, .dpm2Ancestral,
+             .dpm2AncestralKarras, .dpmPlusPlus2SAncestral, .dpmPlusPlus2SAncestralKarras:
             let levels = NoiseLevels(self, steps: steps, schedule: schedule)
             try walk.runSigmaSampler(self, levels: levels, schedule: schedule, generator: &generator)
         case .dpmPlusPlus2M, .dpmPlusPlus2MKarras:

@@ -20,8 +20,10 @@ struct NoiseLevels {
             sigmas = NoiseSchedule.karras(
                 from: schedule.sigma(at: Double(NoiseSchedule.trainingSteps - 1)), to: schedule.sigma(at: 0), count: steps)
             timesteps = sigmas.map { schedule.timestep(forSigma: $0) }
-            // DPM2 and DPM-Solver condition on whole timesteps there.
-            if sampler == .dpm2Karras || sampler == .dpmPlusPlus2MKarras { timesteps = timesteps.map { $0.rounded(.toNearestOrEven) } }
+            // diffusers' DPM2 and DPM-Solver condition on whole timesteps there.
+            if [.dpm2Karras, .dpm2AncestralKarras, .dpmPlusPlus2MKarras].contains(sampler) {
+                timesteps = timesteps.map { $0.rounded(.toNearestOrEven) }
+            }
         }
         self.sigmas = sigmas.map { Float($0) } + [0]
         self.timesteps = timesteps.map { Float($0) }

@@ -41,8 +41,8 @@ extension LatentWalk {
                 for (k, past) in history.reversed().enumerated() {
                     move(along: past, by: Float(Self.lmsCoefficient(order: order, sigmas: s, step: i, term: k)))
                 }
-            case .dpm2, .dpm2Karras, .dpm2Ancestral:
-                let ancestral = sampler == .dpm2Ancestral
+            case .dpm2, .dpm2Karras, .dpm2Ancestral, .dpm2AncestralKarras:
+                let ancestral = sampler == .dpm2Ancestral || sampler == .dpm2AncestralKarras
                 let (up, down) = ancestral ? ancestralSplit(from: s[i], to: s[i + 1]) : (0, s[i + 1])
                 // Midway in log σ between σᵢ and where the step lands (0 on the last step: Euler).
                 // Midway in log σ, rounded as diffusers rounds it (its lerp runs from σᵢ₊₁ to σᵢ for
@@ -59,11 +59,38 @@ extension LatentWalk {
                     move(along: d2, by: down - s[i])
                     if ancestral { addNoise(scale: up, generator: &generator) }
                 }
+            case .dpmPlusPlus2SAncestral, .dpmPlusPlus2SAncestralKarras:
+                let (up, down) = ancestralSplit(from: s[i], to: s[i + 1])
+                if down == 0 {
+                    move(along: d, by: down - s[i])
+                } else {
+                    try dpmSolverSinglestep(eps, sigma: s[i], to: down, schedule: schedule)
+                    addNoise(scale: up, generator: &generator)
+                }
             default:
                 preconditionFailure("\(sampler) does not walk noise levels")
             }
             try stepped()
         }
+    }
+
+    /// DPM-Solver++(2S) from σ to `next` given the model's noise `eps` at σ: a half step in
+    /// log σ, the model again there, then the whole step from the second clean image, in
+    /// k-diffusion's terms (t = −log σ; its σ of t is exp(−t), not σ itself, and so it is here).
+    /// Reports the midway latents as an evaluation.
+    mutating func dpmSolverSinglestep(_ eps: [Float], sigma: Float, to next: Float, schedule: NoiseSchedule) throws {
+        let start = latents
+        let original = zip(start, eps).map { x, e in x + e * -sigma }
+        let t = -logf(sigma), tNext = -logf(next)
+        let h = tNext - t
+        let middle = expf(-(t + 0.5 * h)), from = expf(-t)
+        let keep = middle / from, take = expm1f(-h * 0.5)
+        latents = zip(start, original).map { x, x0 in keep * x - take * x0 }
+        try stepped()
+        let eps2 = try predictNoise(latents, sigma: middle, timestep: Float(schedule.timestep(forFloatSigma: middle)))
+        let original2 = zip(latents, eps2).map { x, e in x + e * -middle }
+        let keepAll = expf(-tNext) / from, takeAll = expm1f(-h)
+        latents = zip(start, original2).map { x, x0 in keepAll * x - takeAll * x0 }
     }
 
     /// exp of the midpoint of two logs, rounded in float as torch's `start.log().lerp(end.log(),
