@@ -13,6 +13,20 @@ struct BF16ReferenceTests {
         try expectUNetOnTheReferencePrompts(Self.model, tolerance: 2e-2)
     }
 
+    /// SDXL's UNet (deeper transformers, the extra conditioning) in BF16, on its fixture.
+    @Test func sdxlUNetStaysCloseToDiffusers() throws {
+        let model = try StableDiffusionModel(
+            checkpoint: SDXLReferenceTests.directory.appendingPathComponent("model.safetensors").path,
+            vocabulary: Reference.vocabulary, precision: .bfloat16)
+        #expect(model.unet.convIn.weight.precision == .bfloat16)
+        let conditionings = try [SDXLReferenceTests.negative, SDXLReferenceTests.plain].map { text throws in
+            try model.condition(on: text, width: 96, height: 64, pool: Reference.pool)
+        }
+        try expectUNet(model, input: SDXLReferenceTests.tensor("unet.input"), contexts: conditionings.map(\.context),
+                       labels: conditionings.map { $0.labels! }, timestep: 631.5,
+                       expected: SDXLReferenceTests.tensor("unet.output"), tolerance: 2e-2)
+    }
+
     @Test func decodersStayCloseToDiffusers() throws {
         let input = Reference.tensor("vae.input")
         let latent = FeatureMap(channels: input.shape[1], height: input.shape[2], width: input.shape[3], values: input.values)

@@ -33,6 +33,21 @@ struct DiffusersFolderTests {
         #expect(relativeError(try model.decoder.decode(latent, pool: Reference.pool).values, Reference.tensor("vae.output").values) < 1e-4)
     }
 
+    /// SD 2.x as diffusers saves it: transformers' CLIP with GELU, ending at OpenCLIP's penultimate
+    /// layer; v-prediction from the scheduler's config. It draws as the single file does.
+    @Test func anSD2FolderDrawsAsDiffusers() throws {
+        let path = SD2ReferenceTests.directory.deletingLastPathComponent().appendingPathComponent("sd2-tiny-diffusers").path
+        let model = try StableDiffusionModel(checkpoint: path, vocabulary: Reference.vocabulary)
+        #expect(model.family == .sd2 && model.prediction == .velocity)
+        #expect(model.textEncoder.layerCount == 3)
+        let prompt = SD2ReferenceTests.json["prompt"] as! String, negative = SD2ReferenceTests.json["negative_prompt"] as! String
+        let rows = model.encodePrompt(prompt, pool: Reference.pool)
+        #expect(relativeError(rows, SD2ReferenceTests.tensor("text.last").values) < 1e-5)
+        try expectUNet(model, input: SD2ReferenceTests.tensor("unet.input"),
+                       contexts: [model.encodePrompt(negative, pool: Reference.pool), rows], timestep: 631.5,
+                       expected: SD2ReferenceTests.tensor("unet.output"))
+    }
+
     @Test func aFolderWithoutWeightsIsRefusedByName() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vc-folder-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("unet"), withIntermediateDirectories: true)
@@ -48,9 +63,9 @@ struct DiffusersFolderTests {
             }
         }
         #expect(refusal().contains("unet/diffusion_pytorch_model.safetensors"))
-        // An SD 2.x text encoder (GELU) is refused rather than read as SD 1.x's.
+        // A text encoder that is neither SD 1.x's (quick GELU) nor SD 2.x's (GELU) is refused.
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("text_encoder"), withIntermediateDirectories: true)
-        try Data(#"{"hidden_act": "gelu"}"#.utf8).write(to: directory.appendingPathComponent("text_encoder/config.json"))
-        #expect(refusal().contains("not supported yet"))
+        try Data(#"{"hidden_act": "relu"}"#.utf8).write(to: directory.appendingPathComponent("text_encoder/config.json"))
+        #expect(refusal().contains("relu is not a Stable Diffusion 1.x or 2.x one"))
     }
 }

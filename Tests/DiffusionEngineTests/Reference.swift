@@ -42,18 +42,18 @@ func relativeError(_ actual: [Float], _ expected: [Float]) -> Float {
     return worst / max(scale, 1e-30)
 }
 
-/// One UNet pass per context on the reference's two-image input (image i under context i), each
-/// against its half of `expected`.
+/// One UNet pass per context on the reference's two-image input (image i under context i and, for
+/// SDXL, labels i), each against its half of `expected`.
 func expectUNet(
-    _ model: StableDiffusionModel, input: Tensor, contexts: [[Float]], timestep: Float, expected: Tensor,
-    pool: ComputePool = Reference.pool, tolerance: Float = 1e-4
+    _ model: StableDiffusionModel, input: Tensor, contexts: [[Float]], labels: [[Float]]? = nil, timestep: Float,
+    expected: Tensor, pool: ComputePool = Reference.pool, tolerance: Float = 1e-4
 ) throws {
     let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
     let size = channels * height * width
     for (index, context) in contexts.enumerated() {
         let latent = FeatureMap(channels: channels, height: height, width: width,
                                 values: Array(input.values[index * size..<(index + 1) * size]))
-        let output = try model.unet.predictNoise(latent, timestep: timestep, context: context, pool: pool)
+        let output = try model.unet.predictNoise(latent, timestep: timestep, context: context, labels: labels?[index], pool: pool)
         #expect(relativeError(output.values, Array(expected.values[index * size..<(index + 1) * size])) < tolerance,
                 "image \(index)")
     }

@@ -1,5 +1,9 @@
 """What the reference scripts share: random weights a trained model could have, and diffusers'
 state dicts renamed into AUTOMATIC1111's single-file layout (CompVis names)."""
+import json
+import os
+import tempfile
+
 import torch
 
 
@@ -107,4 +111,56 @@ def taesd_decoder_file(taesd):
         if k.startswith("decoder.layers."):
             index, rest = k[len("decoder.layers."):].split(".", 1)
             out[f"{int(index) + 1}.{rest}"] = v.contiguous().half()
+    return out
+
+
+def same(a, b, what):
+    """Two state dicts hold the same names and values (a converter's output checked against the
+    module it should rebuild)."""
+    assert set(a) == set(b), f"{what}: {sorted(set(a) ^ set(b))[:8]}"
+    for k in a:
+        assert torch.equal(a[k].float().reshape(b[k].shape), b[k].float()), f"{what}: {k}"
+
+
+def clip_tokenizer_files(vocab_path):
+    """vocab.json and merges.txt for transformers' CLIPTokenizer built from the open_clip merges (the
+    files that ship with openai/clip-vit-large-patch14 are built from the same list), in a temporary
+    folder whose path is returned."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    symbols = [chr(c) for c in cs]
+    with open(vocab_path, encoding="utf-8") as f:
+        merges = f.read().split("\n")[1:49152 - 256 - 2 + 1]
+    vocab = symbols + [s + "</w>" for s in symbols] + ["".join(m.split()) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump({t: i for i, t in enumerate(vocab)}, f)
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "\n".join(merges) + "\n")
+    return folder
+
+
+def openclip_to_ldm(sd, layers, prefix="cond_stage_model.model.", projection=None):
+    """transformers' CLIP text model renamed into OpenCLIP's layout (queries, keys and values packed
+    in one matrix); `projection` the Linear weight of CLIPTextModelWithProjection, which OpenCLIP
+    keeps transposed (identity when the model has none)."""
+    out = {prefix + "token_embedding.weight": sd["embeddings.token_embedding.weight"],
+           prefix + "positional_embedding": sd["embeddings.position_embedding.weight"],
+           prefix + "ln_final.weight": sd["final_layer_norm.weight"], prefix + "ln_final.bias": sd["final_layer_norm.bias"]}
+    for i in range(layers):
+        src, dst = f"encoder.layers.{i}.", f"{prefix}transformer.resblocks.{i}."
+        out[dst + "attn.in_proj_weight"] = torch.cat([sd[src + f"self_attn.{p}_proj.weight"] for p in "qkv"])
+        out[dst + "attn.in_proj_bias"] = torch.cat([sd[src + f"self_attn.{p}_proj.bias"] for p in "qkv"])
+        for a, b in [("self_attn.out_proj", "attn.out_proj"), ("layer_norm1", "ln_1"), ("layer_norm2", "ln_2"),
+                     ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj")]:
+            out[dst + b + ".weight"] = sd[src + a + ".weight"]
+            out[dst + b + ".bias"] = sd[src + a + ".bias"]
+    width = sd["final_layer_norm.weight"].shape[0]
+    out[prefix + "text_projection"] = torch.eye(width) if projection is None else projection.T.contiguous()
     return out

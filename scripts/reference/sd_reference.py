@@ -20,7 +20,6 @@ import copy
 import json
 import os
 import sys
-import tempfile
 
 import torch
 from diffusers import (AutoencoderKL, AutoencoderTiny, DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
@@ -32,7 +31,8 @@ from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sd_layout import randomize, taesd_decoder_file, unet_to_ldm, vae_to_ldm  # noqa: E402
+from sd_layout import (clip_tokenizer_files, openclip_to_ldm, randomize, same, taesd_decoder_file,  # noqa: E402
+                       unet_to_ldm, vae_to_ldm)
 
 vocab_path, out_dir = sys.argv[1], sys.argv[2]
 os.makedirs(out_dir, exist_ok=True)
@@ -41,27 +41,7 @@ torch.manual_seed(0)
 
 # --- The tokenizer: transformers' CLIPTokenizer over the open_clip merges (the files that ship
 # with openai/clip-vit-large-patch14 are built from the same list). --------------------------------
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
-with open(vocab_path, encoding="utf-8") as f:
-    merges = f.read().split("\n")[1:49152 - 256 - 2 + 1]
-symbols = bytes_to_unicode()
-vocab = symbols + [s + "</w>" for s in symbols] + ["".join(m.split()) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
-tok_dir = tempfile.mkdtemp()
-with open(os.path.join(tok_dir, "vocab.json"), "w", encoding="utf-8") as f:
-    json.dump({t: i for i, t in enumerate(vocab)}, f)
-with open(os.path.join(tok_dir, "merges.txt"), "w", encoding="utf-8") as f:
-    f.write("#version: 0.2\n" + "\n".join(merges) + "\n")
+tok_dir = clip_tokenizer_files(vocab_path)
 tokenizer = CLIPTokenizer(os.path.join(tok_dir, "vocab.json"), os.path.join(tok_dir, "merges.txt"),
                           pad_token="<|endoftext|>", model_max_length=77)
 
@@ -113,12 +93,6 @@ clip_sd = {"text_model." + k: v for k, v in text_encoder.state_dict().items() if
 ldm.update({"cond_stage_model.transformer." + k: v for k, v in clip_sd.items()})
 
 
-def same(a, b, what):
-    assert set(a) == set(b), f"{what}: {sorted(set(a) ^ set(b))[:8]}"
-    for k in a:
-        assert torch.equal(a[k].float().reshape(b[k].shape), b[k].float()), f"{what}: {k}"
-
-
 same(single_file_utils.convert_ldm_unet_checkpoint(ldm, dict(unet.config)), unet.state_dict(), "unet")
 same(single_file_utils.convert_ldm_vae_checkpoint(ldm, dict(vae.config)), vae.state_dict(), "vae")
 same(single_file_utils.convert_ldm_clip_checkpoint(ldm), clip_sd, "clip")
@@ -128,20 +102,23 @@ save_file(taesd_file, os.path.join(out_dir, "taesd_decoder.safetensors"))
 
 # --- The same SD 1.x model as a diffusers folder (save_pretrained's layout, float16, the weights
 # above exactly), in a sibling folder, sd1-tiny-diffusers. ------------------------------------------
-folder = os.path.join(os.path.dirname(os.path.abspath(out_dir)), "sd1-tiny-diffusers")
-for part, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
-    copy.deepcopy(module).half().save_pretrained(os.path.join(folder, part))
-EulerDiscreteScheduler(prediction_type="epsilon").save_config(os.path.join(folder, "scheduler"))
-with open(os.path.join(folder, "model_index.json"), "w", encoding="utf-8") as f:
-    json.dump({"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
-               "vae": ["diffusers", "AutoencoderKL"], "text_encoder": ["transformers", "CLIPTextModel"],
-               "scheduler": ["diffusers", "EulerDiscreteScheduler"]}, f, indent=1)
+def save_folder(name, unet, vae, text_encoder, prediction):
+    folder = os.path.join(os.path.dirname(os.path.abspath(out_dir)), name)
+    for part, module in (("unet", unet), ("vae", vae), ("text_encoder", text_encoder)):
+        copy.deepcopy(module).half().save_pretrained(os.path.join(folder, part))
+    EulerDiscreteScheduler(prediction_type=prediction).save_config(os.path.join(folder, "scheduler"))
+    with open(os.path.join(folder, "model_index.json"), "w", encoding="utf-8") as f:
+        json.dump({"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+                   "vae": ["diffusers", "AutoencoderKL"], "text_encoder": ["transformers", "CLIPTextModel"],
+                   "scheduler": ["diffusers", "EulerDiscreteScheduler"]}, f, indent=1)
+
+
+save_folder("sd1-tiny-diffusers", unet, vae, text_encoder, "epsilon")
 
 # --- The same model as stable-diffusion.cpp's GGUF: tensors under the same names, 2-D weights whose
 # rows are whole 32-value blocks quantized (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 in turn), other weights F16,
 # vectors F32. The expected values of this file come from its dequantized weights, loaded back into
 # diffusers' models through diffusers' own converters.
-import copy
 
 import gguf
 import numpy as np
@@ -421,22 +398,6 @@ for m in (sd2_text_full, sd2_text, sd2_unet, sd2_vae):
     m.eval()
 
 
-def openclip_to_ldm(sd, layers, prefix="cond_stage_model.model."):
-    out = {prefix + "token_embedding.weight": sd["embeddings.token_embedding.weight"],
-           prefix + "positional_embedding": sd["embeddings.position_embedding.weight"],
-           prefix + "ln_final.weight": sd["final_layer_norm.weight"], prefix + "ln_final.bias": sd["final_layer_norm.bias"]}
-    for i in range(layers):
-        src, dst = f"encoder.layers.{i}.", f"{prefix}transformer.resblocks.{i}."
-        out[dst + "attn.in_proj_weight"] = torch.cat([sd[src + f"self_attn.{p}_proj.weight"] for p in "qkv"])
-        out[dst + "attn.in_proj_bias"] = torch.cat([sd[src + f"self_attn.{p}_proj.bias"] for p in "qkv"])
-        for a, b in [("self_attn.out_proj", "attn.out_proj"), ("layer_norm1", "ln_1"), ("layer_norm2", "ln_2"),
-                     ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj")]:
-            out[dst + b + ".weight"] = sd[src + a + ".weight"]
-            out[dst + b + ".bias"] = sd[src + a + ".bias"]
-    out[prefix + "text_projection"] = torch.eye(sd["final_layer_norm.weight"].shape[0])
-    return out
-
-
 sd2_ldm = {}
 sd2_ldm.update(unet_to_ldm(sd2_unet.state_dict()))
 sd2_ldm.update(vae_to_ldm(sd2_vae.state_dict()))
@@ -447,6 +408,9 @@ expected_text = {"text_model." + k: v for k, v in sd2_text.state_dict().items() 
 same({k: v for k, v in converted.items() if k in expected_text or f"layers.{TEXT_LAYERS}." not in k}, expected_text, "sd2 clip")
 save_file({k: v.contiguous().half() for k, v in sd2_ldm.items()}, os.path.join(sd2_dir, "model.safetensors"),
           metadata={"visioncraft.attention_heads": "16", "visioncraft.prediction": "v"})
+# The same SD 2.x model as diffusers saves it: transformers' CLIP layout for the text tower, without
+# the last layer (diffusers' SD 2.x folders hold the 23 layers that are used, not OpenCLIP's 24).
+save_folder("sd2-tiny-diffusers", sd2_unet, sd2_vae, sd2_text, "v_prediction")
 
 sd2_expected = {}
 with torch.no_grad():

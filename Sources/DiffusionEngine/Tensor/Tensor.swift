@@ -14,6 +14,17 @@ public struct Tensor: Sendable, Equatable {
     }
 
     public var count: Int { values.count }
+
+    /// A matrix's transpose (rows × columns → columns × rows).
+    public func transposed() -> Tensor {
+        precondition(shape.count == 2, "only a matrix is transposed")
+        let (rows, columns) = (shape[0], shape[1])
+        var out = [Float](repeating: 0, count: values.count)
+        for r in 0..<rows {
+            for c in 0..<columns { out[c * rows + r] = values[r * columns + c] }
+        }
+        return Tensor(shape: [columns, rows], values: out)
+    }
 }
 
 /// One image's activations between convolutions: `channels` planes of `height × width`.

@@ -24,10 +24,13 @@ public struct CLIPTextEncoder: Sendable {
     let finalNorm: LayerNorm
     let heads: Int
     let activation: Activation
+    /// OpenCLIP's `text_projection` (SDXL's pooled text vector), when the tower has one.
+    let projection: Tensor?
     public let width: Int
 
-    /// `weights` scoped at the text model (`…text_model.`).
-    public init(_ weights: Weights, activation: Activation = .quickGELU) throws(DiffusionError) {
+    /// `weights` scoped at the text model (`…text_model.`); `projection`: the pooled output's
+    /// projection, rows in × columns out (transformers keeps it beside `text_model`).
+    public init(_ weights: Weights, activation: Activation = .quickGELU, projection: Tensor? = nil) throws(DiffusionError) {
         tokenEmbedding = try weights.tensor("embeddings.token_embedding.weight")
         positionEmbedding = try weights.tensor("embeddings.position_embedding.weight")
         width = tokenEmbedding.shape[1]
@@ -45,6 +48,7 @@ public struct CLIPTextEncoder: Sendable {
         finalNorm = try LayerNorm(weights, "final_layer_norm")
         heads = max(1, width / 64)
         self.activation = activation
+        self.projection = projection
     }
 
     /// OpenCLIP's text tower (SD 2.x, `cond_stage_model.model.`): the same transformer with the
@@ -80,6 +84,7 @@ public struct CLIPTextEncoder: Sendable {
         finalNorm = try LayerNorm(weights, "ln_final")
         heads = max(1, width / 64)
         activation = .gelu
+        projection = weights.has("text_projection") ? try weights.tensor("text_projection") : nil
     }
 
     public var layerCount: Int { layers.count }
@@ -88,16 +93,51 @@ public struct CLIPTextEncoder: Sendable {
     /// `skip` layers are left out at the end, as AUTOMATIC1111's "clip skip" (skip 1 is its clip
     /// skip 2: the penultimate layer's output, normalized).
     public func encode(_ tokens: [Int32], skip: Int = 0, pool: ComputePool) -> [Float] {
-        let count = tokens.count
-        precondition(count <= positionEmbedding.shape[0], "more tokens than CLIP's positions")
-        var x = [Float](repeating: 0, count: count * width)
+        finalNorm(hidden(tokens, layers: layers.count - min(skip, layers.count - 1), pool: pool), rows: tokens.count)
+    }
+
+    /// The hidden states after the first `layerCount` layers, not normalized (where SDXL reads
+    /// both of its encoders).
+    public func hidden(_ tokens: [Int32], layers layerCount: Int, pool: ComputePool) -> [Float] {
+        var x = embed(tokens)
+        run(layers[..<layerCount], on: &x, rows: tokens.count, pool: pool)
+        return x
+    }
+
+    /// SDXL's second encoder: the hidden states after `layerCount` layers and the pooled vector —
+    /// the last layer's normalized state at the first end-of-text token, through the text
+    /// projection (`text_projection`, rows in × columns out, as OpenCLIP multiplies by it).
+    public func hiddenAndPooled(_ tokens: [Int32], layers layerCount: Int, pool: ComputePool) throws(DiffusionError) -> (hidden: [Float], pooled: [Float]) {
+        guard let projection else { throw .missingTensor("text_projection") }
+        var x = embed(tokens)
+        run(layers[..<layerCount], on: &x, rows: tokens.count, pool: pool)
+        let kept = x
+        run(layers[layerCount...], on: &x, rows: tokens.count, pool: pool)
+        let end = tokens.firstIndex(of: CLIPTokenizer.endOfText) ?? tokens.count - 1
+        let state = finalNorm(Array(x[end * width..<(end + 1) * width]), rows: 1)
+        let outputs = projection.shape[1]
+        var pooled = [Float](repeating: 0, count: outputs)
+        for i in 0..<width {
+            let a = state[i]
+            for j in 0..<outputs { pooled[j] += a * projection.values[i * outputs + j] }
+        }
+        return (kept, pooled)
+    }
+
+    private func embed(_ tokens: [Int32]) -> [Float] {
+        precondition(tokens.count <= positionEmbedding.shape[0], "more tokens than CLIP's positions")
+        var x = [Float](repeating: 0, count: tokens.count * width)
         for (position, token) in tokens.enumerated() {
             for i in 0..<width {
                 x[position * width + i] = tokenEmbedding.values[Int(token) * width + i]
                     + positionEmbedding.values[position * width + i]
             }
         }
-        for layer in layers.prefix(layers.count - min(skip, layers.count - 1)) {
+        return x
+    }
+
+    private func run(_ layers: ArraySlice<Layer>, on x: inout [Float], rows count: Int, pool: ComputePool) {
+        for layer in layers {
             let normed = layer.norm1(x, rows: count)
             let attended = Attention.callAsFunction(
                 queries: layer.query(normed, rows: count, pool: pool), keys: layer.key(normed, rows: count, pool: pool),
@@ -111,7 +151,6 @@ public struct CLIPTextEncoder: Sendable {
             }
             add(layer.down(hidden, rows: count, pool: pool), to: &x)
         }
-        return finalNorm(x, rows: count)
     }
 }
 

@@ -14,6 +14,10 @@ public struct UNetModel: Sendable {
 
     var timeLinear1: Linear
     var timeLinear2: Linear
+    /// SDXL's embedding of its extra conditioning (`label_emb`: the pooled text and the image
+    /// sizes), added to the timestep's.
+    var labelLinear1: Linear?
+    var labelLinear2: Linear?
     var convIn: Conv2D
     var inputBlocks: [[Layer]]
     var middleBlock: [Layer]
@@ -30,6 +34,10 @@ public struct UNetModel: Sendable {
     public init(_ weights: Weights, headWidth: Int? = nil, headCount: Int? = nil) throws(DiffusionError) {
         timeLinear1 = try Linear(weights, "time_embed.0")
         timeLinear2 = try Linear(weights, "time_embed.2")
+        if weights.has("label_emb.0.0.weight") {
+            labelLinear1 = try Linear(weights, "label_emb.0.0")
+            labelLinear2 = try Linear(weights, "label_emb.0.2")
+        }
         convIn = try Conv2D(weights, "input_blocks.0.0")
         inChannels = convIn.inputs
         // SD 2.x and SDXL read 1024- and 2048-wide text and use 64-wide heads; SD 1.x has 8 heads.
@@ -90,9 +98,13 @@ public struct UNetModel: Sendable {
         return nil
     }
 
-    /// The sinusoidal embedding of `timestep` (cosines first), computed in float as diffusers does.
-    func timestepEmbedding(_ timestep: Float) -> [Float] {
-        let half = convIn.outputs / 2
+    /// How many values SDXL's extra conditioning has (nil for a UNet without it).
+    public var labelWidth: Int? { labelLinear1?.inputs }
+
+    /// The sinusoidal embedding of `timestep` (cosines first), computed in float as diffusers does;
+    /// `dimension` values (the UNet's first width, for the timestep itself).
+    static func timestepEmbedding(_ timestep: Float, dimension: Int) -> [Float] {
+        let half = dimension / 2
         var embedding = [Float](repeating: 0, count: 2 * half)
         let logPeriod = Float(-log(10000.0))
         for i in 0..<half {
@@ -105,15 +117,24 @@ public struct UNetModel: Sendable {
     }
 
     /// The predicted noise for `latent` at `timestep`, attending to `context` (rows of the text
-    /// encoder's width). `checkpoint` runs between blocks; what it throws stops the pass (a
-    /// cancelled job stops within a block, not a whole step).
+    /// encoder's width); `labels`: SDXL's extra conditioning (`labelWidth` values). `checkpoint`
+    /// runs between blocks; what it throws stops the pass (a cancelled job stops within a block,
+    /// not a whole step).
     public func predictNoise(
-        _ latent: FeatureMap, timestep: Float, context: [Float], pool: ComputePool, checkpoint: () throws -> Void = {}
+        _ latent: FeatureMap, timestep: Float, context: [Float], labels: [Float]? = nil, pool: ComputePool,
+        checkpoint: () throws -> Void = {}
     ) rethrows -> FeatureMap {
         let contextCount = context.count / contextWidth
-        var embedding = timeLinear2(
-            { var h = timeLinear1(timestepEmbedding(timestep), rows: 1, pool: pool); Activation.silu(&h); return h }(),
-            rows: 1, pool: pool)
+        func embed(_ x: [Float], _ first: Linear, _ second: Linear) -> [Float] {
+            var h = first(x, rows: 1, pool: pool)
+            Activation.silu(&h)
+            return second(h, rows: 1, pool: pool)
+        }
+        var embedding = embed(Self.timestepEmbedding(timestep, dimension: convIn.outputs), timeLinear1, timeLinear2)
+        if let labelLinear1, let labelLinear2 {
+            precondition(labels?.count == labelLinear1.inputs, "SDXL's UNet needs its \(labelLinear1.inputs) label values")
+            add(embed(labels!, labelLinear1, labelLinear2), to: &embedding)
+        }
         Activation.silu(&embedding)
 
         func run(_ layers: [Layer], _ x: FeatureMap, upsampleTo size: (Int, Int)?) -> FeatureMap {

@@ -4,7 +4,10 @@ import Foundation
 /// `.safetensors` file and a `config.json`; `scheduler/scheduler_config.json`) read under
 /// AUTOMATIC1111's single-file names, so the rest of the engine sees one checkpoint. Each diffusers
 /// name is renamed as diffusers' own single-file converters would have named it the other way.
-/// SD 1.x folders: an SD 2.x folder's text encoder is transformers' CLIP, not OpenCLIP's layout.
+/// SD 1.x and SD 2.x folders (an SD 2.x folder's text encoder is transformers' CLIP with GELU,
+/// saved without its last layer, which SD 2.x never reads; `visioncraft.text_encoder` says so), and
+/// SDXL folders, whose second text encoder (`text_encoder_2`, with its projection) keeps
+/// transformers' layout under `conditioner.embedders.1.transformer.`.
 public struct DiffusersFolder: TensorSource {
     private let files: [SafeTensorsFile]
     /// Single-file name → (file, name in that file).
@@ -25,13 +28,14 @@ public struct DiffusersFolder: TensorSource {
             }
             throw .unsupported("\(path): no \(part)/diffusion_pytorch_model.safetensors or \(part)/model.safetensors (a .bin is never unpickled; convert it to .safetensors)")
         }
-        // SD 2.x's OpenCLIP text tower is saved as transformers' CLIP with GELU; read as SD 1.x's
-        // (quick GELU, last layer) it would draw wrong images, so it is refused until it is mapped.
+        // SD 2.x's OpenCLIP text tower is saved as transformers' CLIP with GELU.
         let textConfig = Self.json((path as NSString).appendingPathComponent("text_encoder/config.json"))
-        if let activation = textConfig?["hidden_act"] as? String, activation != "quick_gelu" {
-            throw .unsupported("\(path): a text encoder with \(activation) (SD 2.x or later) in diffusers' layout is not supported yet; use the single-file checkpoint")
+        let activation = textConfig?["hidden_act"] as? String ?? "quick_gelu"
+        guard ["quick_gelu", "gelu"].contains(activation) else {
+            throw .unsupported("\(path): a text encoder with \(activation) is not a Stable Diffusion 1.x or 2.x one")
         }
-        files = [try file("unet"), try file("vae"), try file("text_encoder")]
+        let sdxl = FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("text_encoder_2"))
+        files = [try file("unet"), try file("vae"), try file("text_encoder")] + (sdxl ? [try file("text_encoder_2")] : [])
         var names: [String: (file: Int, name: String)] = [:]
         let unetNames = Array(files[0].entries.keys), vaeNames = Array(files[1].entries.keys)
         let layers = Set(unetNames.compactMap { Self.index(after: "down_blocks.0.resnets.", in: $0) }).count
@@ -47,20 +51,31 @@ public struct DiffusersFolder: TensorSource {
         for name in vaeNames {
             if let renamed = Self.vaeName(name, levels: upLevels) { names["first_stage_model." + renamed] = (1, name) }
         }
-        for name in files[2].entries.keys where !name.hasSuffix("position_ids") {
-            let bare = name.hasPrefix("text_model.") ? String(name.dropFirst("text_model.".count)) : name
-            names["cond_stage_model.transformer.text_model." + bare] = (2, name)
+        let textPrefixes = sdxl ? ["conditioner.embedders.0.transformer.", "conditioner.embedders.1.transformer."]
+            : ["cond_stage_model.transformer."]
+        for (offset, prefix) in textPrefixes.enumerated() {
+            for name in files[2 + offset].entries.keys where !name.hasSuffix("position_ids") {
+                let inModel = name.hasPrefix("text_model.") || name.hasPrefix("text_projection.") ? name : "text_model." + name
+                names[prefix + inModel] = (2 + offset, name)
+            }
         }
         self.names = names
 
         var metadata: [String: String] = [:]
+        if activation == "gelu" { metadata["visioncraft.text_encoder"] = "openclip-penultimate" }
         let scheduler = Self.json((path as NSString).appendingPathComponent("scheduler/scheduler_config.json"))
         if let prediction = scheduler?["prediction_type"] as? String {
-            metadata["visioncraft.prediction"] = prediction == "v_prediction" ? "velocity" : "epsilon"
+            metadata["visioncraft.prediction"] = (prediction == "v_prediction" ? StableDiffusionModel.Prediction.velocity : .epsilon).rawValue
         }
-        // diffusers' `attention_head_dim` for SD 1.x is the number of heads (a known misnomer).
-        if let heads = Self.json((path as NSString).appendingPathComponent("unet/config.json"))?["attention_head_dim"] as? Int {
+        // diffusers' `attention_head_dim` is the number of heads (a known misnomer): one for every
+        // level, or one per level (SD 2.x, SDXL), which gives the heads' width.
+        let unetConfig = Self.json((path as NSString).appendingPathComponent("unet/config.json"))
+        if let heads = unetConfig?["attention_head_dim"] as? Int {
             metadata["visioncraft.attention_heads"] = String(heads)
+        } else if let heads = unetConfig?["attention_head_dim"] as? [Int], let widths = unetConfig?["block_out_channels"] as? [Int],
+            heads.count == widths.count, let first = heads.first, first > 0,
+            zip(heads, widths).allSatisfy({ $0 > 0 && $1 == widths[0] / first * $0 }) {
+            metadata["visioncraft.attention_head_width"] = String(widths[0] / first)
         }
         self.metadata = metadata
     }
@@ -100,6 +115,7 @@ public struct DiffusersFolder: TensorSource {
         }
         switch parts[0] {
         case "time_embedding": return (parts[1] == "linear_1" ? "time_embed.0." : "time_embed.2.") + parts[2]
+        case "add_embedding": return (parts[1] == "linear_1" ? "label_emb.0.0." : "label_emb.0.2.") + parts[2]
         case "conv_in": return "input_blocks.0.0." + parts[1]
         case "conv_norm_out": return "out.0." + parts[1]
         case "conv_out": return "out.2." + parts[1]

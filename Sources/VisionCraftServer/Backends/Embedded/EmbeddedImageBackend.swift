@@ -21,9 +21,13 @@ public struct EmbeddedImageBackend: ImageBackend {
     }
 
     /// Defaults that suit the checkpoint's family: 512² for SD 1.x and SD 2.x base, 768² for SD 2.x
-    /// v-models.
+    /// v-models, 1024² for SDXL.
     var suggestedDefaults: ImageDefaults {
-        worker.model.family == .sd2 && worker.model.prediction == .velocity ? .stableDiffusion2V : .stableDiffusion1
+        switch worker.model.family {
+        case .sd1: .stableDiffusion1
+        case .sd2: worker.model.prediction == .velocity ? .stableDiffusion2V : .stableDiffusion1
+        case .sdxl: .stableDiffusionXL
+        }
     }
 
     public func capabilities() async throws(BackendError) -> ImageCapabilities {
@@ -68,6 +72,8 @@ public struct EmbeddedImageBackend: ImageBackend {
         } catch DiffusionError.cancelled {
             throw BackendError(.cancelled, "The image was cancelled.")
         } catch DiffusionError.invalidRequest(let reason) {
+            throw BackendError(.rejected, "This request cannot be drawn by this model: \(reason).")
+        } catch DiffusionError.unsupported(let reason) {
             throw BackendError(.rejected, "This request cannot be drawn by this model: \(reason).")
         } catch {
             throw BackendError(.failed, "The image engine failed.", detail: "\(error)")

@@ -14,10 +14,14 @@ enum EmbeddedImageModels {
     ) -> [(name: String, backend: EmbeddedImageBackend)] {
         let directory = (modelsDirectory as NSString).appendingPathComponent("sd")
         let vocabulary = (modelsDirectory as NSString).appendingPathComponent("clip/bpe_simple_vocab_16e6.txt")
-        let taesd = (modelsDirectory as NSString).appendingPathComponent("taesd/taesd_decoder.safetensors")
-        let fastDecoder = options.decoder == .taesd && FileManager.default.fileExists(atPath: taesd) ? taesd : nil
-        if options.decoder == .taesd && fastDecoder == nil {
-            logger.warning("image_decoder is taesd but \(taesd) is missing; decoding with each model's VAE")
+        // TAESD for SD 1.x/2.x latents, TAESDXL for SDXL's, each used where present.
+        func fastDecoder(for family: StableDiffusionModel.Family) -> String? {
+            guard options.decoder == .taesd else { return nil }
+            let path = (modelsDirectory as NSString).appendingPathComponent(
+                "taesd/" + StableDiffusionModel.fastDecoderFile(for: family))
+            if FileManager.default.fileExists(atPath: path) { return path }
+            logger.warning("image_decoder is taesd but \(path) is missing; decoding \(family.rawValue) models with their VAE")
+            return nil
         }
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         let loras = self.loras(in: (modelsDirectory as NSString).appendingPathComponent("loras"), logger: logger)
@@ -54,13 +58,13 @@ enum EmbeddedImageModels {
             let path = (directory as NSString).appendingPathComponent(file)
             do {
                 let started = ContinuousClock.now
-                let model = try StableDiffusionModel(
-                    checkpoint: path, tokenizer: tokenizer, fastDecoder: fastDecoder, precision: options.precision)
+                var model = try StableDiffusionModel(checkpoint: path, tokenizer: tokenizer, precision: options.precision)
+                model = try model.withFastDecoder(fastDecoder(for: model.family), precision: options.precision)
                 logger.info("Loaded image model", metadata: [
                     "model": "\(name)", "file": "\(path)", "load_time": "\(ContinuousClock.now - started)",
                     "family": "\(model.family.rawValue)", "prediction": "\(model.prediction.rawValue)",
                     "threads": "\(options.threads)", "queue": "\(options.queueCapacity)",
-                    "decoder": "\(fastDecoder == nil ? "vae" : "taesd")",
+                    "decoder": "\(model.fastDecoder == nil ? "vae" : "taesd")",
                 ])
                 let worker = ImageWorker(model: model, threads: options.threads, queueCapacity: options.queueCapacity)
                 return (name, EmbeddedImageBackend(name: name, worker: worker, loras: loras, logger: logger))

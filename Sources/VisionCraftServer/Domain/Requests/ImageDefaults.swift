@@ -26,6 +26,9 @@ public struct ImageDefaults: Codable, Sendable, Equatable {
     public static let stableDiffusion1 = ImageDefaults(width: 512, height: 512, steps: 20, cfgScale: 7, sampler: "Euler a")
     /// SD 2.x's 768-v models were trained at 768².
     public static let stableDiffusion2V = ImageDefaults(width: 768, height: 768, steps: 20, cfgScale: 7, sampler: "Euler a")
+    /// SDXL was trained at 1024² (SDXL-Turbo, the same architecture, draws 512² in 1–4 steps at
+    /// cfg 1: an operator says so in the model's configured defaults).
+    public static let stableDiffusionXL = ImageDefaults(width: 1024, height: 1024, steps: 20, cfgScale: 7, sampler: "Euler a")
 
     /// Checks that configured defaults lie in the contract's ranges.
     func validated(model: String) throws -> ImageDefaults {
