@@ -93,4 +93,22 @@ import Testing
                        labels: conditionings.map { $0.labels! }, timestep: Float(Self.json["unet_timestep"] as! Double),
                        expected: Self.tensor("unet.output"))
     }
+
+    /// A kohya SDXL LoRA (UNet, `lora_te1_`, `lora_te2_`) applied as diffusers applies it: the
+    /// conditioning (both encoders, the pooled text) and one UNet pass.
+    @Test func aLoRAOnBothEncodersAndTheUNetIsDiffusers() throws {
+        let file = try LoRAFile(path: Self.directory.appendingPathComponent("lora.safetensors").path)
+        let model = try Self.model.applying([(file, Float(Self.json["lora_weight"] as! Double))], pool: Reference.pool)
+        let conditionings = try [Self.negative, Self.plain].map { text throws in
+            try model.condition(on: text, width: 96, height: 64, pool: Reference.pool)
+        }
+        #expect(relativeError(conditionings[1].context, Self.tensor("lora.plain.context").values) < 1e-4)
+        #expect(relativeError(conditionings[1].context, Self.tensor("plain.context").values) > 1e-2, "the LoRA changes the text")
+        let pooled = Self.tensor("lora.plain.pooled").values
+        #expect(relativeError(Array(conditionings[1].labels!.prefix(pooled.count)), pooled) < 1e-4)
+        #expect(relativeError(pooled, Self.tensor("plain.pooled").values) > 1e-2, "the second encoder's LoRA is applied")
+        try expectUNet(model, input: Self.tensor("unet.input"), contexts: conditionings.map(\.context),
+                       labels: conditionings.map { $0.labels! }, timestep: Float(Self.json["unet_timestep"] as! Double),
+                       expected: Self.tensor("lora.unet.output"))
+    }
 }

@@ -272,12 +272,12 @@ import Testing
             #expect(response.status == 200, "\(response.body.string)")
             #expect(Array(response.body.readableBytesView) == expected)
             guard model.family == .sdxl else { return }
-            // SD 1.x LoRAs do not fit SDXL: a clear 400, not a failure.
+            // An SD 1.x LoRA names some layers SDXL has too, at other sizes: a clear 400, not a crash.
             let lora = try await LiveClient.post("\(server)/sd", json: body([
                 "model": name, "prompt": "a tree", "width": 64, "height": 64, "steps": 1, "loras": ["tiny-lora": 1],
             ]), key: key)
             #expect(lora.status == 400, "\(lora.body.string)")
-            #expect(lora.body.string.contains("SDXL"))
+            #expect(lora.body.string.contains("another architecture"))
         }
     }
 

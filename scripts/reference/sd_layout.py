@@ -164,3 +164,25 @@ def openclip_to_ldm(sd, layers, prefix="cond_stage_model.model.", projection=Non
     width = sd["final_layer_norm.weight"].shape[0]
     out[prefix + "text_projection"] = torch.eye(width) if projection is None else projection.T.contiguous()
     return out
+
+
+def kohya_lora(module, prefix, wanted, rank, seed):
+    """A LoRA in kohya's format (sd-scripts' names: module paths with underscores behind `prefix`)
+    on the modules of `module` whose names end with one of `wanted`; rank `rank`, alpha 2; LoCon
+    (a 3x3 down, 1x1 up) on convolutions."""
+    generator = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for name, sub in module.named_modules():
+        if not any(name.endswith(w) for w in wanted):
+            continue
+        key = prefix + name.replace(".", "_")
+        if isinstance(sub, torch.nn.Conv2d):
+            down = torch.randn(rank, sub.in_channels, *sub.kernel_size, generator=generator) * 0.3
+            up = torch.randn(sub.out_channels, rank, 1, 1, generator=generator) * 0.3
+        else:
+            down = torch.randn(rank, sub.in_features, generator=generator) * 0.3
+            up = torch.randn(sub.out_features, rank, generator=generator) * 0.3
+        tensors[key + ".lora_down.weight"] = down.half()
+        tensors[key + ".lora_up.weight"] = up.half()
+        tensors[key + ".alpha"] = torch.tensor(2.0).half()
+    return tensors

@@ -31,8 +31,8 @@ from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sd_layout import (clip_tokenizer_files, openclip_to_ldm, randomize, same, taesd_decoder_file,  # noqa: E402
-                       unet_to_ldm, vae_to_ldm)
+from sd_layout import (clip_tokenizer_files, kohya_lora, openclip_to_ldm, randomize, same,  # noqa: E402
+                       taesd_decoder_file, unet_to_ldm, vae_to_ldm)
 
 vocab_path, out_dir = sys.argv[1], sys.argv[2]
 os.makedirs(out_dir, exist_ok=True)
@@ -212,25 +212,6 @@ GENERATION = dict(prompt=PROMPT, negative_prompt=NEGATIVE, width=96, height=64, 
 # UNet's attention and feed-forward layers, a resnet's 3x3 convolution (LoCon) and the text
 # encoder's attention and MLP; rank 4, alpha 2. diffusers (with PEFT) loads it and applies it at
 # weight 0.8; the engine must compute the same.
-def kohya_lora(module, prefix, wanted, rank, seed):
-    generator = torch.Generator().manual_seed(seed)
-    tensors = {}
-    for name, sub in module.named_modules():
-        if not any(name.endswith(w) for w in wanted):
-            continue
-        key = prefix + name.replace(".", "_")
-        if isinstance(sub, torch.nn.Conv2d):
-            down = torch.randn(rank, sub.in_channels, *sub.kernel_size, generator=generator) * 0.3
-            up = torch.randn(sub.out_channels, rank, 1, 1, generator=generator) * 0.3
-        else:
-            down = torch.randn(rank, sub.in_features, generator=generator) * 0.3
-            up = torch.randn(sub.out_features, rank, generator=generator) * 0.3
-        tensors[key + ".lora_down.weight"] = down.half()
-        tensors[key + ".lora_up.weight"] = up.half()
-        tensors[key + ".alpha"] = torch.tensor(2.0).half()
-    return tensors
-
-
 LORA_WEIGHT = 0.8
 lora = {}
 lora.update(kohya_lora(unet, "lora_unet_", ["attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q",

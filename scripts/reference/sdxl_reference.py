@@ -28,7 +28,8 @@ from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sd_layout import clip_tokenizer_files, openclip_to_ldm, randomize, same, unet_to_ldm, vae_to_ldm  # noqa: E402
+from sd_layout import (clip_tokenizer_files, kohya_lora, openclip_to_ldm, randomize, same, unet_to_ldm,  # noqa: E402
+                       vae_to_ldm)
 
 vocab_path, out_dir = sys.argv[1], sys.argv[2]
 os.makedirs(out_dir, exist_ok=True)
@@ -155,10 +156,36 @@ for name, scheduler, negative_prompt, key in [(n, s, NEGATIVE, n) for n, s in SA
     expected[f"sampler.{key}.image"] = result.images[0]
     runs.append({"key": key, "sampler": name, "negative_prompt": negative_prompt or "", "unet_calls": len(steps)})
 
+# --- A kohya LoRA for SDXL: the UNet's attention, feed-forward and a resnet's convolution, and both
+# text encoders behind `lora_te1_` and `lora_te2_`; diffusers loads it and applies it at 0.8.
+LORA_WEIGHT = 0.8
+TEXT_MODULES = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj", "mlp.fc1", "mlp.fc2"]
+lora = {}
+lora.update(kohya_lora(unet, "lora_unet_", ["attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q",
+                                            "attn2.to_k", "attn2.to_v", "attn2.to_out.0", "ff.net.0.proj", "ff.net.2",
+                                            "proj_in", "proj_out", "down_blocks.0.resnets.1.conv1"], 4, 35))
+# transformers 5 names CLIPTextModel's modules without `text_model.`, CLIPTextModelWithProjection's with it.
+lora.update(kohya_lora(text_encoder, "lora_te1_text_model_", TEXT_MODULES, 4, 36))
+lora.update(kohya_lora(text_encoder_2, "lora_te2_", TEXT_MODULES, 4, 37))
+save_file(lora, os.path.join(out_dir, "lora.safetensors"))
+pipe.load_lora_weights(out_dir, weight_name="lora.safetensors", adapter_name="tiny")
+pipe.set_adapters(["tiny"], adapter_weights=[LORA_WEIGHT])
+with torch.no_grad():
+    context, negative, pooled, negative_pooled = pipe.encode_prompt(
+        prompt=plain, device=torch.device("cpu"), num_images_per_prompt=1, do_classifier_free_guidance=True,
+        negative_prompt=NEGATIVE)
+    expected["lora.plain.context"], expected["lora.plain.pooled"] = context[0], pooled[0]
+    expected["lora.unet.output"] = unet(sample, torch.tensor(TIMESTEP), encoder_hidden_states=torch.cat([negative, context]),
+                                        added_cond_kwargs={"text_embeds": torch.cat([negative_pooled, pooled]),
+                                                           "time_ids": time_ids}).sample
+pipe.unload_lora_weights()
+assert len([k for k in lora if k.startswith("lora_te2_")]) == 3 * len(TEXT_MODULES) * 3
+
 save_file({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(out_dir, "expected.safetensors"))
 with open(os.path.join(out_dir, "expected.json"), "w", encoding="utf-8") as f:
     json.dump({"generated_by": f"scripts/reference/sdxl_reference.py with torch {torch.__version__}, "
                                f"diffusers {__import__('diffusers').__version__}",
                "prompt": PROMPT, "plain_prompt": plain, "negative_prompt": NEGATIVE, "unet_timestep": TIMESTEP,
-               "time_ids": [64, 96, 0, 0, 64, 96], "generation": GENERATION, "samplers": runs}, f, indent=1)
+               "time_ids": [64, 96, 0, 0, 64, 96], "generation": GENERATION, "samplers": runs,
+               "lora_weight": LORA_WEIGHT}, f, indent=1)
 print("wrote", out_dir, {n: os.path.getsize(os.path.join(out_dir, n)) for n in os.listdir(out_dir)})

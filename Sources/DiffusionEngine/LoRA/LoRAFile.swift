@@ -30,6 +30,10 @@ public struct LoRAFile: Sendable {
             guard up.count == outputs * rank else {
                 throw .unsupported("\(path): \(module)'s up and down matrices do not share a rank")
             }
+            // A LoRA made for another architecture can name a layer this model has, at another size.
+            guard outputs * depth == layer.size else {
+                throw .invalidRequest("the LoRA \(path) does not fit this model: \(module) changes \(outputs * depth) weights, the layer has \(layer.size) (is it for another architecture?)")
+            }
             let alpha = file.entries[module + ".alpha"] != nil ? try file.tensor(module + ".alpha").values[0] : Float(rank)
             let scale = weight * alpha / Float(rank)
             var delta = [Float](repeating: 0, count: outputs * depth)
@@ -42,7 +46,7 @@ public struct LoRAFile: Sendable {
                 }
             }
             for i in delta.indices { delta[i] *= scale }
-            patch.add(delta, to: layer)
+            patch.add(delta, to: layer.name)
             matched += 1
         }
         guard matched > 0 else {

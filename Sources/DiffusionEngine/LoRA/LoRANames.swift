@@ -1,46 +1,70 @@
 /// Where a LoRA's modules land in the model. kohya's files (sd-scripts, and what AUTOMATIC1111
-/// and ComfyUI load) name a module by its path with `_` for `.`, behind `lora_unet_` or `lora_te_`:
-/// for the UNet most use diffusers' paths (`down_blocks_0_attentions_0_…`), some CompVis's
-/// (`input_blocks_1_1_…`); the text encoder's are Hugging Face's in both. This maps either to the
-/// engine's tensor names (CompVis), from the UNet's own structure.
+/// and ComfyUI load) name a module by its path with `_` for `.`, behind `lora_unet_` or `lora_te_`
+/// (SDXL: `lora_te1_` and `lora_te2_` for its two encoders): for the UNet most use diffusers' paths
+/// (`down_blocks_0_attentions_0_…`), some CompVis's (`input_blocks_1_1_…`); the text encoders' are
+/// Hugging Face's in both. This maps either to the engine's tensor names (CompVis), from the UNet's
+/// own structure.
 struct LoRANames {
-    private var byKohyaName: [String: String] = [:]
+    /// kohya's name → the layer's tensor name and how many weights it has.
+    private var byKohyaName: [String: (name: String, size: Int)] = [:]
 
-    init(unet: UNetModel, unetPrefix: String, textEncoder: CLIPTextEncoder, textPrefix: String) {
-        for name in unet.layerNames {
-            let local = String(name.dropFirst(unetPrefix.count))
-            byKohyaName["lora_unet_" + Self.flatten(local)] = name
-            if let diffusers = unet.diffusersName(of: local) { byKohyaName["lora_unet_" + Self.flatten(diffusers)] = name }
+    /// `textEncoders`: each encoder, the prefix its layer names carry before their Hugging Face
+    /// path, and kohya's prefix for it.
+    init(unet: UNetModel, unetPrefix: String, textEncoders: [(encoder: CLIPTextEncoder, prefix: String, kohya: String)]) {
+        for layer in unet.weightedLayers {
+            let local = String(layer.name.dropFirst(unetPrefix.count))
+            byKohyaName["lora_unet_" + Self.flatten(local)] = (layer.name, layer.weightCount)
+            if let diffusers = unet.diffusersName(of: local) {
+                byKohyaName["lora_unet_" + Self.flatten(diffusers)] = (layer.name, layer.weightCount)
+            }
         }
-        for name in textEncoder.layerNames {
-            byKohyaName["lora_te_" + Self.flatten(String(name.dropFirst(textPrefix.count)))] = name
+        for (encoder, prefix, kohya) in textEncoders {
+            for layer in encoder.weightedLayers {
+                byKohyaName[kohya + Self.flatten(String(layer.name.dropFirst(prefix.count)))] = (layer.name, layer.weightCount)
+            }
         }
     }
 
-    func layer(forKohyaName name: String) -> String? { byKohyaName[name] }
+    func layer(forKohyaName name: String) -> (name: String, size: Int)? { byKohyaName[name] }
 
     static func flatten(_ path: String) -> String { path.replacingOccurrences(of: ".", with: "_") }
 }
 
+/// A layer with a weight a LoRA can change: its tensor name (without `.weight`) and size.
+protocol WeightedLayer {
+    var name: String { get }
+    var weightCount: Int { get }
+}
+
+extension Linear: WeightedLayer {
+    var weightCount: Int { inputs * outputs }
+}
+
+extension Conv2D: WeightedLayer {
+    var weightCount: Int { outputs * inputs * kernel * kernel }
+}
+
 extension UNetModel {
-    /// Every weighted layer's tensor name (without `.weight`).
-    var layerNames: [String] {
-        var names = [timeLinear1.name, timeLinear2.name, convIn.name, convOut.name]
+    /// Every weighted layer.
+    var weightedLayers: [any WeightedLayer] {
+        var layers: [any WeightedLayer] = [timeLinear1, timeLinear2, convIn, convOut]
         for layer in inputBlocks.joined() + middleBlock + outputBlocks.joined() {
             switch layer {
             case .resnet(let block):
-                names += [block.conv1.name, block.conv2.name] + [block.embedding?.name, block.shortcut?.name].compactMap { $0 }
+                layers += [block.conv1, block.conv2] as [any WeightedLayer]
+                if let embedding = block.embedding { layers.append(embedding) }
+                if let shortcut = block.shortcut { layers.append(shortcut) }
             case .transformer(let block):
-                names += [block.projectIn.name, block.projectOut.name]
+                layers += [block.projectIn, block.projectOut]
                 for b in block.blocks {
-                    names += [b.selfQuery, b.selfKey, b.selfValue, b.selfOutput, b.crossQuery, b.crossKey, b.crossValue,
-                              b.crossOutput, b.feedForwardIn, b.feedForwardOut].map(\.name)
+                    layers += [b.selfQuery, b.selfKey, b.selfValue, b.selfOutput, b.crossQuery, b.crossKey, b.crossValue,
+                               b.crossOutput, b.feedForwardIn, b.feedForwardOut] as [any WeightedLayer]
                 }
             case .downsample(let conv), .upsample(let conv):
-                names.append(conv.name)
+                layers.append(conv)
             }
         }
-        return names
+        return layers
     }
 
     /// The diffusers path of a CompVis one (relative to the UNet), worked out from which blocks
@@ -102,7 +126,7 @@ extension UNetModel {
 }
 
 extension CLIPTextEncoder {
-    var layerNames: [String] {
-        layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.up, $0.down].map(\.name) }
+    var weightedLayers: [any WeightedLayer] {
+        layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.up, $0.down] as [any WeightedLayer] }
     }
 }

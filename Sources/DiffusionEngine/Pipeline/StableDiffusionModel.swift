@@ -98,7 +98,7 @@ public struct StableDiffusionModel: Sendable {
             textEncoder = try CLIPTextEncoder(weights.scoped("conditioner.embedders.0.transformer.text_model"))
             // OpenCLIP's layout in single files, transformers' in diffusers folders.
             let second = weights.has("conditioner.embedders.1.model.token_embedding.weight")
-                ? try CLIPTextEncoder(openCLIP: weights.scoped("conditioner.embedders.1.model"), namedAs: "conditioner.embedders.1.model.")
+                ? try CLIPTextEncoder(openCLIP: weights.scoped("conditioner.embedders.1.model"), namedAs: "conditioner.embedders.1.transformer.text_model.")
                 : try CLIPTextEncoder(weights.scoped("conditioner.embedders.1.transformer.text_model"), activation: .gelu,
                                       projection: weights.has("conditioner.embedders.1.transformer.text_projection.weight")
                                           ? try weights.tensor("conditioner.embedders.1.transformer.text_projection.weight").transposed() : nil)
