@@ -11,14 +11,18 @@ struct Linear: Sendable {
     let outputs: Int
 
     init(_ weights: Weights, _ name: String) throws(DiffusionError) {
-        let w = try weights.tensor(name + ".weight")
-        guard w.shape.count >= 2, w.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else {
-            throw .unsupported("\(weights.prefix)\(name).weight has shape \(w.shape); a linear layer's was expected")
+        guard let shape = weights.shape(name + ".weight") else { throw .missingTensor(weights.prefix + name + ".weight") }
+        guard shape.count >= 2, shape.dropFirst(2).allSatisfy({ $0 == 1 }) else {
+            throw .unsupported("\(weights.prefix)\(name).weight has shape \(shape); a linear layer's was expected")
         }
         self.name = weights.prefix + name
-        outputs = w.shape[0]
-        inputs = w.shape[1]
-        weight = WeightMatrix(w.values, precision: weights.precision)
+        outputs = shape[0]
+        inputs = shape[1]
+        if let quantized = weights.quantizedMatrix(name + ".weight") {
+            weight = WeightMatrix(quantized: quantized)
+        } else {
+            weight = WeightMatrix(try weights.tensor(name + ".weight").values, precision: weights.precision)
+        }
         bias = weights.has(name + ".bias") ? try weights.tensor(name + ".bias").values : nil
     }
 
@@ -57,6 +61,13 @@ struct Linear: Sendable {
 
     private func multiply(_ x: [Float], rows: Int, into y: inout [Float], accumulate: Bool, pool: ComputePool) {
         precondition(x.count == rows * inputs, "a linear layer's input rows must be its width")
+        if case .quantized(let matrix) = weight.storage {
+            return x.withUnsafeBufferPointer { x in
+                y.withUnsafeMutableBufferPointer { y in
+                    matrix.multiply(x.baseAddress!, rows: rows, into: y.baseAddress!, accumulate: accumulate, pool: pool)
+                }
+            }
+        }
         x.withUnsafeBufferPointer { x in
             weight.withOperand { w in
                 y.withUnsafeMutableBufferPointer { y in

@@ -7,6 +7,8 @@ struct WeightMatrix: Sendable {
     enum Storage: Sendable {
         case float([Float])
         case bfloat16([UInt16])
+        /// GGUF blocks, multiplied by the integer kernels (fast mode only).
+        case quantized(QuantizedMatrix)
     }
 
     private(set) var storage: Storage
@@ -23,6 +25,11 @@ struct WeightMatrix: Sendable {
         }
     }
 
+    init(quantized matrix: QuantizedMatrix) {
+        storage = .quantized(matrix)
+    }
+
+    /// What the matrix is kept in (a quantized one, in the fast mode, whose LoRA sums are BF16).
     var precision: Precision {
         if case .float = storage { .float32 } else { .bfloat16 }
     }
@@ -32,6 +39,7 @@ struct WeightMatrix: Sendable {
         switch storage {
         case .float(let values): values
         case .bfloat16(let values): values.map { Float(bitPattern: UInt32($0) << 16) }
+        case .quantized(let matrix): matrix.floats()
         }
     }
 
@@ -45,6 +53,7 @@ struct WeightMatrix: Sendable {
         switch storage {
         case .float(let values): values.withUnsafeBufferPointer { body(.float($0.baseAddress!)) }
         case .bfloat16(let values): values.withUnsafeBufferPointer { body(.bfloat16($0.baseAddress!)) }
+        case .quantized: preconditionFailure("a quantized matrix is multiplied by its own kernels")
         }
     }
 }

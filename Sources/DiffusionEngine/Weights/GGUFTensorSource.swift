@@ -18,7 +18,10 @@ public final class GGUFTensorSource: TensorSource, @unchecked Sendable {
 
     public func tensor(_ name: String) throws(DiffusionError) -> Tensor {
         guard let tensor = byName[name] else { throw .missingTensor(name) }
-        return Tensor(shape: Array(tensor.dimensions.reversed()), values: tensor.floats())
+        let values = tensor.floats()
+        // Each tensor is read once; its file pages need not stay resident beside the copy.
+        file.releasePages(of: tensor)
+        return Tensor(shape: Array(tensor.dimensions.reversed()), values: values)
     }
 
     /// String metadata, as safetensors headers carry it.

@@ -7,6 +7,14 @@ public enum Dequantize {
     public static func row(_ source: UnsafeRawBufferPointer, type: GGMLType, into destination: UnsafeMutableBufferPointer<Float>) {
         let blocks = source.count / type.blockBytes
         precondition(blocks * type.blockElements <= destination.count, "destination too small")
+        // Whole rows of plain values at once (F16 through F16C where the CPU has it), not value by value.
+        switch type {
+        case .f16:
+            return llmk_from_half(source.baseAddress!.assumingMemoryBound(to: UInt16.self), destination.baseAddress!, blocks)
+        case .f32:
+            return UnsafeMutableRawPointer(destination.baseAddress!).copyMemory(from: source.baseAddress!, byteCount: blocks * 4)
+        default: break
+        }
         for block in 0..<blocks {
             let input = UnsafeRawBufferPointer(rebasing: source[block * type.blockBytes..<(block + 1) * type.blockBytes])
             let output = UnsafeMutableBufferPointer(rebasing: destination[block * type.blockElements..<(block + 1) * type.blockElements])
