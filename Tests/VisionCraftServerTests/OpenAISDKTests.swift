@@ -4,9 +4,6 @@ import Testing
 
 /// The official `openai` Python package as a real client of the live server.
 @Suite struct OpenAISDKTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("sdk/openai_sdk_client.py").path
-
     @Test func theOfficialSDKWorksAgainstTheServer() async throws {
         let upstream = OpenAIUpstreamDouble()
         try await upstream.run { url in
@@ -21,7 +18,7 @@ import Testing
             }
             let keyList = keys.joined(separator: ",")
             try await environment.liveOnSystemClock { server in
-                let (status, output) = try await Self.runPython(environment: [
+                let (status, output) = try await PythonScript.run("openai_sdk_client.py", environment: [
                     "VISIONCRAFT_BASE_URL": "\(server)/v1", "VISIONCRAFT_KEYS": keyList,
                     "VISIONCRAFT_MODEL": "test-model", "VISIONCRAFT_EXPECTED_TEXT": upstream.replyDeltas.joined(),
                     "VISIONCRAFT_RATE_SECONDS": "3",
@@ -30,19 +27,5 @@ import Testing
                 #expect(output.contains("sdk checks passed"), "\(output)")
             }
         }
-    }
-
-    static func runPython(environment: [String: String]) async throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = await Task.detached { pipe.fileHandleForReading.readDataToEndOfFile() }.value
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 }
