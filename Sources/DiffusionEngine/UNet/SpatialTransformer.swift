@@ -79,19 +79,8 @@ struct SpatialTransformer: Sendable {
                 pool: pool)
             block.crossOutput.add(attended, rows: count, to: &tokens, pool: pool)
 
-            let projected = block.feedForwardIn(block.norm3(tokens, rows: count, pool: pool), rows: count, pool: pool)
-            let inner = projected.count / count / 2
-            var gated = [Float](repeating: 0, count: count * inner)
-            gated.withUnsafeMutableBufferPointer { gated in
-                projected.withUnsafeBufferPointer { projected in
-                    let (gated, projected) = (gated.baseAddress!, projected.baseAddress!)
-                    pool.runShared(count) { _, rows in
-                        llmk_geglu(projected + rows.lowerBound * 2 * inner, Int32(rows.count), Int32(inner),
-                                   gated + rows.lowerBound * inner)
-                    }
-                }
-            }
-            block.feedForwardOut.add(gated, rows: count, to: &tokens, pool: pool)
+            FeedForward.add(block.norm3(tokens, rows: count, pool: pool), rows: count, through: block.feedForwardIn,
+                            block.feedForwardOut, to: &tokens, pool: pool)
         }
         var out = x.fromTokenRows(projectOut(tokens, rows: count, pool: pool), channels: projectOut.outputs)
         out.add(x)

@@ -124,6 +124,17 @@ public struct UNetModel: Sendable {
         _ latent: FeatureMap, timestep: Float, context: [Float], labels: [Float]? = nil, pool: ComputePool,
         checkpoint: () throws -> Void = {}
     ) rethrows -> FeatureMap {
+        try predictNoise(frames: [latent], timestep: timestep, context: context, labels: labels, pool: pool,
+                         checkpoint: checkpoint)[0]
+    }
+
+    /// The same for the frames of an animation, every frame attending to the same text, with
+    /// AnimateDiff's `motion` modules (when given) relating the frames after each block: after
+    /// the block's transformer, or its resnet where it has none, as diffusers places them.
+    public func predictNoise(
+        frames: [FeatureMap], timestep: Float, context: [Float], labels: [Float]? = nil, motion: MotionModule? = nil,
+        pool: ComputePool, checkpoint: () throws -> Void = {}
+    ) rethrows -> [FeatureMap] {
         let contextCount = context.count / contextWidth
         func embed(_ x: [Float], _ first: Linear, _ second: Linear) -> [Float] {
             var h = first(x, rows: 1, pool: pool)
@@ -137,35 +148,41 @@ public struct UNetModel: Sendable {
         }
         Activation.silu(&embedding)
 
-        func run(_ layers: [Layer], _ x: FeatureMap, upsampleTo size: (Int, Int)?) -> FeatureMap {
+        func run(_ layers: [Layer], _ x: [FeatureMap], motion module: TemporalTransformer?, upsampleTo size: (Int, Int)?) -> [FeatureMap] {
             var h = x
-            for layer in layers {
-                switch layer {
-                case .resnet(let block): h = block(h, timestep: embedding, pool: pool)
-                case .transformer(let block): h = block(h, context: context, contextCount: contextCount, pool: pool)
-                case .downsample(let conv): h = conv(h, pool: pool)
-                case .upsample(let conv):
-                    let (height, width) = size ?? (h.height * 2, h.width * 2)
-                    h = conv(h.resizedNearest(height: height, width: width), pool: pool)
+            let motionAfter = layers.lastIndex { if case .transformer = $0 { true } else { false } }
+                ?? layers.firstIndex { if case .resnet = $0 { true } else { false } }
+            for (index, layer) in layers.enumerated() {
+                h = h.map { h in
+                    switch layer {
+                    case .resnet(let block): return block(h, timestep: embedding, pool: pool)
+                    case .transformer(let block): return block(h, context: context, contextCount: contextCount, pool: pool)
+                    case .downsample(let conv): return conv(h, pool: pool)
+                    case .upsample(let conv):
+                        let (height, width) = size ?? (h.height * 2, h.width * 2)
+                        return conv(h.resizedNearest(height: height, width: width), pool: pool)
+                    }
                 }
+                if index == motionAfter, let module { h = module(h, pool: pool) }
             }
             return h
         }
 
-        var h = convIn(latent, pool: pool)
+        var h = frames.map { convIn($0, pool: pool) }
         var skips = [h]
-        for block in inputBlocks {
+        for (index, block) in inputBlocks.enumerated() {
             try checkpoint()
-            h = run(block, h, upsampleTo: nil)
+            h = run(block, h, motion: motion?.input[index], upsampleTo: nil)
             skips.append(h)
         }
         try checkpoint()
-        h = run(middleBlock, h, upsampleTo: nil)
-        for block in outputBlocks {
+        h = run(middleBlock, h, motion: motion?.middle, upsampleTo: nil)
+        for (index, block) in outputBlocks.enumerated() {
             try checkpoint()
-            h = h.appendingChannels(of: skips.removeLast())
-            h = run(block, h, upsampleTo: skips.last.map { ($0.height, $0.width) })
+            let skip = skips.removeLast()
+            h = zip(h, skip).map { $0.appendingChannels(of: $1) }
+            h = run(block, h, motion: motion?.output[index], upsampleTo: skips.last.map { ($0[0].height, $0[0].width) })
         }
-        return convOut(outNorm(h, silu: true, pool: pool), pool: pool)
+        return h.map { convOut(outNorm($0, silu: true, pool: pool), pool: pool) }
     }
 }

@@ -1,0 +1,179 @@
+import Foundation
+import LLMEngine
+
+/// AnimateDiff's motion module (diffusers' `AnimateDiffTransformer3D`): the frames' maps group-
+/// normalized together (each group over its channels, every frame and every pixel), then each
+/// pixel's sequence of frames as tokens through transformer blocks of two self-attentions across
+/// frames (sinusoidal frame positions added to each attention's input) and a GEGLU feed-forward,
+/// projected back and added to the input. Frames attend only to frames at the same pixel.
+struct TemporalTransformer: Sendable {
+    struct SelfAttention: Sendable {
+        var query: Linear
+        var key: Linear
+        var value: Linear
+        var output: Linear
+
+        init(_ w: Weights) throws(DiffusionError) {
+            query = try Linear(w, "to_q")
+            key = try Linear(w, "to_k")
+            value = try Linear(w, "to_v")
+            output = try Linear(w, "to_out.0")
+        }
+    }
+
+    struct Block: Sendable {
+        let norm1: LayerNorm
+        var attention1: SelfAttention
+        let norm2: LayerNorm
+        var attention2: SelfAttention
+        let norm3: LayerNorm
+        var feedForwardIn: Linear
+        var feedForwardOut: Linear
+
+        init(_ w: Weights) throws(DiffusionError) {
+            norm1 = try LayerNorm(w, "norm1")
+            attention1 = try SelfAttention(w.scoped("attn1"))
+            norm2 = try LayerNorm(w, "norm2")
+            attention2 = try SelfAttention(w.scoped("attn2"))
+            norm3 = try LayerNorm(w, "norm3")
+            feedForwardIn = try Linear(w, "ff.net.0.proj")
+            feedForwardOut = try Linear(w, "ff.net.2")
+        }
+    }
+
+    let norm: GroupNorm
+    var projectIn: Linear
+    var blocks: [Block]
+    var projectOut: Linear
+    /// Every released motion module has eight heads.
+    let heads = 8
+
+    /// `weights` scoped at one module, under diffusers' names.
+    init(_ weights: Weights) throws(DiffusionError) {
+        norm = try GroupNorm(weights, "norm", epsilon: 1e-6)
+        projectIn = try Linear(weights, "proj_in")
+        var blocks: [Block] = []
+        while weights.has("transformer_blocks.\(blocks.count).norm1.weight") {
+            blocks.append(try Block(weights.scoped("transformer_blocks.\(blocks.count)")))
+        }
+        guard !blocks.isEmpty else { throw .missingTensor(weights.prefix + "transformer_blocks.0.norm1.weight") }
+        self.blocks = blocks
+        projectOut = try Linear(weights, "proj_out")
+        guard projectIn.outputs % heads == 0 else {
+            throw .unsupported("\(weights.prefix): a motion module \(projectIn.outputs) wide does not split into \(heads) heads")
+        }
+    }
+
+    var channels: Int { projectIn.inputs }
+
+    func callAsFunction(_ frames: [FeatureMap], pool: ComputePool) -> [FeatureMap] {
+        let count = frames.count, channels = self.channels, pixels = frames[0].pixels
+        let width = projectIn.outputs, rows = pixels * count
+        // Channels, then frames, then pixels: one "map" whose groups span every frame.
+        var stacked = [Float](repeating: 0, count: channels * rows)
+        for (f, frame) in frames.enumerated() {
+            for c in 0..<channels {
+                for p in 0..<pixels { stacked[(c * count + f) * pixels + p] = frame.values[c * pixels + p] }
+            }
+        }
+        let normed = norm(FeatureMap(channels: channels, height: count, width: pixels, values: stacked), pool: pool).values
+        // Tokens: pixel by pixel, each pixel's frames in order.
+        var input = [Float](repeating: 0, count: rows * channels)
+        for c in 0..<channels {
+            for f in 0..<count {
+                for p in 0..<pixels { input[(p * count + f) * channels + c] = normed[(c * count + f) * pixels + p] }
+            }
+        }
+        var tokens = projectIn(input, rows: rows, pool: pool)
+        let positions = Self.positions(frames: count, width: width)
+        for block in blocks {
+            for (norm, attention) in [(block.norm1, block.attention1), (block.norm2, block.attention2)] {
+                var x = norm(tokens, rows: rows, pool: pool)
+                for r in 0..<rows {
+                    let f = r % count
+                    for i in 0..<width { x[r * width + i] += positions[f * width + i] }
+                }
+                let attended = Self.acrossFrames(
+                    queries: attention.query(x, rows: rows, pool: pool), keys: attention.key(x, rows: rows, pool: pool),
+                    values: attention.value(x, rows: rows, pool: pool), frames: count, pixels: pixels, width: width,
+                    heads: heads, pool: pool)
+                attention.output.add(attended, rows: rows, to: &tokens, pool: pool)
+            }
+            FeedForward.add(block.norm3(tokens, rows: rows, pool: pool), rows: rows, through: block.feedForwardIn,
+                            block.feedForwardOut, to: &tokens, pool: pool)
+        }
+        let output = projectOut(tokens, rows: rows, pool: pool)
+        return frames.enumerated().map { f, frame in
+            var out = frame
+            for c in 0..<channels {
+                for p in 0..<pixels { out.values[c * pixels + p] += output[(p * count + f) * channels + c] }
+            }
+            return out
+        }
+    }
+
+    /// diffusers' `SinusoidalPositionalEmbedding` table: for frame f, sin(f·dᵢ) at even places and
+    /// cos(f·dᵢ) at odd ones, dᵢ = exp(2i · −ln 10000 / width), in float as torch builds it.
+    static func positions(frames: Int, width: Int) -> [Float] {
+        var table = [Float](repeating: 0, count: frames * width)
+        let step = Float(-log(10000.0) / Double(width))
+        for i in stride(from: 0, to: width, by: 2) {
+            let frequency = expf(Float(i) * step)
+            for f in 0..<frames {
+                let angle = Float(f) * frequency
+                table[f * width + i] = sinf(angle)
+                if i + 1 < width { table[f * width + i + 1] = cosf(angle) }
+            }
+        }
+        return table
+    }
+
+    /// Attention within each pixel's run of `frames` rows (rows pixel by pixel, frames within),
+    /// head by head: a frames × frames softmax per pixel and head, in float.
+    static func acrossFrames(
+        queries: [Float], keys: [Float], values: [Float], frames: Int, pixels: Int, width: Int, heads: Int, pool: ComputePool
+    ) -> [Float] {
+        let headWidth = width / heads, scale = 1 / Float(headWidth).squareRoot()
+        var out = [Float](repeating: 0, count: queries.count)
+        queries.withUnsafeBufferPointer { q in
+            keys.withUnsafeBufferPointer { k in
+                values.withUnsafeBufferPointer { v in
+                    out.withUnsafeMutableBufferPointer { out in
+                        let (q, k, v, out) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, out.baseAddress!)
+                        pool.runShared(pixels) { _, range in
+                            var weights = [Float](repeating: 0, count: frames)
+                            for p in range {
+                                let base = p * frames * width
+                                for h in 0..<heads {
+                                    let offset = base + h * headWidth
+                                    for i in 0..<frames {
+                                        let query = q + offset + i * width
+                                        var largest = -Float.infinity
+                                        for j in 0..<frames {
+                                            let key = k + offset + j * width
+                                            var dot: Float = 0
+                                            for d in 0..<headWidth { dot += query[d] * key[d] }
+                                            weights[j] = dot * scale
+                                            largest = max(largest, weights[j])
+                                        }
+                                        var sum: Float = 0
+                                        for j in 0..<frames {
+                                            weights[j] = expf(weights[j] - largest)
+                                            sum += weights[j]
+                                        }
+                                        let result = out + offset + i * width
+                                        for j in 0..<frames {
+                                            let weight = weights[j] / sum, value = v + offset + j * width
+                                            for d in 0..<headWidth { result[d] += weight * value[d] }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

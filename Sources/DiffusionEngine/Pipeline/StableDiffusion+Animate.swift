@@ -1,0 +1,86 @@
+import LLMEngine
+
+extension StableDiffusionModel {
+    /// An animation's latents, as AnimateDiff draws them: the noise of every frame drawn as one
+    /// tensor (channels, then frames, then pixels: diffusers' `AnimateDiffPipeline` layout, so a
+    /// seed gives its animation), the sampler stepping them together, each model evaluation one
+    /// UNet pass over all the frames with `motion` relating them. Returns the frames' latents.
+    public func generateAnimationLatents(
+        _ request: ImageRequest, frames count: Int, motion: MotionModule, pool: ComputePool, shouldStop: () -> Bool = { false },
+        onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
+    ) throws -> [FeatureMap] {
+        func checkpoint() throws(DiffusionError) { if shouldStop() { throw .cancelled } }
+        let scale = latentScale
+        guard request.width % scale == 0, request.height % scale == 0, request.width > 0, request.height > 0 else {
+            throw DiffusionError.invalidRequest("width and height must be positive multiples of \(scale)")
+        }
+        guard family == .sd1 else { throw DiffusionError.unsupported("AnimateDiff's motion modules are for SD 1.x checkpoints") }
+        guard (1...motion.trainedFrames).contains(count) else {
+            throw DiffusionError.invalidRequest("this motion module animates 1 to \(motion.trainedFrames) frames")
+        }
+        let (height, width, channels) = (request.height / scale, request.width / scale, unet.inChannels)
+        let guided = request.guidance > 1
+        let positive = try condition(on: request.prompt, clipSkip: request.clipSkip, width: request.width,
+                                     height: request.height, pool: pool)
+        let negative = guided ? try condition(on: request.negativePrompt, clipSkip: request.clipSkip, width: request.width,
+                                              height: request.height, negative: true, pool: pool) : positive
+        var generator = TorchGenerator(seed: request.seed)
+        let noise = generator.normal(count: channels * count * height * width)
+        let latents = try request.sampler.sample(
+            noise: noise, steps: request.steps, schedule: schedule, generator: &generator, prediction: prediction,
+            denoise: { input, timestep in
+                let maps = Self.frames(input, channels: channels, count: count, height: height, width: width)
+                let conditioned = try unet.predictNoise(
+                    frames: maps, timestep: timestep, context: positive.context, labels: positive.labels, motion: motion,
+                    pool: pool, checkpoint: checkpoint)
+                let c = Self.interleaved(conditioned)
+                guard guided else { return c }
+                let u = Self.interleaved(try unet.predictNoise(
+                    frames: maps, timestep: timestep, context: negative.context, labels: negative.labels, motion: motion,
+                    pool: pool, checkpoint: checkpoint))
+                return zip(u, c).map { u, c in u + request.guidance * (c - u) }
+            },
+            onStep: onStep)
+        return Self.frames(latents, channels: channels, count: count, height: height, width: width)
+    }
+
+    /// The animation's frames as pictures, each decoded on its own (TAESD when asked and present).
+    public func animate(
+        _ request: ImageRequest, frames count: Int, motion: MotionModule, pool: ComputePool, shouldStop: () -> Bool = { false },
+        onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
+    ) throws -> [RGBImage] {
+        let latents = try generateAnimationLatents(request, frames: count, motion: motion, pool: pool, shouldStop: shouldStop,
+                                                   onStep: onStep)
+        func checkpoint() throws { if shouldStop() { throw DiffusionError.cancelled } }
+        return try latents.map { latent in
+            if request.fastDecode, let fastDecoder {
+                return RGBImage(planes: try fastDecoder.decode(latent, pool: pool, checkpoint: checkpoint))
+            }
+            return RGBImage(planes: try decoder.decode(latent, pool: pool, checkpoint: checkpoint))
+        }
+    }
+
+    /// Latents laid out channels, frames, pixels → one map per frame.
+    static func frames(_ values: [Float], channels: Int, count: Int, height: Int, width: Int) -> [FeatureMap] {
+        let pixels = height * width
+        return (0..<count).map { f in
+            var map = FeatureMap(channels: channels, height: height, width: width)
+            for c in 0..<channels {
+                for p in 0..<pixels { map.values[c * pixels + p] = values[(c * count + f) * pixels + p] }
+            }
+            return map
+        }
+    }
+
+    /// The inverse of `frames`.
+    static func interleaved(_ maps: [FeatureMap]) -> [Float] {
+        let count = maps.count, channels = maps[0].channels, pixels = maps[0].pixels
+        var values = [Float](repeating: 0, count: channels * count * pixels)
+        for (f, map) in maps.enumerated() {
+            for c in 0..<channels {
+                for p in 0..<pixels { values[(c * count + f) * pixels + p] = map.values[c * pixels + p] }
+            }
+        }
+        return values
+    }
+}
