@@ -38,11 +38,11 @@ import Testing
             let frames = StableDiffusionModel.frames(Array(input.values[index * size..<(index + 1) * size]), channels: channels,
                                                      count: count, height: height, width: width)
             let output = try model.unet.predictNoise(frames: frames, timestep: 631.5, context: context, motion: Self.motion,
-                                                 pool: Reference.parallelPool)
+                                                 pool: Reference.pool)
             let reference = Array(expected.values[index * size..<(index + 1) * size])
             #expect(relativeError(StableDiffusionModel.interleaved(output), reference) < 1e-4, "image \(index)")
             // The frames do relate: without the motion modules each frame would come out otherwise.
-            let still = try model.unet.predictNoise(frames: frames, timestep: 631.5, context: context, pool: Reference.parallelPool)
+            let still = try model.unet.predictNoise(frames: frames, timestep: 631.5, context: context, pool: Reference.pool)
             #expect(relativeError(StableDiffusionModel.interleaved(still), reference) > 1e-2)
         }
     }
@@ -56,13 +56,13 @@ import Testing
             guidance: Float(settings["cfg"] as! Double), sampler: sampler, seed: UInt64(settings["seed"] as! Int))
         var steps: [[Float]] = []
         let latents = try Reference.model.generateAnimationLatents(
-            request, frames: settings["frames"] as! Int, motion: Self.motion, pool: Reference.parallelPool,
+            request, frames: settings["frames"] as! Int, motion: Self.motion, pool: Reference.pool,
             onStep: { _, latents in steps.append(latents) })
         #expect(steps.count == request.steps)
         for (index, values) in steps.enumerated() {
             #expect(relativeError(values, Self.tensor("sampler.\(sampler.rawValue).step\(index)").values) < 1e-4, "step \(index)")
         }
-        let frames = try latents.map { try Reference.model.decoder.decode($0, pool: Reference.parallelPool) }
+        let frames = try latents.map { try Reference.model.decoder.decode($0, pool: Reference.pool) }
         let pixels = frames.flatMap { $0.values.map { min(max($0 / 2 + 0.5, 0), 1) } }
         #expect(relativeError(pixels, Self.tensor("sampler.\(sampler.rawValue).frames").values) < 1e-4)
     }

@@ -49,7 +49,7 @@ struct GGUFCheckpointTests {
         let contexts = [model.encodePrompt(Reference.json["negative_prompt"] as! String, pool: Reference.pool),
                         model.encodePrompt(prompt, pool: Reference.pool)]
         try expectUNet(model, input: Reference.tensor("unet.input"), contexts: contexts, timestep: 631.5,
-                       expected: Reference.tensor("gguf.unet.output"), pool: Reference.parallelPool, tolerance: 3e-2)
+                       expected: Reference.tensor("gguf.unet.output"), tolerance: 3e-2)
     }
 
     /// One quantized product against the dequantized weights in double: rows in pieces across

@@ -13,8 +13,12 @@ public final class ImageWorker: Sendable {
         case step(Int, of: Int)
     }
 
+    /// An animation's frame count and motion modules (AnimateDiff); nil for one image.
+    public typealias Animation = (frames: Int, motion: MotionModule)
+
     private struct Job {
         let request: ImageRequest
+        let animation: Animation?
         let ticket: Ticket
         let progress: @Sendable (Progress) -> Void
         let submitted: ContinuousClock.Instant
@@ -24,8 +28,8 @@ public final class ImageWorker: Sendable {
     public final class Ticket: Sendable {
         private enum State {
             case pending
-            case awaited(CheckedContinuation<RGBImage, any Error>)
-            case done(Result<RGBImage, any Error>)
+            case awaited(CheckedContinuation<[RGBImage], any Error>)
+            case done(Result<[RGBImage], any Error>)
         }
 
         fileprivate let id: Int
@@ -39,10 +43,13 @@ public final class ImageWorker: Sendable {
         }
 
         /// The image; cancelling the awaiting task cancels the job.
-        public func image() async throws -> RGBImage {
+        public func image() async throws -> RGBImage { try await frames()[0] }
+
+        /// The job's pictures: one for an image, every frame of an animation.
+        public func frames() async throws -> [RGBImage] {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
-                    let finished = state.withLock { state -> Result<RGBImage, any Error>? in
+                    let finished = state.withLock { state -> Result<[RGBImage], any Error>? in
                         if case .done(let result) = state { return result }
                         state = .awaited(continuation)
                         return nil
@@ -63,8 +70,8 @@ public final class ImageWorker: Sendable {
             }
         }
 
-        fileprivate func finish(_ result: Result<RGBImage, any Error>) {
-            let waiter = state.withLock { state -> CheckedContinuation<RGBImage, any Error>? in
+        fileprivate func finish(_ result: Result<[RGBImage], any Error>) {
+            let waiter = state.withLock { state -> CheckedContinuation<[RGBImage], any Error>? in
                 defer { state = .done(result) }
                 if case .awaited(let continuation) = state { return continuation }
                 return nil
@@ -123,14 +130,14 @@ public final class ImageWorker: Sendable {
 
     /// Queues `request` behind the jobs already waiting, or throws `.queueFull` at once.
     public func submit(
-        _ request: ImageRequest, progress: @escaping @Sendable (Progress) -> Void = { _ in }
+        _ request: ImageRequest, animation: Animation? = nil, progress: @escaping @Sendable (Progress) -> Void = { _ in }
     ) throws(DiffusionError) -> Ticket {
         let ticket = try state.withLock { state throws(DiffusionError) -> Ticket in
             guard !state.stopping else { throw .cancelled }
             state.nextID += 1
             let ticket = Ticket(id: state.nextID, worker: self)
             guard case .queued = state.queue.submit(ticket.id) else { throw .queueFull }
-            state.jobs[ticket.id] = Job(request: request, ticket: ticket, progress: progress, submitted: .now)
+            state.jobs[ticket.id] = Job(request: request, animation: animation, ticket: ticket, progress: progress, submitted: .now)
             return ticket
         }
         wake.signal()
@@ -142,6 +149,13 @@ public final class ImageWorker: Sendable {
         _ request: ImageRequest, progress: @escaping @Sendable (Progress) -> Void = { _ in }
     ) async throws -> RGBImage {
         try await submit(request, progress: progress).image()
+    }
+
+    /// An animation's frames, queued with the images (one engine, one queue, the weights once).
+    public func animate(
+        _ request: ImageRequest, frames: Int, motion: MotionModule, progress: @escaping @Sendable (Progress) -> Void = { _ in }
+    ) async throws -> [RGBImage] {
+        try await submit(request, animation: (frames, motion), progress: progress).frames()
     }
 
     /// Removes job `id` if it is waiting; true if it was.
@@ -158,12 +172,18 @@ public final class ImageWorker: Sendable {
             wake.wait()
             while let (id, job) = nextJob() {
                 job.progress(.started(waited: .now - job.submitted))
-                let result = Result { () throws -> RGBImage in
+                let result = Result { () throws -> [RGBImage] in
                     let ticket = job.ticket
-                    return try model.generate(job.request, pool: pool, shouldStop: { ticket.stop.load(ordering: .relaxed) }) { step, _ in
+                    let shouldStop = { ticket.stop.load(ordering: .relaxed) }
+                    let onStep = { (step: Int, _: [Float]) throws in
                         if ticket.stop.load(ordering: .relaxed) { throw DiffusionError.cancelled }
                         job.progress(.step(step + 1, of: job.request.sampler.evaluations(steps: job.request.steps)))
                     }
+                    if let animation = job.animation {
+                        return try model.animate(job.request, frames: animation.frames, motion: animation.motion, pool: pool,
+                                                 shouldStop: shouldStop, onStep: onStep)
+                    }
+                    return [try model.generate(job.request, pool: pool, shouldStop: shouldStop, onStep: onStep)]
                 }
                 tally.withLock { counts in
                     switch result {

@@ -39,32 +39,43 @@ struct RegistryBuilder {
                 name: entry.name, isVisionCapable: entry.vision ?? false,
                 pool: BackendPool(members: backends, clock: clock)))
         }
-        var imageModels: [ImageModel] = []
-        let entries = configuration.imageModels ?? []
+        var imageModels: [ImageModel] = [], gifModels: [ImageModel] = []
+        let entries = configuration.imageModels ?? [], gifEntries = configuration.gifModels ?? []
         let configuredImages = Set(entries.filter { !$0.backends.isEmpty }.map(\.name))
+        let configuredGIFs = Set(gifEntries.filter { !$0.backends.isEmpty }.map(\.name))
         if let modelsDirectory {
-            // Every checkpoint in models/sd, unless the configuration routes that name elsewhere;
-            // an entry with the checkpoint's name and no backends sets its defaults.
-            for (name, backend) in EmbeddedImageModels.load(
+            // Every checkpoint in models/sd and motion module in models/motion, unless the
+            // configuration routes that name elsewhere; an entry with its name and no backends
+            // sets its defaults (and a GIF model's checkpoint).
+            let images = EmbeddedImageModels.load(
                 modelsDirectory: modelsDirectory, options: configuration.embeddedImages, logger: logger)
-            where !configuredImages.contains(name) {
+            for (name, backend) in images where !configuredImages.contains(name) {
                 let configured = try entries.first { $0.name == name && $0.backends.isEmpty }?.defaults?.validated(model: name)
                 imageModels.append(ImageModel(
                     name: name, pool: BackendPool(members: [backend], clock: clock),
                     defaults: configured ?? backend.suggestedDefaults))
             }
+            let settings = { (name: String) in gifEntries.first { $0.name == name && $0.backends.isEmpty } }
+            for (name, backend) in EmbeddedImageModels.gifs(
+                modelsDirectory: modelsDirectory, images: images, options: configuration.embeddedImages,
+                checkpoint: { settings($0)?.checkpoint }, logger: logger)
+            where !configuredGIFs.contains(name) {
+                let configured = try settings(name)?.defaults?.validated(model: name)
+                gifModels.append(ImageModel(
+                    name: name, pool: BackendPool(members: [backend], clock: clock), defaults: configured ?? .animateDiff))
+            }
         }
-        imageModels += try (configuration.imageModels ?? []).compactMap { try imageModel($0) }
-        let gifModels = try (configuration.gifModels ?? []).compactMap { try imageModel($0) }
+        imageModels += try entries.compactMap { try imageModel($0, defaults: .contract) }
+        gifModels += try gifEntries.compactMap { try imageModel($0, defaults: .upstreamAnimateDiff) }
         return ModelRegistry(chatModels: chatModels, imageModels: imageModels, gifModels: gifModels)
     }
 
-    private mutating func imageModel(_ entry: ServerConfiguration.ImageModelEntry) throws -> ImageModel? {
+    private mutating func imageModel(_ entry: ServerConfiguration.ImageModelEntry, defaults: ImageDefaults) throws -> ImageModel? {
         let backends = try entry.backends.compactMap { try imageBackend(entry.name, $0) }
         guard !backends.isEmpty else { return nil }
         return ImageModel(
             name: entry.name, pool: BackendPool(members: backends, clock: clock),
-            defaults: try entry.defaults?.validated(model: entry.name) ?? .contract)
+            defaults: try entry.defaults?.validated(model: entry.name) ?? defaults)
     }
 
     private mutating func chatBackend(_ model: String, _ entry: ServerConfiguration.UpstreamEntry) throws

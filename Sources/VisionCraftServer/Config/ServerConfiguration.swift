@@ -95,11 +95,15 @@ public struct ServerConfiguration: Codable, Sendable {
         /// What requests that leave width, height, steps, cfg_scale or sampler out get; the API's
         /// defaults (1024², 35 steps, cfg 7) when absent.
         public var defaults: ImageDefaults?
+        /// An embedded GIF model (named after its motion module in `models/motion`): the checkpoint
+        /// in `models/sd` it animates; absent, the first SD 1.x one.
+        public var checkpoint: String?
 
-        public init(name: String, backends: [UpstreamEntry], defaults: ImageDefaults? = nil) {
+        public init(name: String, backends: [UpstreamEntry], defaults: ImageDefaults? = nil, checkpoint: String? = nil) {
             self.name = name
             self.backends = backends
             self.defaults = defaults
+            self.checkpoint = checkpoint
         }
     }
 

@@ -53,6 +53,15 @@ extension APIError {
               type: "invalid_request_error", param: "model", code: "model_not_found")
     }
 
+    /// For `/text2gif`: says what an animation needs, since a fresh server has none.
+    public static func unknownGIFModel(_ name: String?) -> APIError {
+        .init(status: .badRequest,
+              message: (name.map { "The GIF model '\($0)' does not exist or is not served here. " } ?? "This server has no GIF model. ")
+                + "A GIF model is an AnimateDiff motion module (.safetensors) in the server's models/motion folder, "
+                + "served under its file name with the first SD 1.x checkpoint in models/sd, or an entry in gif_models.",
+              type: "invalid_request_error", param: "model", code: "model_not_found")
+    }
+
     public static let missingKey = APIError(
         status: .unauthorized,
         message: "No API key provided. Send it as 'Authorization: Bearer KEY' or as the JSON field 'token'.",

@@ -67,16 +67,8 @@ public struct EmbeddedImageBackend: ImageBackend {
                     ])
                 }
             }
-        } catch DiffusionError.queueFull {
-            throw BackendError(.busy, "The image engine is busy with as many jobs as it queues; try again shortly.")
-        } catch DiffusionError.cancelled {
-            throw BackendError(.cancelled, "The image was cancelled.")
-        } catch DiffusionError.invalidRequest(let reason) {
-            throw BackendError(.rejected, "This request cannot be drawn by this model: \(reason).")
-        } catch DiffusionError.unsupported(let reason) {
-            throw BackendError(.rejected, "This request cannot be drawn by this model: \(reason).")
         } catch {
-            throw BackendError(.failed, "The image engine failed.", detail: "\(error)")
+            throw Self.backendError(error)
         }
         let elapsed = ContinuousClock.now - started
         logger.info("Drew image", metadata: [
@@ -90,7 +82,21 @@ public struct EmbeddedImageBackend: ImageBackend {
     }
 
     public func generateGIF(_ request: GIFGenerationRequest, seed: UInt64) async throws(BackendError) -> GeneratedMedia {
-        throw BackendError(.rejected, "The embedded image engine does not make GIFs yet.")
+        throw BackendError(.rejected, "This is an image model; GIFs come from the GIF models (GET /text2gif/models).")
+    }
+
+    /// What the engine's failures mean to a client.
+    static func backendError(_ error: any Error) -> BackendError {
+        switch error {
+        case DiffusionError.queueFull:
+            BackendError(.busy, "The image engine is busy with as many jobs as it queues; try again shortly.")
+        case DiffusionError.cancelled:
+            BackendError(.cancelled, "The image was cancelled.")
+        case DiffusionError.invalidRequest(let reason), DiffusionError.unsupported(let reason):
+            BackendError(.rejected, "This request cannot be drawn by this model: \(reason).")
+        default:
+            BackendError(.failed, "The image engine failed.", detail: "\(error)")
+        }
     }
 
     /// AUTOMATIC1111's "parameters" text, which its PNG Info tab and other tools read back.

@@ -75,6 +75,42 @@ enum EmbeddedImageModels {
         }
     }
 
+    /// The AnimateDiff motion modules in `models/motion` (`.safetensors`), each served as a GIF
+    /// model under its file name on the checkpoint `checkpoint(name)` names, else the first SD 1.x
+    /// one, through that checkpoint's own worker.
+    static func gifs(
+        modelsDirectory: String, images: [(name: String, backend: EmbeddedImageBackend)], options: EmbeddedImageOptions,
+        checkpoint: (String) -> String?, logger: Logger
+    ) -> [(name: String, backend: EmbeddedGIFBackend)] {
+        let directory = (modelsDirectory as NSString).appendingPathComponent("motion")
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return files.sorted().compactMap { file in
+            guard file.hasSuffix(".safetensors") else {
+                if pickledExtensions.contains(where: file.hasSuffix) {
+                    logger.error("Not serving a pickled motion module: convert it to .safetensors", metadata: ["file": "\(file)"])
+                }
+                return nil
+            }
+            let name = String(file.dropLast(".safetensors".count))
+            let wanted = checkpoint(name)
+            guard let image = images.first(where: { wanted.map($0.name.elementsEqual) ?? ($0.backend.worker.model.family == .sd1) })
+            else {
+                logger.error("Motion module \(file) has no checkpoint to animate: \(wanted.map { "'\($0)' is not served" } ?? "put an SD 1.x checkpoint into models/sd")")
+                return nil
+            }
+            do {
+                let path = (directory as NSString).appendingPathComponent(file)
+                let motion = try MotionModule(path: path, for: image.backend.worker.model.unet, precision: options.precision)
+                logger.info("Loaded motion module", metadata: ["model": "\(name)", "checkpoint": "\(image.name)",
+                                                               "frames": "\(motion.trainedFrames)"])
+                return (name, EmbeddedGIFBackend(name: name, worker: image.backend.worker, motion: motion, logger: logger))
+            } catch {
+                logger.error("Cannot serve motion module \(file) on \(image.name): \(error)")
+                return nil
+            }
+        }
+    }
+
     /// The LoRAs in `models/loras` by name (file name without `.safetensors`); files that are not
     /// kohya-style LoRAs are left out with a log line.
     static func loras(in directory: String, logger: Logger) -> [String: String] {

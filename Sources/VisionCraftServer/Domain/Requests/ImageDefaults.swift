@@ -12,14 +12,22 @@ public struct ImageDefaults: Codable, Sendable, Equatable {
     /// AUTOMATIC1111's "clip skip" for this model (2 for most anime-style SD 1.x fine-tunes): a
     /// setting of the model, not of a request. `nil` is 1, the text encoder's last layer.
     public var clipSkip: Int?
+    /// A GIF model's frames and frame rate (`nil`: 16 frames at 8 fps).
+    public var frames: Int?
+    public var fps: Int?
 
-    public init(width: Int, height: Int, steps: Int, cfgScale: Int, sampler: String? = nil, clipSkip: Int? = nil) {
+    public init(
+        width: Int, height: Int, steps: Int, cfgScale: Int, sampler: String? = nil, clipSkip: Int? = nil, frames: Int? = nil,
+        fps: Int? = nil
+    ) {
         self.width = width
         self.height = height
         self.steps = steps
         self.cfgScale = cfgScale
         self.sampler = sampler
         self.clipSkip = clipSkip
+        self.frames = frames
+        self.fps = fps
     }
 
     public static let contract = ImageDefaults(width: 1024, height: 1024, steps: 35, cfgScale: 7)
@@ -30,13 +38,22 @@ public struct ImageDefaults: Codable, Sendable, Equatable {
     /// cfg 1: an operator says so in the model's configured defaults).
     public static let stableDiffusionXL = ImageDefaults(width: 1024, height: 1024, steps: 20, cfgScale: 7, sampler: "Euler a")
 
+    /// AnimateDiff's modules were trained on 16-frame clips at 256² (AnimateLCM and Lightning want
+    /// 4 steps at cfg 1: an operator says so in the GIF model's configured defaults).
+    public static let animateDiff = ImageDefaults(width: 256, height: 256, steps: 20, cfgScale: 7, sampler: "Euler a",
+                                                  frames: 16, fps: 8)
+
+    /// An AUTOMATIC1111 AnimateDiff upstream's: 512², as such servers usually run on a GPU.
+    public static let upstreamAnimateDiff = ImageDefaults(width: 512, height: 512, steps: 20, cfgScale: 7, frames: 16, fps: 8)
+
     /// Checks that configured defaults lie in the contract's ranges.
     func validated(model: String) throws -> ImageDefaults {
         guard ImageGenerationRequest.sizeRange.contains(width), ImageGenerationRequest.sizeRange.contains(height),
             ImageGenerationRequest.stepsRange.contains(steps), ImageGenerationRequest.cfgScaleRange.contains(cfgScale),
-            (1...12).contains(clipSkip ?? 1)
+            (1...12).contains(clipSkip ?? 1), GIFGenerationRequest.framesRange.contains(frames ?? 16),
+            GIFGenerationRequest.fpsRange.contains(fps ?? 8)
         else {
-            throw ConfigurationError("Image model '\(model)': defaults outside the API's ranges (width and height 64–1024, steps 1–35, cfg_scale 1–30, clip_skip 1–12).")
+            throw ConfigurationError("Image model '\(model)': defaults outside the API's ranges (width and height 64–1024, steps 1–35, cfg_scale 1–30, clip_skip 1–12, frames \(GIFGenerationRequest.framesRange), fps \(GIFGenerationRequest.fpsRange)).")
         }
         return self
     }
@@ -48,6 +65,8 @@ public struct ImageDefaults: Codable, Sendable, Equatable {
         ]
         if let sampler { object["sampler"] = .string(sampler) }
         object["clip_skip"] = .integer(Int64(clipSkip ?? 1))
+        if let frames { object["frames"] = .integer(Int64(frames)) }
+        if let fps { object["fps"] = .integer(Int64(fps)) }
         return .object(object)
     }
 }

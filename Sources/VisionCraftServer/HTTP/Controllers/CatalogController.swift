@@ -28,15 +28,12 @@ struct CatalogController<Context: RequestContext>: Sendable {
         // One model's defaults and what it offers (`/sd/models` stays a plain list of names).
         router.get("/sd/models/{name}") { _, context in
             let name = context.parameters.get("name") ?? ""
-            guard let model = registry.imageModel(named: name), registry.servableImageModels.contains(name) else {
-                throw APIError(status: .notFound, message: "The image model '\(name)' is not served here.",
-                               type: "invalid_request_error", param: "model", code: "model_not_found")
-            }
-            return Response.json([
-                "name": .string(name), "defaults": model.defaults.json,
-                "samplers": .array(registry.samplers(of: model).sorted().map(JSONValue.string)),
-                "loras": .array(registry.loras(of: model).sorted().map(JSONValue.string)),
-            ])
+            return try detail(registry.imageModel(named: name), name, servable: registry.servableImageModels, kind: "image")
+        }
+        router.get("/text2gif/models") { _, _ in Response.json(.array(registry.servableGIFModels.map(JSONValue.string))) }
+        router.get("/text2gif/models/{name}") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            return try detail(registry.gifModel(named: name), name, servable: registry.servableGIFModels, kind: "GIF")
         }
         router.get("/sd/samplers") { _, _ in Response.json(.array(registry.allSamplers.map(JSONValue.string))) }
         router.get("/sd/loras") { _, _ in Response.json(.array(registry.allLoRAs.map(JSONValue.string))) }
@@ -54,6 +51,18 @@ struct CatalogController<Context: RequestContext>: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
+    }
+
+    private func detail(_ model: ImageModel?, _ name: String, servable: [String], kind: String) throws -> Response {
+        guard let model, servable.contains(name) else {
+            throw APIError(status: .notFound, message: "The \(kind) model '\(name)' is not served here.",
+                           type: "invalid_request_error", param: "model", code: "model_not_found")
+        }
+        return Response.json([
+            "name": .string(name), "defaults": model.defaults.json,
+            "samplers": .array(registry.samplers(of: model).sorted().map(JSONValue.string)),
+            "loras": .array(registry.loras(of: model).sorted().map(JSONValue.string)),
+        ])
     }
 
     private func modelObject(_ model: ChatModel) -> JSONValue {

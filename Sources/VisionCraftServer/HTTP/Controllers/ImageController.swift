@@ -50,11 +50,10 @@ struct ImageController: Sendable {
         let (json, key) = try await reader.read(&request)
         let ticket = tickets.ticket(key: key, category: .gif)
         return try await ticket.recordingFailures {
-            let gif = try GIFGenerationRequest(json: json)
-            guard let model = registry.gifModel(named: gif.model) else {
-                if let name = gif.model { throw APIError.unknownModel(name) }
-                throw APIError.backendUnavailable("No GIF model is configured on this server.")
-            }
+            let name = try GIFGenerationRequest.modelName(in: json)
+            ticket.setModel(name ?? "")
+            guard let model = registry.gifModel(named: name) else { throw APIError.unknownGIFModel(name) }
+            let gif = try GIFGenerationRequest(json: json, defaults: model.defaults)
             ticket.setModel(model.name)
             try requireServable(model)
             let departure = await ClientDeparture.of(context.channel)
