@@ -13,13 +13,13 @@ struct ModelsCommand: AsyncParsableCommand {
             discussion: """
                 Resumes a partial download (<file>.part) and checks the SHA-256 that Hugging Face announces for \
                 large files, or the one given with --sha256. Where it goes: .gguf files into models/, \
-                .safetensors into models/sd/, unless --kind says lora, taesd, checkpoint or llm. \
+                .safetensors into models/sd/, unless --kind says lora, taesd, motion, checkpoint or llm. \
                 HF_ENDPOINT points at a hub mirror.
                 """)
 
         @OptionGroup var storage: StorageOptions
         @Argument(help: "URL or owner/repo/path/to/file") var source: String
-        @Option(help: "llm, checkpoint, lora or taesd (default: by the file's extension).") var kind: String?
+        @Option(help: "llm, checkpoint, lora, taesd or motion (default: by the file's extension).") var kind: String?
         @Option(help: "The file's expected SHA-256 (hex).") var sha256: String?
 
         func run() async throws {

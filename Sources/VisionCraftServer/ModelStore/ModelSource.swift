@@ -11,6 +11,8 @@ public struct ModelSource: Sendable, Equatable {
         case checkpoint
         case lora
         case taesd
+        /// An AnimateDiff motion module: `models/motion/`.
+        case motion
 
         var folder: String {
             switch self {
@@ -18,6 +20,7 @@ public struct ModelSource: Sendable, Equatable {
             case .checkpoint: "sd"
             case .lora: "loras"
             case .taesd: "taesd"
+            case .motion: "motion"
             }
         }
     }
