@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image clean
+.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image bench-gif clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve: model
@@ -51,6 +51,10 @@ bench-hardening:
 ## The diffusion engine's float product per instruction-set path, one thread (GFLOP/s).
 bench-image:
 	bash bench/image/run.sh
+
+## AnimateDiff (16 frames at 256², 4 steps) next to diffusers' UNetMotionModel.
+bench-gif:
+	bash bench/gif/run.sh
 
 bench-gemm:
 	mkdir -p .build

@@ -142,6 +142,31 @@ void llmk_group_norm(float *values, int pixels, int per_group, int first_group, 
                              epsilon, silu);
 }
 
+void llmk_layer_norm_at_level(int level, float *values, int rows, int width, const float *scale, const float *shift,
+                              float epsilon) {
+    level = llmk_level(level);
+    for (int r = 0; r < rows; r++) {
+        float *x = values + (size_t)r * width;
+        double sums[8], squares[8];
+#ifdef LLMK_X86
+        if (level >= 2) lane_sums_avx512(x, width, 0.0, sums, squares); else
+#endif
+        lane_sums_portable(x, width, 0.0, sums, squares);
+        const double mean = combine(sums) / (double)width;
+#ifdef LLMK_X86
+        if (level >= 2) lane_sums_avx512(x, width, mean, sums, squares); else
+#endif
+        lane_sums_portable(x, width, mean, sums, squares);
+        const float inverse = (float)(1.0 / sqrt(combine(squares) / (double)width + (double)epsilon)), m = (float)mean;
+        // Element by element, the same operations on every path (the compiler may vectorize it).
+        for (int i = 0; i < width; i++) x[i] = (x[i] - m) * inverse * scale[i] + shift[i];
+    }
+}
+
+void llmk_layer_norm(float *values, int rows, int width, const float *scale, const float *shift, float epsilon) {
+    llmk_layer_norm_at_level(llmk_best_level(), values, rows, width, scale, shift, epsilon);
+}
+
 void llmk_geglu_at_level(int level, const float *projected, int rows, int inner, float *out) {
     level = llmk_level(level);
     for (int r = 0; r < rows; r++) {

@@ -8,7 +8,7 @@ struct VisionCraftCommand: AsyncParsableCommand {
         commandName: "visioncraft",
         abstract: "A self-hostable AI API server: OpenAI-compatible chat, Stable Diffusion images and GIFs behind API keys.",
         subcommands: [ServeCommand.self, KeysCommand.self, UsageCommand.self, ModelsCommand.self, BenchEngineCommand.self, BenchTokenizerCommand.self,
-                      BenchImageCommand.self],
+                      BenchImageCommand.self, BenchGIFCommand.self],
         defaultSubcommand: ServeCommand.self)
 }
 

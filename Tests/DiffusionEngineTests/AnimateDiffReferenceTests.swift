@@ -66,4 +66,18 @@ import Testing
         let pixels = frames.flatMap { $0.values.map { min(max($0 / 2 + 0.5, 0), 1) } }
         #expect(relativeError(pixels, Self.tensor("sampler.\(sampler.rawValue).frames").values) < 1e-4)
     }
+
+    /// The feed-forward in pieces of rows (as an animation's many rows go) adds what it adds in one.
+    @Test func aFeedForwardInPiecesIsTheWholeOne() throws {
+        let block = try #require(Self.motion.input[0]?.blocks.first)
+        let rows = 37, width = block.feedForwardIn.inputs
+        var generator = TorchGenerator(seed: 4)
+        let normed = generator.normal(count: rows * width), start = generator.normal(count: rows * width)
+        var whole = start, pieces = start
+        FeedForward.add(normed, rows: rows, through: block.feedForwardIn, block.feedForwardOut, to: &whole, pool: Reference.pool)
+        FeedForward.add(normed, rows: rows, through: block.feedForwardIn, block.feedForwardOut, to: &pieces, pool: Reference.pool,
+                        piece: 8)
+        #expect(whole != start)
+        #expect(relativeError(pieces, whole) < 1e-6)
+    }
 }

@@ -207,4 +207,63 @@ struct BF16GemmTests {
             }
         }
     }
+
+    /// Layer normalisation: the same bits on every path, and the formula computed in double.
+    @Test func layerNormIsTheSameOnEveryPathAndRight() {
+        let rows = 13, width = 323
+        let x = FloatGemmTests.values(rows * width, seed: 12).map { $0 * 5 - 2 }
+        let scale = (0..<width).map { 1 + 0.01 * Float($0) }, shift = (0..<width).map { 0.02 * Float($0) - 1 }
+        func normed(level: Int) -> [Float] {
+            var y = x
+            llmk_layer_norm_at_level(Int32(level), &y, Int32(rows), Int32(width), scale, shift, 1e-5)
+            return y
+        }
+        let portable = normed(level: 0)
+        for level in (0...Int(llmk_best_level())).dropFirst() {
+            #expect(normed(level: level).map(\.bitPattern) == portable.map(\.bitPattern), "level \(level)")
+        }
+        for r in 0..<rows {
+            let row = x[(r * width)..<((r + 1) * width)].map(Double.init)
+            let mean = row.reduce(0, +) / Double(width)
+            let inverse = 1 / (row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(width) + 1e-5).squareRoot()
+            for i in 0..<width {
+                let expected = (row[i] - mean) * inverse * Double(scale[i]) + Double(shift[i])
+                #expect(abs(Double(portable[r * width + i]) - expected) < 1e-5)
+            }
+        }
+    }
+
+    /// Attention across frames (runs of `frames` rows) against the sums in double: each query sees
+    /// only its own run's keys, head by head; runs outside the range asked for are left alone.
+    @Test(arguments: [(16, 320, 8), (7, 48, 2), (32, 64, 8)])
+    func framesAttentionIsTheSoftmaxWithinEachRun(_ shape: (Int, Int, Int)) {
+        let (frames, width, heads) = shape
+        let runs = 5, headWidth = width / heads
+        let q = FloatGemmTests.values(runs * frames * width, seed: 13).map { $0 * 2 - 1 }
+        let k = FloatGemmTests.values(runs * frames * width, seed: 14).map { $0 * 2 - 1 }
+        let v = FloatGemmTests.values(runs * frames * width, seed: 15).map { $0 * 2 - 1 }
+        var out = [Float](repeating: 7, count: runs * frames * width)
+        let scale = 1 / Float(headWidth).squareRoot()
+        llmk_frames_attention(q, k, v, Int32(frames), Int32(width), Int32(heads), scale, 1, Int32(runs - 1), &out)
+        #expect(out[0..<(frames * width)].allSatisfy { $0 == 7 })
+        for run in 1..<runs {
+            for h in 0..<heads {
+                for i in 0..<frames {
+                    let row = (run * frames + i) * width + h * headWidth
+                    let scores = (0..<frames).map { j in
+                        (0..<headWidth).reduce(0.0) { $0 + Double(q[row + $1]) * Double(k[(run * frames + j) * width + h * headWidth + $1]) }
+                            * Double(scale)
+                    }
+                    let largest = scores.max()!
+                    let weights = scores.map { exp($0 - largest) }, sum = weights.reduce(0, +)
+                    for d in 0..<headWidth {
+                        let expected = (0..<frames).reduce(0.0) {
+                            $0 + weights[$1] * Double(v[(run * frames + $1) * width + h * headWidth + d])
+                        } / sum
+                        #expect(abs(Double(out[row + d]) - expected) < 1e-5)
+                    }
+                }
+            }
+        }
+    }
 }

@@ -23,6 +23,7 @@ from safetensors.torch import save_file
 from transformers import CLIPTextModel, CLIPTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from animatediff_layout import from_original, to_original  # noqa: E402
 from sd_layout import clip_tokenizer_files, randomize, same  # noqa: E402
 
 vocab_path, out_dir = sys.argv[1], sys.argv[2]
@@ -45,22 +46,6 @@ adapter = MotionAdapter(block_out_channels=unet.config.block_out_channels,
 randomize(adapter, 41)
 adapter.eval()
 diffusers_sd = {k: v for k, v in adapter.state_dict().items() if not k.endswith("pos_embed.pe")}
-
-
-def to_original(name):
-    """diffusers' name → the original AnimateDiff name (the inverse of diffusers' converter)."""
-    head, _, rest = name.partition(".motion_modules.")
-    index, _, inner = rest.partition(".")
-    inner = (inner.replace(".norm1", ".norms.0").replace(".norm2", ".norms.1").replace(".norm3", ".ff_norm")
-             .replace(".attn1", ".attention_blocks.0").replace(".attn2", ".attention_blocks.1"))
-    return f"{head}.motion_modules.{index}.temporal_transformer.{inner}"
-
-
-def from_original(name):
-    """diffusers' converter (scripts/convert_animatediff_motion_module_to_diffusers.py)."""
-    return (name.replace(".norms.0", ".norm1").replace(".norms.1", ".norm2").replace(".ff_norm", ".norm3")
-            .replace(".attention_blocks.0", ".attn1").replace(".attention_blocks.1", ".attn2")
-            .replace(".temporal_transformer", ""))
 
 
 original = {to_original(k): v for k, v in diffusers_sd.items()}

@@ -53,30 +53,23 @@ struct LayerNorm: Sendable {
         self.epsilon = epsilon
     }
 
-    /// Each row normalised on its own (rows shared between the pool's threads when one is given).
+    /// Each row normalised on its own (`llmk_layer_norm`; rows shared between the pool's threads
+    /// when one is given).
     func callAsFunction(_ x: [Float], rows: Int, pool: ComputePool? = nil) -> [Float] {
         let width = scale.count
         precondition(x.count == rows * width, "a layer norm's rows must be its width")
         var y = x
-        let (scale, shift, epsilon) = (scale, shift, epsilon)
+        let epsilon = epsilon
         y.withUnsafeMutableBufferPointer { y in
-            let y = y.baseAddress!
-            let normalise = { (range: Range<Int>) in
-                for row in range {
-                    let start = y + row * width
-                    var sum = 0.0
-                    for i in 0..<width { sum += Double(start[i]) }
-                    let mean = sum / Double(width)
-                    var squares = 0.0
-                    for i in 0..<width {
-                        let d = Double(start[i]) - mean
-                        squares += d * d
+            scale.withUnsafeBufferPointer { scale in
+                shift.withUnsafeBufferPointer { shift in
+                    let (y, scale, shift) = (y.baseAddress!, scale.baseAddress!, shift.baseAddress!)
+                    let normalise = { (range: Range<Int>) in
+                        llmk_layer_norm(y + range.lowerBound * width, Int32(range.count), Int32(width), scale, shift, epsilon)
                     }
-                    let inverse = Float(1 / (squares / Double(width) + Double(epsilon)).squareRoot())
-                    for i in 0..<width { start[i] = (start[i] - Float(mean)) * inverse * scale[i] + shift[i] }
+                    if let pool { pool.runShared(rows) { _, range in normalise(range) } } else { normalise(0..<rows) }
                 }
             }
-            if let pool { pool.runShared(rows) { _, range in normalise(range) } } else { normalise(0..<rows) }
         }
         return y
     }

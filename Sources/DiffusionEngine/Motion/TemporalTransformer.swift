@@ -1,5 +1,6 @@
 import Foundation
 import LLMEngine
+import LLMKernels
 
 /// AnimateDiff's motion module (diffusers' `AnimateDiffTransformer3D`): the frames' maps group-
 /// normalized together (each group over its channels, every frame and every pixel), then each
@@ -71,17 +72,26 @@ struct TemporalTransformer: Sendable {
         let width = projectIn.outputs, rows = pixels * count
         // Channels, then frames, then pixels: one "map" whose groups span every frame.
         var stacked = [Float](repeating: 0, count: channels * rows)
-        for (f, frame) in frames.enumerated() {
-            for c in 0..<channels {
-                for p in 0..<pixels { stacked[(c * count + f) * pixels + p] = frame.values[c * pixels + p] }
+        stacked.withUnsafeMutableBufferPointer { stacked in
+            for (f, frame) in frames.enumerated() {
+                frame.values.withUnsafeBufferPointer { values in
+                    for c in 0..<channels {
+                        (stacked.baseAddress! + (c * count + f) * pixels).update(from: values.baseAddress! + c * pixels, count: pixels)
+                    }
+                }
             }
         }
         let normed = norm(FeatureMap(channels: channels, height: count, width: pixels, values: stacked), pool: pool).values
-        // Tokens: pixel by pixel, each pixel's frames in order.
+        // Tokens: pixel by pixel, each pixel's frames in order (a transpose, shared out by channels).
         var input = [Float](repeating: 0, count: rows * channels)
-        for c in 0..<channels {
-            for f in 0..<count {
-                for p in 0..<pixels { input[(p * count + f) * channels + c] = normed[(c * count + f) * pixels + p] }
+        input.withUnsafeMutableBufferPointer { input in
+            normed.withUnsafeBufferPointer { normed in
+                let (input, normed) = (input.baseAddress!, normed.baseAddress!)
+                pool.runShared(channels) { _, range in
+                    for c in range {
+                        for r in 0..<rows { input[r * channels + c] = normed[c * rows + (r % count) * pixels + r / count] }
+                    }
+                }
             }
         }
         var tokens = projectIn(input, rows: rows, pool: pool)
@@ -89,9 +99,13 @@ struct TemporalTransformer: Sendable {
         for block in blocks {
             for (norm, attention) in [(block.norm1, block.attention1), (block.norm2, block.attention2)] {
                 var x = norm(tokens, rows: rows, pool: pool)
-                for r in 0..<rows {
-                    let f = r % count
-                    for i in 0..<width { x[r * width + i] += positions[f * width + i] }
+                x.withUnsafeMutableBufferPointer { x in
+                    positions.withUnsafeBufferPointer { positions in
+                        for r in 0..<rows {
+                            let row = x.baseAddress! + r * width, position = positions.baseAddress! + (r % count) * width
+                            for i in 0..<width { row[i] += position[i] }
+                        }
+                    }
                 }
                 let attended = Self.acrossFrames(
                     queries: attention.query(x, rows: rows, pool: pool), keys: attention.key(x, rows: rows, pool: pool),
@@ -105,8 +119,13 @@ struct TemporalTransformer: Sendable {
         let output = projectOut(tokens, rows: rows, pool: pool)
         return frames.enumerated().map { f, frame in
             var out = frame
-            for c in 0..<channels {
-                for p in 0..<pixels { out.values[c * pixels + p] += output[(p * count + f) * channels + c] }
+            out.values.withUnsafeMutableBufferPointer { values in
+                output.withUnsafeBufferPointer { output in
+                    for p in 0..<pixels {
+                        let source = output.baseAddress! + (p * count + f) * channels
+                        for c in 0..<channels { values[c * pixels + p] += source[c] }
+                    }
+                }
             }
             return out
         }
@@ -129,11 +148,11 @@ struct TemporalTransformer: Sendable {
     }
 
     /// Attention within each pixel's run of `frames` rows (rows pixel by pixel, frames within),
-    /// head by head: a frames × frames softmax per pixel and head, in float.
+    /// head by head (`llmk_frames_attention`), the pixels shared between the pool's threads.
     static func acrossFrames(
         queries: [Float], keys: [Float], values: [Float], frames: Int, pixels: Int, width: Int, heads: Int, pool: ComputePool
     ) -> [Float] {
-        let headWidth = width / heads, scale = 1 / Float(headWidth).squareRoot()
+        let scale = 1 / Float(width / heads).squareRoot()
         var out = [Float](repeating: 0, count: queries.count)
         queries.withUnsafeBufferPointer { q in
             keys.withUnsafeBufferPointer { k in
@@ -141,34 +160,8 @@ struct TemporalTransformer: Sendable {
                     out.withUnsafeMutableBufferPointer { out in
                         let (q, k, v, out) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, out.baseAddress!)
                         pool.runShared(pixels) { _, range in
-                            var weights = [Float](repeating: 0, count: frames)
-                            for p in range {
-                                let base = p * frames * width
-                                for h in 0..<heads {
-                                    let offset = base + h * headWidth
-                                    for i in 0..<frames {
-                                        let query = q + offset + i * width
-                                        var largest = -Float.infinity
-                                        for j in 0..<frames {
-                                            let key = k + offset + j * width
-                                            var dot: Float = 0
-                                            for d in 0..<headWidth { dot += query[d] * key[d] }
-                                            weights[j] = dot * scale
-                                            largest = max(largest, weights[j])
-                                        }
-                                        var sum: Float = 0
-                                        for j in 0..<frames {
-                                            weights[j] = expf(weights[j] - largest)
-                                            sum += weights[j]
-                                        }
-                                        let result = out + offset + i * width
-                                        for j in 0..<frames {
-                                            let weight = weights[j] / sum, value = v + offset + j * width
-                                            for d in 0..<headWidth { result[d] += weight * value[d] }
-                                        }
-                                    }
-                                }
-                            }
+                            llmk_frames_attention(q, k, v, Int32(frames), Int32(width), Int32(heads), scale,
+                                                  Int32(range.lowerBound), Int32(range.count), out)
                         }
                     }
                 }

@@ -302,6 +302,22 @@ void llmk_group_norm(float *values, int pixels, int per_group, int first_group, 
 void llmk_group_norm_at_level(int level, float *values, int pixels, int per_group, int first_group, int group_count,
                               const float *scale, const float *shift, float epsilon, int silu);
 
+/// Layer normalisation in place over `rows` rows of `width` values: mean and variance in double
+/// (eight lanes, as the group norm sums), then (x − mean)·inverse·scale + shift per value in float.
+/// Every path gives the same bits.
+void llmk_layer_norm(float *values, int rows, int width, const float *scale, const float *shift, float epsilon);
+
+/// `llmk_layer_norm` on the path of `level`, for tests.
+void llmk_layer_norm_at_level(int level, float *values, int rows, int width, const float *scale, const float *shift,
+                              float epsilon);
+
+/// Attention within runs of `frames` consecutive rows (AnimateDiff's temporal attention: rows pixel
+/// by pixel, each pixel's frames in order), for the runs first_run..first_run+run_count-1: per run
+/// and head (heads split `width` evenly) a frames × frames softmax of scaled dot products, in float
+/// with a fixed order of operations that no vector width changes. `out` is written, not added to.
+void llmk_frames_attention(const float *queries, const float *keys, const float *values, int frames, int width,
+                           int heads, float scale, int first_run, int run_count, float *out);
+
 /// GEGLU over rows of 2·inner values (the value half, then the gate half): out = x · GELU(gate),
 /// GELU with erf (within 1.5e-7 of it).
 void llmk_geglu(const float *projected, int rows, int inner, float *out);
