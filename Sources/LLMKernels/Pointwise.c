@@ -102,24 +102,29 @@ static double combine(const double *lanes) {
     return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
 }
 
+/// The mean of `count` values and 1/√(variance + ε): eight double lanes, the mean first, then the
+/// squares about it (two passes, as the double sums need).
+static void moments(int level, const float *x, size_t count, float epsilon, double *mean, double *inverse) {
+    double sums[8], squares[8];
+#ifdef LLMK_X86
+    if (level >= 2) lane_sums_avx512(x, count, 0.0, sums, squares); else
+#endif
+    lane_sums_portable(x, count, 0.0, sums, squares);
+    *mean = combine(sums) / (double)count;
+#ifdef LLMK_X86
+    if (level >= 2) lane_sums_avx512(x, count, *mean, sums, squares); else
+#endif
+    lane_sums_portable(x, count, *mean, sums, squares);
+    *inverse = 1.0 / sqrt(combine(squares) / (double)count + (double)epsilon);
+}
+
 void llmk_group_norm_at_level(int level, float *values, int pixels, int per_group, int first_group, int group_count,
                               const float *scale, const float *shift, float epsilon, int silu) {
     level = llmk_level(level);
     for (int group = first_group; group < first_group + group_count; group++) {
         float *start = values + (size_t)group * per_group * pixels;
-        const size_t count = (size_t)per_group * pixels;
-        double sums[8], squares[8];
-        // The mean first, then the squares about it (two passes, as the double sums need).
-#ifdef LLMK_X86
-        if (level >= 2) lane_sums_avx512(start, count, 0.0, sums, squares); else
-#endif
-        lane_sums_portable(start, count, 0.0, sums, squares);
-        const double mean = combine(sums) / (double)count;
-#ifdef LLMK_X86
-        if (level >= 2) lane_sums_avx512(start, count, mean, sums, squares); else
-#endif
-        lane_sums_portable(start, count, mean, sums, squares);
-        const double inverse = 1.0 / sqrt(combine(squares) / (double)count + (double)epsilon);
+        double mean, inverse;
+        moments(level, start, (size_t)per_group * pixels, epsilon, &mean, &inverse);
         for (int c = 0; c < per_group; c++) {
             const int channel = group * per_group + c;
             const float a = (float)inverse * scale[channel], b = shift[channel] - (float)mean * a;
@@ -147,17 +152,9 @@ void llmk_layer_norm_at_level(int level, float *values, int rows, int width, con
     level = llmk_level(level);
     for (int r = 0; r < rows; r++) {
         float *x = values + (size_t)r * width;
-        double sums[8], squares[8];
-#ifdef LLMK_X86
-        if (level >= 2) lane_sums_avx512(x, width, 0.0, sums, squares); else
-#endif
-        lane_sums_portable(x, width, 0.0, sums, squares);
-        const double mean = combine(sums) / (double)width;
-#ifdef LLMK_X86
-        if (level >= 2) lane_sums_avx512(x, width, mean, sums, squares); else
-#endif
-        lane_sums_portable(x, width, mean, sums, squares);
-        const float inverse = (float)(1.0 / sqrt(combine(squares) / (double)width + (double)epsilon)), m = (float)mean;
+        double mean, exact_inverse;
+        moments(level, x, (size_t)width, epsilon, &mean, &exact_inverse);
+        const float inverse = (float)exact_inverse, m = (float)mean;
         // Element by element, the same operations on every path (the compiler may vectorize it).
         for (int i = 0; i < width; i++) x[i] = (x[i] - m) * inverse * scale[i] + shift[i];
     }

@@ -6,15 +6,13 @@ import Testing
 /// motion module of v2's layout on the tiny SD 1.x model — one UNet pass over eight frames, and
 /// AnimateDiffPipeline's latents after every step with the decoded frames, from one seed.
 @Suite(.serialized) struct AnimateDiffReferenceTests {
-    static let directory = Bundle.module.url(forResource: "animatediff-tiny", withExtension: nil, subdirectory: "Reference")!
-    static let expected = try! SafeTensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
-    nonisolated(unsafe) static let json: [String: Any] = {
-        try! JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as! [String: Any]
-    }()
+    static let fixture = ReferenceFixture("animatediff-tiny")
+    static var directory: URL { fixture.directory }
+    static var json: [String: Any] { fixture.json }
     static let motion = try! MotionModule(path: directory.appendingPathComponent("motion.safetensors").path, for: Reference.model.unet)
     static var generation: [String: Any] { json["generation"] as! [String: Any] }
 
-    static func tensor(_ name: String) -> Tensor { try! expected.tensor(name) }
+    static func tensor(_ name: String) -> Tensor { fixture.tensor(name) }
 
     @Test func theModulesArePlacedByTheUNetsStructure() throws {
         // v2 at the fixture's shape: one per down-level resnet, one per up-level resnet, the middle one.

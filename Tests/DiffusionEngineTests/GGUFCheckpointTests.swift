@@ -41,7 +41,7 @@ struct GGUFCheckpointTests {
         var kinds: Set<String> = []
         for case .transformer(let block) in model.unet.inputBlocks.joined() {
             for layer in block.blocks {
-                if case .quantized(let matrix) = layer.selfQuery.weight.storage { kinds.insert(matrix.tensor.type.name) }
+                if case .quantized(let matrix) = layer.attention1.query.weight.storage { kinds.insert(matrix.tensor.type.name) }
             }
         }
         #expect(!kinds.isEmpty, "attention weights stay quantized")

@@ -31,6 +31,23 @@ enum Reference {
     static var generation: [String: Any] { json["generation"] as! [String: Any] }
 }
 
+/// One fixture folder under `Reference/` written by a reference script: its expected values and
+/// the settings they were computed with.
+struct ReferenceFixture: @unchecked Sendable {
+    // @unchecked: `json` is parsed once and only read.
+    let directory: URL
+    let expected: SafeTensorsFile
+    let json: [String: Any]
+
+    init(_ name: String) {
+        directory = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Reference")!
+        expected = try! SafeTensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
+        json = try! JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as! [String: Any]
+    }
+
+    func tensor(_ name: String) -> Tensor { try! expected.tensor(name) }
+}
+
 /// The largest difference relative to the largest expected magnitude.
 func relativeError(_ actual: [Float], _ expected: [Float]) -> Float {
     precondition(actual.count == expected.count, "compared tensors differ in size: \(actual.count) vs \(expected.count)")

@@ -6,15 +6,13 @@ import Testing
 /// OpenCLIP's packed text tower read at its penultimate layer, "!" padding, linear projections in
 /// the UNet's attention, and v-prediction through samplers of both families.
 @Suite(.serialized) struct SD2ReferenceTests {
-    static let directory = Bundle.module.url(forResource: "sd2-tiny", withExtension: nil, subdirectory: "Reference")!
-    static let expected = try! SafeTensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
-    nonisolated(unsafe) static let json: [String: Any] = {
-        try! JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as! [String: Any]
-    }()
+    static let fixture = ReferenceFixture("sd2-tiny")
+    static var directory: URL { fixture.directory }
+    static var json: [String: Any] { fixture.json }
     static let model = try! StableDiffusionModel(
         checkpoint: directory.appendingPathComponent("model.safetensors").path, vocabulary: Reference.vocabulary)
 
-    static func tensor(_ name: String) -> Tensor { try! expected.tensor(name) }
+    static func tensor(_ name: String) -> Tensor { fixture.tensor(name) }
 
     @Test func theFamilyAndPredictionAreReadFromTheFile() {
         #expect(Self.model.family == .sd2)

@@ -7,15 +7,13 @@ import Testing
 /// final norm and joined row by row, the pooled text and image sizes as the UNet's extra
 /// conditioning, transformers of depth two, SDXL's latent scale.
 @Suite(.serialized) struct SDXLReferenceTests {
-    static let directory = Bundle.module.url(forResource: "sdxl-tiny", withExtension: nil, subdirectory: "Reference")!
-    static let expected = try! SafeTensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
-    nonisolated(unsafe) static let json: [String: Any] = {
-        try! JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as! [String: Any]
-    }()
+    static let fixture = ReferenceFixture("sdxl-tiny")
+    static var directory: URL { fixture.directory }
+    static var json: [String: Any] { fixture.json }
     static let model = try! StableDiffusionModel(
         checkpoint: directory.appendingPathComponent("model.safetensors").path, vocabulary: Reference.vocabulary)
 
-    static func tensor(_ name: String) -> Tensor { try! expected.tensor(name) }
+    static func tensor(_ name: String) -> Tensor { fixture.tensor(name) }
     static var plain: String { json["plain_prompt"] as! String }
     static var negative: String { json["negative_prompt"] as! String }
 

@@ -12,27 +12,22 @@ import sys
 import time
 
 import torch
-from diffusers import AutoencoderKL, MotionAdapter, UNet2DConditionModel, UNetMotionModel
-from diffusers.loaders import single_file_utils
+from diffusers import MotionAdapter, UNetMotionModel
 from safetensors.torch import load_file
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "reference"))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "scripts", "reference"))
+sys.path.insert(0, os.path.join(here, "..", "image"))
 from animatediff_layout import from_original  # noqa: E402
+from sd15_diffusers import load_unet_and_vae  # noqa: E402
 
 path, motion, threads, steps, frames, size = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
 torch.set_num_threads(threads)
-ldm = {k: v.float() for k, v in load_file(path).items()}
-unet = UNet2DConditionModel(cross_attention_dim=768)
-unet.load_state_dict(single_file_utils.convert_ldm_unet_checkpoint(ldm, dict(unet.config)))
-vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
-                    up_block_types=("UpDecoderBlock2D",) * 4, layers_per_block=2, latent_channels=4, sample_size=512)
-vae.load_state_dict(single_file_utils.convert_ldm_vae_checkpoint(ldm, dict(vae.config)))
-del ldm
+unet, vae = load_unet_and_vae(path)
 adapter = MotionAdapter()
 adapter.load_state_dict({from_original(k): v.float() for k, v in load_file(motion).items()}, strict=False)
 model = UNetMotionModel.from_unet2d(unet, adapter).eval()
 del unet, adapter
-vae.eval()
 gc.collect()
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # resets VmHWM, the peak RSS

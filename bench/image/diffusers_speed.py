@@ -7,25 +7,18 @@ temporary float copies, which diffusers' own loaders need not make, are not coun
     python3 bench/image/diffusers_speed.py MODEL THREADS STEPS
 """
 import gc
+import os
 import sys
 import time
 
 import torch
-from diffusers import AutoencoderKL, UNet2DConditionModel
-from diffusers.loaders import single_file_utils
-from safetensors.torch import load_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sd15_diffusers import load_unet_and_vae  # noqa: E402
 
 path, threads, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(threads)
-ldm = {k: v.float() for k, v in load_file(path).items()}
-unet = UNet2DConditionModel(cross_attention_dim=768)
-unet.load_state_dict(single_file_utils.convert_ldm_unet_checkpoint(ldm, dict(unet.config)))
-vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
-                    up_block_types=("UpDecoderBlock2D",) * 4, layers_per_block=2, latent_channels=4, sample_size=512)
-vae.load_state_dict(single_file_utils.convert_ldm_vae_checkpoint(ldm, dict(vae.config)))
-del ldm
-unet.eval()
-vae.eval()
+unet, vae = load_unet_and_vae(path)
 gc.collect()
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # resets VmHWM, the peak RSS

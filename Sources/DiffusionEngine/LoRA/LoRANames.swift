@@ -57,8 +57,7 @@ extension UNetModel {
             case .transformer(let block):
                 layers += [block.projectIn, block.projectOut]
                 for b in block.blocks {
-                    layers += [b.selfQuery, b.selfKey, b.selfValue, b.selfOutput, b.crossQuery, b.crossKey, b.crossValue,
-                               b.crossOutput, b.feedForwardIn, b.feedForwardOut] as [any WeightedLayer]
+                    layers += (b.attention1.layers + b.attention2.layers + [b.feedForwardIn, b.feedForwardOut]) as [any WeightedLayer]
                 }
             case .downsample(let conv), .upsample(let conv):
                 layers.append(conv)

@@ -54,14 +54,8 @@ extension ResBlock: Patchable {
 extension SpatialTransformer.Block: Patchable {
     func patched(_ patch: WeightPatch) -> Self {
         var copy = self
-        copy.selfQuery = selfQuery.patched(patch)
-        copy.selfKey = selfKey.patched(patch)
-        copy.selfValue = selfValue.patched(patch)
-        copy.selfOutput = selfOutput.patched(patch)
-        copy.crossQuery = crossQuery.patched(patch)
-        copy.crossKey = crossKey.patched(patch)
-        copy.crossValue = crossValue.patched(patch)
-        copy.crossOutput = crossOutput.patched(patch)
+        copy.attention1 = attention1.patched(patch)
+        copy.attention2 = attention2.patched(patch)
         copy.feedForwardIn = feedForwardIn.patched(patch)
         copy.feedForwardOut = feedForwardOut.patched(patch)
         return copy

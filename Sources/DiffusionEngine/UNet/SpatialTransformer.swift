@@ -7,30 +7,20 @@ import LLMKernels
 struct SpatialTransformer: Sendable {
     struct Block: Sendable {
         let norm1: LayerNorm
-        var selfQuery: Linear
-        var selfKey: Linear
-        var selfValue: Linear
-        var selfOutput: Linear
+        /// Self-attention among the map's pixels.
+        var attention1: AttentionProjections
         let norm2: LayerNorm
-        var crossQuery: Linear
-        var crossKey: Linear
-        var crossValue: Linear
-        var crossOutput: Linear
+        /// Cross-attention to the text.
+        var attention2: AttentionProjections
         let norm3: LayerNorm
         var feedForwardIn: Linear
         var feedForwardOut: Linear
 
         init(_ w: Weights) throws(DiffusionError) {
             norm1 = try LayerNorm(w, "norm1")
-            selfQuery = try Linear(w, "attn1.to_q")
-            selfKey = try Linear(w, "attn1.to_k")
-            selfValue = try Linear(w, "attn1.to_v")
-            selfOutput = try Linear(w, "attn1.to_out.0")
+            attention1 = try AttentionProjections(w.scoped("attn1"))
             norm2 = try LayerNorm(w, "norm2")
-            crossQuery = try Linear(w, "attn2.to_q")
-            crossKey = try Linear(w, "attn2.to_k")
-            crossValue = try Linear(w, "attn2.to_v")
-            crossOutput = try Linear(w, "attn2.to_out.0")
+            attention2 = try AttentionProjections(w.scoped("attn2"))
             norm3 = try LayerNorm(w, "norm3")
             feedForwardIn = try Linear(w, "ff.net.0.proj")
             feedForwardOut = try Linear(w, "ff.net.2")
@@ -57,27 +47,27 @@ struct SpatialTransformer: Sendable {
     }
 
     /// The text's width, which cross-attention's keys read.
-    var contextWidth: Int { blocks.first?.crossKey.inputs ?? 0 }
+    var contextWidth: Int { blocks.first?.attention2.key.inputs ?? 0 }
 
     func callAsFunction(_ x: FeatureMap, context: [Float], contextCount: Int, pool: ComputePool) -> FeatureMap {
         let count = x.pixels, width = projectIn.outputs
         var tokens = projectIn(norm(x, pool: pool).tokenRows(), rows: count, pool: pool)
         for block in blocks {
             var normed = block.norm1(tokens, rows: count, pool: pool)
+            let own = block.attention1
             var attended = Attention.callAsFunction(
-                queries: block.selfQuery(normed, rows: count, pool: pool), keys: block.selfKey(normed, rows: count, pool: pool),
-                values: block.selfValue(normed, rows: count, pool: pool), queryCount: count, keyCount: count,
-                width: width, heads: heads, precision: block.selfQuery.weight.precision, pool: pool)
-            block.selfOutput.add(attended, rows: count, to: &tokens, pool: pool)
+                queries: own.query(normed, rows: count, pool: pool), keys: own.key(normed, rows: count, pool: pool),
+                values: own.value(normed, rows: count, pool: pool), queryCount: count, keyCount: count,
+                width: width, heads: heads, precision: own.query.weight.precision, pool: pool)
+            own.output.add(attended, rows: count, to: &tokens, pool: pool)
 
             normed = block.norm2(tokens, rows: count, pool: pool)
+            let text = block.attention2
             attended = Attention.callAsFunction(
-                queries: block.crossQuery(normed, rows: count, pool: pool),
-                keys: block.crossKey(context, rows: contextCount, pool: pool),
-                values: block.crossValue(context, rows: contextCount, pool: pool), queryCount: count,
-                keyCount: contextCount, width: width, heads: heads, precision: block.crossQuery.weight.precision,
-                pool: pool)
-            block.crossOutput.add(attended, rows: count, to: &tokens, pool: pool)
+                queries: text.query(normed, rows: count, pool: pool), keys: text.key(context, rows: contextCount, pool: pool),
+                values: text.value(context, rows: contextCount, pool: pool), queryCount: count, keyCount: contextCount,
+                width: width, heads: heads, precision: text.query.weight.precision, pool: pool)
+            text.output.add(attended, rows: count, to: &tokens, pool: pool)
 
             FeedForward.add(block.norm3(tokens, rows: count, pool: pool), rows: count, through: block.feedForwardIn,
                             block.feedForwardOut, to: &tokens, pool: pool)
