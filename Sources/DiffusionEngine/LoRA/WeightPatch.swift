@@ -51,7 +51,7 @@ extension ResBlock: Patchable {
     }
 }
 
-extension SpatialTransformer.Block: Patchable {
+extension TransformerBlock: Patchable {
     func patched(_ patch: WeightPatch) -> Self {
         var copy = self
         copy.attention1 = attention1.patched(patch)

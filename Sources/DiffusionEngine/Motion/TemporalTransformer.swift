@@ -8,25 +8,7 @@ import LLMKernels
 /// frames (sinusoidal frame positions added to each attention's input) and a GEGLU feed-forward,
 /// projected back and added to the input. Frames attend only to frames at the same pixel.
 struct TemporalTransformer: Sendable {
-    struct Block: Sendable {
-        let norm1: LayerNorm
-        var attention1: AttentionProjections
-        let norm2: LayerNorm
-        var attention2: AttentionProjections
-        let norm3: LayerNorm
-        var feedForwardIn: Linear
-        var feedForwardOut: Linear
-
-        init(_ w: Weights) throws(DiffusionError) {
-            norm1 = try LayerNorm(w, "norm1")
-            attention1 = try AttentionProjections(w.scoped("attn1"))
-            norm2 = try LayerNorm(w, "norm2")
-            attention2 = try AttentionProjections(w.scoped("attn2"))
-            norm3 = try LayerNorm(w, "norm3")
-            feedForwardIn = try Linear(w, "ff.net.0.proj")
-            feedForwardOut = try Linear(w, "ff.net.2")
-        }
-    }
+    typealias Block = TransformerBlock
 
     let norm: GroupNorm
     var projectIn: Linear

@@ -5,27 +5,7 @@ import LLMKernels
 /// to tokens, transformer blocks of self-attention, cross-attention to the text and a GEGLU
 /// feed-forward, projected back and added to the input.
 struct SpatialTransformer: Sendable {
-    struct Block: Sendable {
-        let norm1: LayerNorm
-        /// Self-attention among the map's pixels.
-        var attention1: AttentionProjections
-        let norm2: LayerNorm
-        /// Cross-attention to the text.
-        var attention2: AttentionProjections
-        let norm3: LayerNorm
-        var feedForwardIn: Linear
-        var feedForwardOut: Linear
-
-        init(_ w: Weights) throws(DiffusionError) {
-            norm1 = try LayerNorm(w, "norm1")
-            attention1 = try AttentionProjections(w.scoped("attn1"))
-            norm2 = try LayerNorm(w, "norm2")
-            attention2 = try AttentionProjections(w.scoped("attn2"))
-            norm3 = try LayerNorm(w, "norm3")
-            feedForwardIn = try Linear(w, "ff.net.0.proj")
-            feedForwardOut = try Linear(w, "ff.net.2")
-        }
-    }
+    typealias Block = TransformerBlock
 
     let norm: GroupNorm
     var projectIn: Linear
