@@ -78,4 +78,32 @@ import Testing
         #expect(whole != start)
         #expect(relativeError(pieces, whole) < 1e-6)
     }
+
+    /// The windows: one for a short animation; overlapping, the last moved back to the end, for a
+    /// long one; every frame covered.
+    @Test func contextWindowsCoverEveryFrame() {
+        #expect(ContextWindows(frames: 16, length: 16, overlap: 4).windows == [0..<16])
+        #expect(ContextWindows(frames: 14, length: 8, overlap: 4).windows == [0..<8, 4..<12, 6..<14])
+        let long = ContextWindows(frames: 40, length: 16, overlap: 4)
+        #expect(long.windows == [0..<16, 12..<28, 24..<40])
+        #expect(long.counts(frames: 40).allSatisfy { $0 >= 1 })
+    }
+
+    /// More frames than the context: each window through the UNet, each frame's prediction the
+    /// mean of its windows', every step as the reference script's loop over diffusers' model.
+    @Test func aLongAnimationInWindowsIsTheReferenceLoop() throws {
+        let settings = Self.generation, windows = Self.json["windows"] as! [String: Any]
+        let request = ImageRequest(
+            prompt: settings["prompt"] as! String, negativePrompt: settings["negative_prompt"] as! String,
+            width: settings["width"] as! Int, height: settings["height"] as! Int, steps: settings["steps"] as! Int,
+            guidance: Float(settings["cfg"] as! Double), sampler: .euler, seed: UInt64(settings["seed"] as! Int))
+        var steps: [[Float]] = []
+        _ = try Reference.model.generateAnimationLatents(
+            request, frames: windows["frames"] as! Int, motion: Self.motion, context: windows["context"] as? Int,
+            overlap: windows["overlap"] as! Int, pool: Reference.pool, onStep: { _, latents in steps.append(latents) })
+        #expect(steps.count == request.steps)
+        for (index, values) in steps.enumerated() {
+            #expect(relativeError(values, Self.tensor("windows.step\(index)").values) < 1e-4, "step \(index)")
+        }
+    }
 }

@@ -96,11 +96,46 @@ for name, scheduler in [("Euler", EulerDiscreteScheduler(**BETAS)), ("Euler a", 
     expected[f"sampler.{name}.frames"] = result.frames[0]
     runs.append({"sampler": name, "unet_calls": len(steps)})
 
+# --- More frames than the context: overlapping windows of CONTEXT frames (OVERLAP shared with the
+# next, the last moved back to end at the last frame), each frame's guided prediction the mean of
+# its windows'; otherwise the pipeline's own loop (prepare_latents, scale_model_input, step).
+CONTEXT, OVERLAP, LONG = 8, 4, 14
+
+
+def windows(frames, length, overlap):
+    if frames <= length:
+        return [range(frames)]
+    out, start = [], 0
+    while start + length < frames:
+        out.append(range(start, start + length))
+        start += length - overlap
+    return out + [range(frames - length, frames)]
+
+
+scheduler = EulerDiscreteScheduler(**BETAS)
+scheduler.set_timesteps(GENERATION["steps"])
+generator = torch.Generator().manual_seed(GENERATION["seed"])
+latents = torch.randn((1, 4, LONG, GENERATION["height"] // 8, GENERATION["width"] // 8), generator=generator)
+latents = latents * scheduler.init_noise_sigma
+with torch.no_grad():
+    for i, t in enumerate(scheduler.timesteps):
+        model_input = scheduler.scale_model_input(latents, t)
+        total, counts = torch.zeros_like(latents), torch.zeros(LONG)
+        for window in windows(LONG, CONTEXT, OVERLAP):
+            part = model_input[:, :, list(window)]
+            context = torch.cat([negative, positive]).repeat_interleave(len(window), dim=0)
+            u, c = motion_unet(torch.cat([part, part]), t, encoder_hidden_states=context).sample.chunk(2)
+            total[:, :, list(window)] += u + GENERATION["cfg"] * (c - u)
+            counts[list(window)] += 1
+        latents = scheduler.step(total / counts.view(1, 1, -1, 1, 1), t, latents).prev_sample
+        expected[f"windows.step{i}"] = latents[0]
+
 save_file({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(out_dir, "expected.safetensors"))
 with open(os.path.join(out_dir, "expected.json"), "w", encoding="utf-8") as f:
     json.dump({"generated_by": f"scripts/reference/animatediff_reference.py with torch {torch.__version__}, "
                                f"diffusers {__import__('diffusers').__version__}",
                "unet_timestep": TIMESTEP, "generation": GENERATION, "samplers": runs,
+               "windows": {"frames": LONG, "context": CONTEXT, "overlap": OVERLAP, "sampler": "Euler"},
                "frames_layout": "latents (channels, frames, height, width); frames (frames, channels, height, width) in [0, 1]"},
               f, indent=1)
 print("wrote", out_dir, {n: os.path.getsize(os.path.join(out_dir, n)) for n in os.listdir(out_dir)})

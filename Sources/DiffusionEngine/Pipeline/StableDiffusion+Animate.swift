@@ -1,12 +1,19 @@
 import LLMEngine
 
 extension StableDiffusionModel {
+    /// How many frames one UNet pass of an animation relates at most, unless asked otherwise.
+    public static let animationContext = 16
+
     /// An animation's latents, as AnimateDiff draws them: the noise of every frame drawn as one
     /// tensor (channels, then frames, then pixels: diffusers' `AnimateDiffPipeline` layout, so a
     /// seed gives its animation), the sampler stepping them together, each model evaluation one
-    /// UNet pass over all the frames with `motion` relating them. Returns the frames' latents.
+    /// UNet pass over all the frames with `motion` relating them — or, for more frames than
+    /// `context` (default 16, the clips the modules were trained on), one pass per overlapping window of that
+    /// many frames (`overlap` shared with the next), each frame's prediction the mean of its
+    /// windows'. Returns the frames' latents.
     public func generateAnimationLatents(
-        _ request: ImageRequest, frames count: Int, motion: MotionModule, pool: ComputePool, shouldStop: () -> Bool = { false },
+        _ request: ImageRequest, frames count: Int, motion: MotionModule, context: Int? = nil, overlap: Int = 4,
+        pool: ComputePool, shouldStop: () -> Bool = { false },
         onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
     ) throws -> [FeatureMap] {
         func checkpoint() throws(DiffusionError) { if shouldStop() { throw .cancelled } }
@@ -15,9 +22,12 @@ extension StableDiffusionModel {
             throw DiffusionError.invalidRequest("width and height must be positive multiples of \(scale)")
         }
         guard family == .sd1 else { throw DiffusionError.unsupported("AnimateDiff's motion modules are for SD 1.x checkpoints") }
-        guard (1...motion.trainedFrames).contains(count) else {
-            throw DiffusionError.invalidRequest("this motion module animates 1 to \(motion.trainedFrames) frames")
+        let length = min(context ?? Self.animationContext, motion.trainedFrames)
+        guard count >= 1, length > overlap else {
+            throw DiffusionError.invalidRequest("an animation needs at least one frame, and windows longer than their overlap")
         }
+        let windows = ContextWindows(frames: count, length: length, overlap: overlap)
+        let counts = windows.counts(frames: count)
         let (height, width, channels) = (request.height / scale, request.width / scale, unet.inChannels)
         let guided = request.guidance > 1
         let positive = try condition(on: request.prompt, clipSkip: request.clipSkip, width: request.width,
@@ -30,15 +40,31 @@ extension StableDiffusionModel {
             noise: noise, steps: request.steps, schedule: schedule, generator: &generator, prediction: prediction,
             denoise: { input, timestep in
                 let maps = Self.frames(input, channels: channels, count: count, height: height, width: width)
-                let conditioned = try unet.predictNoise(
-                    frames: maps, timestep: timestep, context: positive.context, labels: positive.labels, motion: motion,
-                    pool: pool, checkpoint: checkpoint)
-                let c = Self.interleaved(conditioned)
-                guard guided else { return c }
-                let u = Self.interleaved(try unet.predictNoise(
-                    frames: maps, timestep: timestep, context: negative.context, labels: negative.labels, motion: motion,
-                    pool: pool, checkpoint: checkpoint))
-                return zip(u, c).map { u, c in u + request.guidance * (c - u) }
+                // Each window's guided prediction, each frame's the mean over its windows.
+                var sums = [FeatureMap](repeating: FeatureMap(channels: channels, height: height, width: width), count: count)
+                for window in windows.windows {
+                    let part = Array(maps[window])
+                    let conditioned = try unet.predictNoise(
+                        frames: part, timestep: timestep, context: positive.context, labels: positive.labels,
+                        motion: motion, pool: pool, checkpoint: checkpoint)
+                    var guidedPart = conditioned
+                    if guided {
+                        let unconditioned = try unet.predictNoise(
+                            frames: part, timestep: timestep, context: negative.context, labels: negative.labels,
+                            motion: motion, pool: pool, checkpoint: checkpoint)
+                        for i in guidedPart.indices {
+                            guidedPart[i].values = zip(unconditioned[i].values, conditioned[i].values).map { u, c in
+                                u + request.guidance * (c - u)
+                            }
+                        }
+                    }
+                    for (offset, f) in window.enumerated() { sums[f].add(guidedPart[offset]) }
+                }
+                for f in 0..<count where counts[f] > 1 {
+                    let share = Float(counts[f])
+                    for i in sums[f].values.indices { sums[f].values[i] /= share }
+                }
+                return Self.interleaved(sums)
             },
             onStep: onStep)
         return Self.frames(latents, channels: channels, count: count, height: height, width: width)

@@ -36,9 +36,6 @@ public struct EmbeddedGIFBackend: ImageBackend {
         guard request.width % scale == 0, request.height % scale == 0 else {
             throw BackendError(.rejected, "Width and height must be multiples of \(scale) for this model.")
         }
-        guard request.frames <= motion.trainedFrames else {
-            throw BackendError(.rejected, "This motion module animates at most \(motion.trainedFrames) frames.")
-        }
         let drawing = ImageRequest(
             prompt: request.prompt, negativePrompt: request.negativePrompt, width: request.width, height: request.height,
             steps: request.steps, guidance: Float(request.cfgScale), sampler: sampler, seed: seed,
