@@ -79,9 +79,11 @@ import Testing
     func aSlowOrSilentClientLosesItsConnection(_ name: String, _ sent: String) async throws {
         let environment = try await TestEnvironment.make(configuration: Self.quickTimeouts())
         try await environment.live { server in
+            // From before the connection exists: the server's clock for it cannot start earlier,
+            // however long this task waits for the processor after connecting.
+            let started = ContinuousClock.now
             let connection = try await RawHTTPConnection.connect(port: Self.port(server))
             defer { connection.close() }
-            let started = ContinuousClock.now
             if !sent.isEmpty { try await connection.send(sent) }
             #expect(try await connection.isClosedByServer(within: .seconds(10)), "\(name)")
             #expect(ContinuousClock.now - started >= .milliseconds(400), "not before the timeout")
