@@ -74,7 +74,8 @@ import Testing
         try await withImageUpstream { upstream, environment, key in
             try await environment.live { server in
                 let response = try await LiveClient.post(
-                    "\(server)/text2gif", json: body(["token": key, "prompt": "A cat playing with a ball of yarn"]))
+                    "\(server)/text2gif", json: body(["token": key, "prompt": "A cat playing with a ball of yarn", "cfg_scale": 9,
+                                                      "sampler": "DPM++ 2M"]))
                 #expect(response.status == 200)
                 #expect(response.headers.first(name: "content-type") == "image/gif")
                 #expect(Array(response.body.readableBytesView) == TestImages.gif)
@@ -86,6 +87,9 @@ import Testing
             #expect(args["video_length"] as? Int == 16)
             #expect(args["fps"] as? Int == 8)
             #expect(args["model"] as? String == "mm_sd_v15_v2.ckpt")
+            // The extras reach the upstream as AUTOMATIC1111 names them.
+            #expect(sent["cfg_scale"] as? Int == 9)
+            #expect(sent["sampler_name"] as? String == "DPM++ 2M")
             #expect(try await environment.usageRecords().map(\.category) == [.gif])
         }
     }

@@ -53,6 +53,8 @@ public struct A1111ImageBackend: ImageBackend {
         var body = commonBody(
             prompt: request.prompt, negativePrompt: request.negativePrompt, steps: request.steps,
             width: request.width, height: request.height, seed: seed)
+        body["cfg_scale"] = .number(Double(request.cfgScale))
+        if let sampler = request.sampler { body["sampler_name"] = .string(sampler) }
         var animateDiff: [String: JSONValue] = [
             "enable": true, "video_length": .number(Double(request.frames)), "fps": .number(Double(request.fps)),
             "format": ["GIF"],
