@@ -6,11 +6,11 @@ public struct ContextWindows: Equatable, Sendable {
     public let windows: [Range<Int>]
 
     public init(frames: Int, length: Int, overlap: Int) {
-        precondition(frames > 0 && length > 0 && overlap >= 0 && overlap < length, "windows need a length above their overlap")
         guard frames > length else {
             windows = [0..<frames]
             return
         }
+        precondition(overlap >= 0 && overlap < length, "windows need a length above their overlap")
         var windows: [Range<Int>] = []
         var start = 0
         while start + length < frames {

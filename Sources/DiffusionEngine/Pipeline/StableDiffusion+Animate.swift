@@ -16,14 +16,26 @@ extension StableDiffusionModel {
         pool: ComputePool, shouldStop: () -> Bool = { false },
         onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
     ) throws -> [FeatureMap] {
+        try sampleFrames(request, count: count, motion: motion, context: context, overlap: overlap, pool: pool,
+                         shouldStop: shouldStop, onStep: onStep)
+    }
+
+    /// The sampling both images (one frame, no motion modules) and animations go through.
+    func sampleFrames(
+        _ request: ImageRequest, count: Int, motion: MotionModule?, context: Int? = nil, overlap: Int = 4,
+        pool: ComputePool, shouldStop: () -> Bool, onStep: (_ step: Int, _ latents: [Float]) throws -> Void
+    ) throws -> [FeatureMap] {
         func checkpoint() throws(DiffusionError) { if shouldStop() { throw .cancelled } }
         let scale = latentScale
         guard request.width % scale == 0, request.height % scale == 0, request.width > 0, request.height > 0 else {
             throw DiffusionError.invalidRequest("width and height must be positive multiples of \(scale)")
         }
-        guard family == .sd1 else { throw DiffusionError.unsupported("AnimateDiff's motion modules are for SD 1.x checkpoints") }
-        let length = min(context ?? Self.animationContext, motion.trainedFrames)
-        guard count >= 1, length > overlap else {
+        guard motion == nil || family == .sd1 else {
+            throw DiffusionError.unsupported("AnimateDiff's motion modules are for SD 1.x checkpoints")
+        }
+        // Without motion modules the frames are independent: one pass holds them all.
+        let length = motion.map { min(context ?? Self.animationContext, $0.trainedFrames) } ?? count
+        guard count >= 1, count <= length || length > overlap else {
             throw DiffusionError.invalidRequest("an animation needs at least one frame, and windows longer than their overlap")
         }
         let windows = ContextWindows(frames: count, length: length, overlap: overlap)
@@ -77,13 +89,7 @@ extension StableDiffusionModel {
     ) throws -> [RGBImage] {
         let latents = try generateAnimationLatents(request, frames: count, motion: motion, pool: pool, shouldStop: shouldStop,
                                                    onStep: onStep)
-        func checkpoint() throws { if shouldStop() { throw DiffusionError.cancelled } }
-        return try latents.map { latent in
-            if request.fastDecode, let fastDecoder {
-                return RGBImage(planes: try fastDecoder.decode(latent, pool: pool, checkpoint: checkpoint))
-            }
-            return RGBImage(planes: try decoder.decode(latent, pool: pool, checkpoint: checkpoint))
-        }
+        return try latents.map { try picture($0, fast: request.fastDecode, pool: pool, shouldStop: shouldStop) }
     }
 
     /// Latents laid out channels, frames, pixels → one map per frame.

@@ -87,36 +87,7 @@ extension StableDiffusionModel {
         _ request: ImageRequest, pool: ComputePool, shouldStop: () -> Bool = { false },
         onStep: (_ step: Int, _ latents: [Float]) throws -> Void = { _, _ in }
     ) throws -> FeatureMap {
-        func checkpoint() throws(DiffusionError) { if shouldStop() { throw .cancelled } }
-        let scale = latentScale
-        guard request.width % scale == 0, request.height % scale == 0, request.width > 0, request.height > 0 else {
-            throw DiffusionError.invalidRequest("width and height must be positive multiples of \(scale)")
-        }
-        let (height, width) = (request.height / scale, request.width / scale)
-        let channels = unet.inChannels
-        let guided = request.guidance > 1
-        let positive = try condition(
-            on: request.prompt, clipSkip: request.clipSkip, width: request.width, height: request.height, pool: pool)
-        let negative = guided ? try condition(
-            on: request.negativePrompt, clipSkip: request.clipSkip, width: request.width, height: request.height,
-            negative: true, pool: pool) : positive
-        var generator = TorchGenerator(seed: request.seed)
-        let noise = generator.normal(count: channels * height * width)
-        let latents = try request.sampler.sample(
-            noise: noise, steps: request.steps, schedule: schedule, generator: &generator, prediction: prediction,
-            denoise: { input, timestep in
-                let map = FeatureMap(channels: channels, height: height, width: width, values: input)
-                let conditioned = try unet.predictNoise(
-                    map, timestep: timestep, context: positive.context, labels: positive.labels, pool: pool,
-                    checkpoint: checkpoint).values
-                guard guided else { return conditioned }
-                let unconditioned = try unet.predictNoise(
-                    map, timestep: timestep, context: negative.context, labels: negative.labels, pool: pool,
-                    checkpoint: checkpoint).values
-                return zip(unconditioned, conditioned).map { u, c in u + request.guidance * (c - u) }
-            },
-            onStep: onStep)
-        return FeatureMap(channels: channels, height: height, width: width, values: latents)
+        try sampleFrames(request, count: 1, motion: nil, pool: pool, shouldStop: shouldStop, onStep: onStep)[0]
     }
 
     /// The image for `request`, with its LoRAs applied to a copy of the model for this image only.
@@ -131,8 +102,13 @@ extension StableDiffusionModel {
                 .generate(plain, pool: pool, shouldStop: shouldStop, onStep: onStep)
         }
         let latents = try generateLatents(request, pool: pool, shouldStop: shouldStop, onStep: onStep)
+        return try picture(latents, fast: request.fastDecode, pool: pool, shouldStop: shouldStop)
+    }
+
+    /// Latents decoded: by TAESD when `fast` and present, else by the VAE.
+    func picture(_ latents: FeatureMap, fast: Bool, pool: ComputePool, shouldStop: () -> Bool) throws -> RGBImage {
         func checkpoint() throws { if shouldStop() { throw DiffusionError.cancelled } }
-        if request.fastDecode, let fastDecoder {
+        if fast, let fastDecoder {
             return RGBImage(planes: try fastDecoder.decode(latents, pool: pool, checkpoint: checkpoint))
         }
         return RGBImage(planes: try decoder.decode(latents, pool: pool, checkpoint: checkpoint))
