@@ -84,11 +84,18 @@ import Testing
     @Test func anUpstreamCutMidStreamEndsWithAnErrorEventAndIsRecordedWithTheTokensSent() async throws {
         try await withChatUpstream { upstream, environment, key in
             try await environment.live { server in
-                let response = try await LiveClient.post(
-                    "\(server)/v1/chat/completions",
-                    json: body(["model": "test-model", "messages": [["role": "user", "content": "cut"]], "stream": true]),
-                    key: key)
-                let events = sseEvents(response.body)
+                let response = try await LiveClient.streamingChat(
+                    server, key: key, ["model": "test-model", "messages": [["role": "user", "content": "cut"]], "stream": true])
+                // The upstream cuts once the second chunk has come through the gateway.
+                var collected = ByteBuffer(), released = false
+                for try await var part in response.body {
+                    collected.writeBuffer(&part)
+                    if !released && String(buffer: collected).contains("\"\(upstream.replyDeltas[1])\"") {
+                        upstream.releaseCut()
+                        released = true
+                    }
+                }
+                let events = sseEvents(collected)
                 #expect(!events.contains("[DONE]"))
                 let error = try #require(events.last.map(jsonObject))
                 #expect(error["error"]["type"].string == "upstream_error")

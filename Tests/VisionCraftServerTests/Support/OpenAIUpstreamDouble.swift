@@ -20,9 +20,18 @@ final class OpenAIUpstreamDouble: Sendable {
         var completedStreams = 0
     }
 
+    /// A streamed `cut` answer drops its connection after two chunks once the test says so
+    /// (`releaseCut`), when it has seen them arrive: the cut then falls exactly after them however
+    /// busy the machine is.
+    private let cutSignals: AsyncStream<Void>
+    private let cutContinuation: AsyncStream<Void>.Continuation
+
     init(name: String = "upstream") {
         self.name = name
+        (cutSignals, cutContinuation) = AsyncStream<Void>.makeStream()
     }
+
+    func releaseCut() { cutContinuation.yield() }
 
     var requests: [[String: Any]] { state.withLockedValue { $0.requests } }
     var authorizations: [String?] { state.withLockedValue { $0.authorizations } }
@@ -134,9 +143,7 @@ final class OpenAIUpstreamDouble: Sendable {
         }
         for (index, delta) in deltas.enumerated() {
             if behaviour == "cut" && index == 2 {
-                // Let what was written reach the client before the connection drops, so the cut
-                // falls exactly after two chunks.
-                try await Task.sleep(for: .milliseconds(100))
+                for await _ in cutSignals { break }
                 throw DoubleError.cutConnection
             }
             if behaviour == "stall-mid" && index == 1 { try await Task.sleep(for: .seconds(20)) }
