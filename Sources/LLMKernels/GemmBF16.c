@@ -41,16 +41,17 @@ typedef struct {
     float *scratch;  // a block of the patch matrix, KC × NC
 } b_source;
 
-/// Rows k0..k0+depth-1 of the patch matrix, columns (pixels) first..first+count-1, into `out`
-/// (row-major, `count` wide): input rows copied as runs, zeros where the kernel leaves the input.
+/// Rows k0..k0+depth-1 of the patch matrix, columns (frames' pixels) first..first+count-1, into
+/// `out` (row-major, `count` wide): input rows copied as runs, zeros where the kernel leaves the
+/// input. A run ends with its output row, so it never crosses into the next frame.
 static void patch_block(const llmk_conv_input *x, int k0, int depth, int first, int count, float *out) {
-    const int area = x->kernel * x->kernel;
+    const int area = x->kernel * x->kernel, frame_pixels = x->out_height * x->out_width;
     for (int kk = 0; kk < depth; kk++) {
         const int k = k0 + kk, channel = k / area, dy = k % area / x->kernel, dx = k % x->kernel;
-        const float *plane = x->input + (size_t)channel * x->height * x->width;
         float *row = out + (size_t)kk * count;
         for (int p = first; p < first + count;) {
-            const int oy = p / x->out_width, ox = p % x->out_width;
+            const int pixel = p % frame_pixels, oy = pixel / x->out_width, ox = pixel % x->out_width;
+            const float *plane = x->frames[p / frame_pixels] + (size_t)channel * x->height * x->width;
             const int run = x->out_width - ox < first + count - p ? x->out_width - ox : first + count - p;
             float *destination = row + (p - first);
             const int iy = oy * x->stride + dy - x->padding;
@@ -138,7 +139,7 @@ void llmk_conv_bf16_at_level(int level, int flags, int outputs, const void *weig
     float *scratch = malloc(sizeof(float) * KC * NC);
     const b_source source = {NULL, 0, 0, 0, input, first_pixel, scratch};
     gemm(level, flags, outputs, pixel_count, depth, weights, depth, &source, output + first_pixel,
-         input->out_height * input->out_width);
+         input->frame_count * input->out_height * input->out_width);
     free(scratch);
 }
 

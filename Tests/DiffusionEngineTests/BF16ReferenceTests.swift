@@ -27,6 +27,24 @@ struct BF16ReferenceTests {
                        expected: SDXLReferenceTests.tensor("unet.output"), tolerance: 2e-2)
     }
 
+    /// An animation's frames go through the UNet's convolutions and linear layers together; each
+    /// frame comes out with the same bits as when it goes through alone.
+    @Test func framesTogetherGiveEachFrameAloneBitForBit() throws {
+        let input = Reference.tensor("unet.input")
+        let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
+        let size = channels * height * width
+        let frames = (0..<2).map { i in
+            FeatureMap(channels: channels, height: height, width: width, values: Array(input.values[i * size..<(i + 1) * size]))
+        } + [FeatureMap(channels: channels, height: height, width: width, values: input.values[0..<size].map { -$0 })]
+        let context = Self.model.encodePrompt(Reference.json["prompt"] as! String, pool: Reference.pool)
+        let together = try Self.model.unet.predictNoise(frames: frames, timestep: 500, context: context, pool: Reference.parallelPool)
+        for (index, frame) in frames.enumerated() {
+            let alone = try Self.model.unet.predictNoise(frame, timestep: 500, context: context, pool: Reference.parallelPool)
+            #expect(together[index].values.map(\.bitPattern) == alone.values.map(\.bitPattern), "frame \(index)")
+        }
+        #expect(together[0].values != together[1].values)
+    }
+
     @Test func decodersStayCloseToDiffusers() throws {
         let input = Reference.tensor("vae.input")
         let latent = FeatureMap(channels: input.shape[1], height: input.shape[2], width: input.shape[3], values: input.values)

@@ -59,40 +59,53 @@ struct BF16GemmTests {
         }
     }
 
-    /// A convolution read from its input equals the product with its patch matrix written out.
+    /// A convolution read from its inputs equals the product with its patch matrix written out,
+    /// for three frames batched and split between two calls at a place inside a frame.
     @Test(arguments: [(5, 7, 9, 3, 1), (4, 13, 11, 3, 2), (6, 8, 8, 1, 1), (3, 17, 5, 3, 1)])
     func convolutionEqualsTheProductWithItsPatches(_ shape: (Int, Int, Int, Int, Int)) {
         let (channels, height, width, kernel, stride) = shape
-        let padding = kernel / 2, outputs = 37, depth = channels * kernel * kernel
+        let padding = kernel / 2, outputs = 37, depth = channels * kernel * kernel, frames = 3
         let outHeight = (height + 2 * padding - kernel) / stride + 1, outWidth = (width + 2 * padding - kernel) / stride + 1
-        let pixels = outHeight * outWidth
-        let x = FloatGemmTests.values(channels * height * width, seed: 4), w = FloatGemmTests.values(outputs * depth, seed: 5)
-        var patches = [Float](repeating: 0, count: pixels * depth)
-        for p in 0..<pixels {
-            for c in 0..<channels {
-                for dy in 0..<kernel {
-                    for dx in 0..<kernel {
-                        let iy = (p / outWidth) * stride + dy - padding, ix = (p % outWidth) * stride + dx - padding
-                        if iy >= 0 && iy < height && ix >= 0 && ix < width {
-                            patches[p * depth + (c * kernel + dy) * kernel + dx] = x[(c * height + iy) * width + ix]
+        let pixels = outHeight * outWidth, columns = frames * pixels
+        let inputs = (0..<frames).map { FloatGemmTests.values(channels * height * width, seed: UInt32(4 + 10 * $0)) }
+        let w = FloatGemmTests.values(outputs * depth, seed: 5)
+        var patches = [Float](repeating: 0, count: columns * depth)
+        for (f, x) in inputs.enumerated() {
+            for p in 0..<pixels {
+                for c in 0..<channels {
+                    for dy in 0..<kernel {
+                        for dx in 0..<kernel {
+                            let iy: Int = (p / outWidth) * stride + dy - padding
+                            let ix: Int = (p % outWidth) * stride + dx - padding
+                            guard iy >= 0 && iy < height && ix >= 0 && ix < width else { continue }
+                            let column: Int = f * pixels + p, k: Int = (c * kernel + dy) * kernel + dx
+                            patches[column * depth + k] = x[(c * height + iy) * width + ix]
                         }
                     }
                 }
             }
         }
         for level in 0...Int(llmk_bf16_level()) {
-            var expected = [Float](repeating: 0, count: outputs * pixels), actual = expected
-            llmk_gemm_bf16_at_level(Int32(level), Int32(LLMK_GEMM_B_TRANSPOSED), Int32(outputs), Int32(pixels), Int32(depth),
-                                    w, Int32(depth), patches, Int32(depth), &expected, Int32(pixels))
-            x.withUnsafeBufferPointer { input in
-                var description = llmk_conv_input(
-                    input: input.baseAddress!, channels: Int32(channels), height: Int32(height), width: Int32(width),
-                    kernel: Int32(kernel), stride: Int32(stride), padding: Int32(padding), out_height: Int32(outHeight),
-                    out_width: Int32(outWidth))
-                // In two pieces, as two threads would take it.
-                let half = pixels / 2 + 3
-                llmk_conv_bf16_at_level(Int32(level), 0, Int32(outputs), w, &description, 0, Int32(half), &actual)
-                llmk_conv_bf16_at_level(Int32(level), 0, Int32(outputs), w, &description, Int32(half), Int32(pixels - half), &actual)
+            var expected = [Float](repeating: 0, count: outputs * columns), actual = expected
+            llmk_gemm_bf16_at_level(Int32(level), Int32(LLMK_GEMM_B_TRANSPOSED), Int32(outputs), Int32(columns), Int32(depth),
+                                    w, Int32(depth), patches, Int32(depth), &expected, Int32(columns))
+            inputs[0].withUnsafeBufferPointer { first in
+                inputs[1].withUnsafeBufferPointer { second in
+                    inputs[2].withUnsafeBufferPointer { third in
+                        let frames: [UnsafePointer<Float>?] = [first.baseAddress, second.baseAddress, third.baseAddress]
+                        frames.withUnsafeBufferPointer { frames in
+                            var description = llmk_conv_input(
+                                frames: frames.baseAddress!, frame_count: 3, channels: Int32(channels), height: Int32(height),
+                                width: Int32(width), kernel: Int32(kernel), stride: Int32(stride), padding: Int32(padding),
+                                out_height: Int32(outHeight), out_width: Int32(outWidth))
+                            // In two pieces, as two threads would take it.
+                            let half = columns / 2 + 3
+                            llmk_conv_bf16_at_level(Int32(level), 0, Int32(outputs), w, &description, 0, Int32(half), &actual)
+                            llmk_conv_bf16_at_level(Int32(level), 0, Int32(outputs), w, &description, Int32(half),
+                                                    Int32(columns - half), &actual)
+                        }
+                    }
+                }
             }
             #expect(actual.map(\.bitPattern) == expected.map(\.bitPattern), "level \(level)")
         }

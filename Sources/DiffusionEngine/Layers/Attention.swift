@@ -4,17 +4,29 @@ import LLMKernels
 
 /// Scaled dot-product attention over rows of tokens, head by head: queries [t × width], keys and
 /// values [s × width], each head a contiguous slice of the width. With `causal`, token i sees
-/// tokens 0...i only (CLIP's text encoder).
+/// tokens 0...i only (CLIP's text encoder). With `frames`, that many independent attentions one
+/// after the other in the rows (each frame's queries attend to its own keys, or with
+/// `sharedKeys` all of them to the same keys: the text, in cross-attention).
 enum Attention {
     static func callAsFunction(
         queries: [Float], keys: [Float], values: [Float], queryCount: Int, keyCount: Int, width: Int, heads: Int,
-        causal: Bool = false, precision: Precision = .float32, pool: ComputePool
+        frames: Int = 1, sharedKeys: Bool = false, causal: Bool = false, precision: Precision = .float32,
+        pool: ComputePool
     ) -> [Float] {
         let headWidth = width / heads
         let scale = 1 / Float(headWidth).squareRoot()
         if precision == .bfloat16 && !causal {
             return tiled(queries: queries, keys: keys, values: values, queryCount: queryCount, keyCount: keyCount,
-                         width: width, heads: heads, scale: scale, pool: pool)
+                         width: width, heads: heads, frames: frames, sharedKeys: sharedKeys, scale: scale, pool: pool)
+        }
+        if frames > 1 {
+            let q = queryCount * width, k = keyCount * width
+            return (0..<frames).flatMap { f in
+                let keyRange = sharedKeys ? 0..<k : f * k..<(f + 1) * k
+                return callAsFunction(
+                    queries: Array(queries[f * q..<(f + 1) * q]), keys: Array(keys[keyRange]), values: Array(values[keyRange]),
+                    queryCount: queryCount, keyCount: keyCount, width: width, heads: heads, precision: precision, pool: pool)
+            }
         }
         var out = [Float](repeating: 0, count: queryCount * width)
         var scores = [Float](repeating: 0, count: queryCount * keyCount)
@@ -52,11 +64,12 @@ enum Attention {
     /// the queries in halves, so no score matrix is ever stored.
     private static func tiled(
         queries: [Float], keys: [Float], values: [Float], queryCount: Int, keyCount: Int, width: Int, heads: Int,
-        scale: Float, pool: ComputePool
+        frames: Int, sharedKeys: Bool, scale: Float, pool: ComputePool
     ) -> [Float] {
         let headWidth = width / heads
-        var out = [Float](repeating: 0, count: queryCount * width)
+        var out = [Float](repeating: 0, count: frames * queryCount * width)
         let piece = max(64, (queryCount + pool.threadCount - 1) / pool.threadCount)
+        let pieces = (queryCount + piece - 1) / piece
         queries.withUnsafeBufferPointer { q in
             keys.withUnsafeBufferPointer { k in
                 values.withUnsafeBufferPointer { v in
@@ -64,11 +77,15 @@ enum Attention {
                         let (q, k, v, out) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, out.baseAddress!)
                         for head in 0..<heads {
                             let offset = head * headWidth
-                            pool.runShared((queryCount + piece - 1) / piece) { _, pieces in
-                                let start = pieces.lowerBound * piece, end = min(queryCount, pieces.upperBound * piece)
-                                llmk_attention_bf16(q + start * width + offset, k + offset, v + offset, Int32(width),
-                                                    Int32(end - start), Int32(keyCount), Int32(headWidth), scale,
-                                                    out + start * width + offset, Int32(width))
+                            pool.runShared(frames * pieces) { _, units in
+                                for unit in units {
+                                    let (f, p) = unit.quotientAndRemainder(dividingBy: pieces)
+                                    let start = f * queryCount + p * piece, end = f * queryCount + min(queryCount, (p + 1) * piece)
+                                    let keysStart = (sharedKeys ? 0 : f * keyCount) * width + offset
+                                    llmk_attention_bf16(q + start * width + offset, k + keysStart, v + keysStart, Int32(width),
+                                                        Int32(end - start), Int32(keyCount), Int32(headWidth), scale,
+                                                        out + start * width + offset, Int32(width))
+                                }
                             }
                         }
                     }

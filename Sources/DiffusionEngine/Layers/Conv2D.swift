@@ -31,6 +31,45 @@ struct Conv2D: Sendable {
     }
 
     func callAsFunction(_ x: FeatureMap, pool: ComputePool) -> FeatureMap {
+        callAsFunction(frames: [x], pool: pool)[0]
+    }
+
+    /// The convolution of each frame. In the BF16 mode the frames go through the weights as one
+    /// product, so the weights are packed once for all of them rather than once a frame (at an
+    /// animation's small deep levels, packing had cost more than the arithmetic).
+    func callAsFunction(frames: [FeatureMap], pool: ComputePool) -> [FeatureMap] {
+        guard case .bfloat16 = weight.storage else { return frames.map { floatConvolution($0, pool: pool) } }
+        let x = frames[0]
+        precondition(frames.allSatisfy { $0.channels == inputs && $0.height == x.height && $0.width == x.width },
+                     "a convolution's frames must have its channel count and one size")
+        let height = (x.height + 2 * padding - kernel) / stride + 1
+        let width = (x.width + 2 * padding - kernel) / stride + 1
+        let pixels = height * width, columns = frames.count * pixels
+        var y = [Float](repeating: 0, count: outputs * columns)
+        if let bias {
+            y.withUnsafeMutableBufferPointer { y in
+                for o in 0..<outputs { (y.baseAddress! + o * columns).update(repeating: bias[o], count: columns) }
+            }
+        }
+        y.withUnsafeMutableBufferPointer { y in
+            bfloat16Product(frames, height: height, width: width, into: y.baseAddress!, pool: pool)
+        }
+        if frames.count == 1 { return [FeatureMap(channels: outputs, height: height, width: width, values: y)] }
+        // [outputs × frames·pixels] back to each frame's [outputs × pixels].
+        return (0..<frames.count).map { f in
+            let values = [Float](unsafeUninitializedCapacity: outputs * pixels) { out, initialized in
+                y.withUnsafeBufferPointer { y in
+                    for o in 0..<outputs {
+                        (out.baseAddress! + o * pixels).update(from: y.baseAddress! + o * columns + f * pixels, count: pixels)
+                    }
+                }
+                initialized = outputs * pixels
+            }
+            return FeatureMap(channels: outputs, height: height, width: width, values: values)
+        }
+    }
+
+    private func floatConvolution(_ x: FeatureMap, pool: ComputePool) -> FeatureMap {
         precondition(x.channels == inputs, "a convolution's input must have its channel count")
         let height = (x.height + 2 * padding - kernel) / stride + 1
         let width = (x.width + 2 * padding - kernel) / stride + 1
@@ -40,12 +79,6 @@ struct Conv2D: Sendable {
             for o in 0..<outputs {
                 for p in 0..<pixels { y[o * pixels + p] = bias[o] }
             }
-        }
-        if case .bfloat16 = weight.storage {
-            y.withUnsafeMutableBufferPointer { y in
-                bfloat16Product(x, height: height, width: width, into: y.baseAddress!, pool: pool)
-            }
-            return FeatureMap(channels: outputs, height: height, width: width, values: y)
         }
         let depth = inputs * kernel * kernel
         y.withUnsafeMutableBufferPointer { y in
@@ -69,24 +102,25 @@ struct Conv2D: Sendable {
         return FeatureMap(channels: outputs, height: height, width: width, values: y)
     }
 
-    /// The BF16 kernel reads the input's patches block by block itself. The threads split the
-    /// output pixels, or the output channels where there are more of those (the UNet's deepest
+    /// The BF16 kernel reads the inputs' patches block by block itself. The threads split the
+    /// output columns, or the output channels where there are more of those (the UNet's deepest
     /// levels): each packs what it multiplies, so a split along the long side packs least.
     private func bfloat16Product(
-        _ x: FeatureMap, height: Int, width: Int, into y: UnsafeMutablePointer<Float>, pool: ComputePool
+        _ frames: [FeatureMap], height: Int, width: Int, into y: UnsafeMutablePointer<Float>, pool: ComputePool
     ) {
-        let pixels = height * width, depth = inputs * kernel * kernel
+        let total = frames.count * height * width, depth = inputs * kernel * kernel
         let flags = Int32(LLMK_GEMM_ACCUMULATE | LLMK_GEMM_A_BF16)
-        x.values.withUnsafeBufferPointer { input in
+        let x = frames[0]
+        FeatureMap.withBaseAddresses(frames) { inputs in
             weight.withOperand { w in
                 var description = llmk_conv_input(
-                    input: input.baseAddress!, channels: Int32(inputs), height: Int32(x.height), width: Int32(x.width),
-                    kernel: Int32(kernel), stride: Int32(stride), padding: Int32(padding), out_height: Int32(height),
-                    out_width: Int32(width))
+                    frames: inputs, frame_count: Int32(frames.count), channels: Int32(self.inputs), height: Int32(x.height),
+                    width: Int32(x.width), kernel: Int32(kernel), stride: Int32(stride), padding: Int32(padding),
+                    out_height: Int32(height), out_width: Int32(width))
                 withUnsafePointer(to: &description) { description in
-                    MatrixProduct.shareLongerSide(m: outputs, n: pixels, pool: pool) { rows, columns in
+                    MatrixProduct.shareLongerSide(m: outputs, n: total, pool: pool) { rows, columns in
                         llmk_conv_bf16(flags, Int32(rows.count), w.advanced(by: rows.lowerBound * depth).raw, description,
-                                       Int32(columns.lowerBound), Int32(columns.count), y + rows.lowerBound * pixels)
+                                       Int32(columns.lowerBound), Int32(columns.count), y + rows.lowerBound * total)
                     }
                 }
             }

@@ -36,18 +36,26 @@ struct ResBlock: Sendable {
 
     /// `timestep`: the UNet's timestep embedding after SiLU (nil in a VAE).
     func callAsFunction(_ x: FeatureMap, timestep: [Float]?, pool: ComputePool) -> FeatureMap {
-        var h = conv1(norm1(x, silu: true, pool: pool), pool: pool)
+        callAsFunction(frames: [x], timestep: timestep, pool: pool)[0]
+    }
+
+    /// Each frame through the block, the convolutions taking the frames together.
+    func callAsFunction(frames x: [FeatureMap], timestep: [Float]?, pool: ComputePool) -> [FeatureMap] {
+        var h = conv1(frames: x.map { norm1($0, silu: true, pool: pool) }, pool: pool)
         if let embedding, let timestep {
             let shift = embedding(timestep, rows: 1, pool: pool)
-            let pixels = h.pixels
-            h.values.withUnsafeMutableBufferPointer { values in
-                for channel in 0..<h.channels {
-                    for i in 0..<pixels { values[channel * pixels + i] += shift[channel] }
+            for f in h.indices {
+                let pixels = h[f].pixels
+                h[f].values.withUnsafeMutableBufferPointer { values in
+                    for channel in 0..<shift.count {
+                        for i in 0..<pixels { values[channel * pixels + i] += shift[channel] }
+                    }
                 }
             }
         }
-        h = conv2(norm2(h, silu: true, pool: pool), pool: pool)
-        h.add(shortcut.map { $0(x, pool: pool) } ?? x)
+        h = conv2(frames: h.map { norm2($0, silu: true, pool: pool) }, pool: pool)
+        let residual = shortcut.map { $0(frames: x, pool: pool) } ?? x
+        for f in h.indices { h[f].add(residual[f]) }
         return h
     }
 }
@@ -66,11 +74,12 @@ extension FeatureMap {
         }
     }
 
-    /// A map of this one's size from rows of tokens.
-    func fromTokenRows(_ rows: [Float], channels: Int) -> FeatureMap {
+    /// A map of this one's size from rows of tokens (from row `first` on).
+    func fromTokenRows(_ rows: [Float], first: Int = 0, channels: Int) -> FeatureMap {
         let pixels = self.pixels
         let planes = [Float](unsafeUninitializedCapacity: channels * pixels) { planes, initialized in
             rows.withUnsafeBufferPointer { rows in
+                let rows = rows.baseAddress! + first * channels
                 for p in 0..<pixels {
                     for c in 0..<channels { planes[c * pixels + p] = rows[p * channels + c] }
                 }

@@ -70,3 +70,19 @@ public struct FeatureMap: Sendable, Equatable {
         }
     }
 }
+
+extension FeatureMap {
+    /// `body` with the start of every map's values at once (for kernels that read several frames).
+    static func withBaseAddresses<R>(_ maps: [FeatureMap], _ body: (UnsafePointer<UnsafePointer<Float>?>) -> R) -> R {
+        var addresses: [UnsafePointer<Float>?] = []
+        addresses.reserveCapacity(maps.count)
+        func collect(_ index: Int) -> R {
+            guard index < maps.count else { return addresses.withUnsafeBufferPointer { body($0.baseAddress!) } }
+            return maps[index].values.withUnsafeBufferPointer { values in
+                addresses.append(values.baseAddress!)
+                return collect(index + 1)
+            }
+        }
+        return collect(0)
+    }
+}

@@ -30,30 +30,41 @@ struct SpatialTransformer: Sendable {
     var contextWidth: Int { blocks.first?.attention2.key.inputs ?? 0 }
 
     func callAsFunction(_ x: FeatureMap, context: [Float], contextCount: Int, pool: ComputePool) -> FeatureMap {
-        let count = x.pixels, width = projectIn.outputs
-        var tokens = projectIn(norm(x, pool: pool).tokenRows(), rows: count, pool: pool)
+        callAsFunction(frames: [x], context: context, contextCount: contextCount, pool: pool)[0]
+    }
+
+    /// Each frame through the block: the frames' tokens go through the linear layers as one matrix
+    /// (weights packed once for all), each frame attends to itself, and the text's keys and
+    /// values are computed once for every frame.
+    func callAsFunction(frames: [FeatureMap], context: [Float], contextCount: Int, pool: ComputePool) -> [FeatureMap] {
+        let count = frames[0].pixels, width = projectIn.outputs, rows = frames.count * count
+        var tokens = projectIn(frames.flatMap { norm($0, pool: pool).tokenRows() }, rows: rows, pool: pool)
         for block in blocks {
-            var normed = block.norm1(tokens, rows: count, pool: pool)
+            var normed = block.norm1(tokens, rows: rows, pool: pool)
             let own = block.attention1
             var attended = Attention.callAsFunction(
-                queries: own.query(normed, rows: count, pool: pool), keys: own.key(normed, rows: count, pool: pool),
-                values: own.value(normed, rows: count, pool: pool), queryCount: count, keyCount: count,
-                width: width, heads: heads, precision: own.query.weight.precision, pool: pool)
-            own.output.add(attended, rows: count, to: &tokens, pool: pool)
+                queries: own.query(normed, rows: rows, pool: pool), keys: own.key(normed, rows: rows, pool: pool),
+                values: own.value(normed, rows: rows, pool: pool), queryCount: count, keyCount: count,
+                width: width, heads: heads, frames: frames.count, precision: own.query.weight.precision, pool: pool)
+            own.output.add(attended, rows: rows, to: &tokens, pool: pool)
 
-            normed = block.norm2(tokens, rows: count, pool: pool)
+            normed = block.norm2(tokens, rows: rows, pool: pool)
             let text = block.attention2
             attended = Attention.callAsFunction(
-                queries: text.query(normed, rows: count, pool: pool), keys: text.key(context, rows: contextCount, pool: pool),
+                queries: text.query(normed, rows: rows, pool: pool), keys: text.key(context, rows: contextCount, pool: pool),
                 values: text.value(context, rows: contextCount, pool: pool), queryCount: count, keyCount: contextCount,
-                width: width, heads: heads, precision: text.query.weight.precision, pool: pool)
-            text.output.add(attended, rows: count, to: &tokens, pool: pool)
+                width: width, heads: heads, frames: frames.count, sharedKeys: true,
+                precision: text.query.weight.precision, pool: pool)
+            text.output.add(attended, rows: rows, to: &tokens, pool: pool)
 
-            FeedForward.add(block.norm3(tokens, rows: count, pool: pool), rows: count, through: block.feedForwardIn,
+            FeedForward.add(block.norm3(tokens, rows: rows, pool: pool), rows: rows, through: block.feedForwardIn,
                             block.feedForwardOut, to: &tokens, pool: pool)
         }
-        var out = x.fromTokenRows(projectOut(tokens, rows: count, pool: pool), channels: projectOut.outputs)
-        out.add(x)
-        return out
+        let projected = projectOut(tokens, rows: rows, pool: pool)
+        return frames.enumerated().map { f, x in
+            var out = x.fromTokenRows(projected, first: f * count, channels: projectOut.outputs)
+            out.add(x)
+            return out
+        }
     }
 }

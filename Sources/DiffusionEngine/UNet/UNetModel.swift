@@ -153,22 +153,21 @@ public struct UNetModel: Sendable {
             let motionAfter = layers.lastIndex { if case .transformer = $0 { true } else { false } }
                 ?? layers.firstIndex { if case .resnet = $0 { true } else { false } }
             for (index, layer) in layers.enumerated() {
-                h = h.map { h in
-                    switch layer {
-                    case .resnet(let block): return block(h, timestep: embedding, pool: pool)
-                    case .transformer(let block): return block(h, context: context, contextCount: contextCount, pool: pool)
-                    case .downsample(let conv): return conv(h, pool: pool)
-                    case .upsample(let conv):
-                        let (height, width) = size ?? (h.height * 2, h.width * 2)
-                        return conv(h.resizedNearest(height: height, width: width), pool: pool)
-                    }
+                switch layer {
+                case .resnet(let block): h = block(frames: h, timestep: embedding, pool: pool)
+                case .transformer(let block):
+                    h = block(frames: h, context: context, contextCount: contextCount, pool: pool)
+                case .downsample(let conv): h = conv(frames: h, pool: pool)
+                case .upsample(let conv):
+                    let (height, width) = size ?? (h[0].height * 2, h[0].width * 2)
+                    h = conv(frames: h.map { $0.resizedNearest(height: height, width: width) }, pool: pool)
                 }
                 if index == motionAfter, let module { h = module(h, pool: pool) }
             }
             return h
         }
 
-        var h = frames.map { convIn($0, pool: pool) }
+        var h = convIn(frames: frames, pool: pool)
         var skips = [h]
         for (index, block) in inputBlocks.enumerated() {
             try checkpoint()
@@ -183,6 +182,6 @@ public struct UNetModel: Sendable {
             h = zip(h, skip).map { $0.appendingChannels(of: $1) }
             h = run(block, h, motion: motion?.output[index], upsampleTo: skips.last.map { ($0[0].height, $0[0].width) })
         }
-        return h.map { convOut(outNorm($0, silu: true, pool: pool), pool: pool) }
+        return convOut(frames: h.map { outNorm($0, silu: true, pool: pool) }, pool: pool)
     }
 }

@@ -245,17 +245,21 @@ void llmk_gemm_bf16(int flags, int m, int n, int depth, const void *a, int lda, 
 void llmk_gemm_bf16_at_level(int level, int flags, int m, int n, int depth, const void *a, int lda, const void *b,
                              int ldb, float *c, int ldc);
 
-/// A convolution's input: one feature map [channels × height × width], square kernels, zero padding.
+/// A convolution's input: the feature maps [channels × height × width] of `frame_count` frames
+/// (an animation's frames go through the shared weights together), square kernels, zero padding.
 typedef struct {
-    const float *input;
+    const float *const *frames;
+    int frame_count;
     int channels, height, width;
     int kernel, stride, padding;
     int out_height, out_width;
 } llmk_conv_input;
 
-/// output[outputs × pixels] (+)= weights[outputs × channels·kernel²] · patches, for output pixels
-/// first_pixel..first_pixel+pixel_count-1: `llmk_gemm_bf16` with B the input's patch matrix, read
-/// from the input block by block (never stored whole). Flags: LLMK_GEMM_ACCUMULATE, LLMK_GEMM_A_BF16.
+/// output[outputs × frames·pixels] (+)= weights[outputs × channels·kernel²] · patches, for output
+/// columns first_pixel..first_pixel+pixel_count-1 (frame by frame, each frame's pixels in order):
+/// `llmk_gemm_bf16` with B the frames' patch matrix, read from the inputs block by block (never
+/// stored whole). Each column comes out with the same bits however the frames are batched.
+/// Flags: LLMK_GEMM_ACCUMULATE, LLMK_GEMM_A_BF16.
 void llmk_conv_bf16(int flags, int outputs, const void *weights, const llmk_conv_input *input, int first_pixel,
                     int pixel_count, float *output);
 
