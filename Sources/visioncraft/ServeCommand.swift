@@ -37,19 +37,21 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
-        let database = try storage.openDatabase()
-        let services = try await AppServices.make(
-            configuration: configuration, keys: SQLiteKeyRepository(database: database),
-            usageRepository: SQLiteUsageRepository(database: database),
-            environment: ProcessInfo.processInfo.environment,
-            modelsDirectory: (storage.dataDir as NSString).appendingPathComponent("models"),
-            botStore: SQLiteBotStore(database: database), logger: logger)
-        let application = buildApplication(
-            services: services, host: host ?? configuration.host, port: port ?? configuration.port)
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        // In-flight streams get this long to finish before they are cut.
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        let location = try storage.location(configured: configuration.server?.database)
+        logger.info("Storage", metadata: ["database": "\(location.redacted)"])
+        try await storage.using(configured: configuration.server?.database) { store in
+            let services = try await AppServices.make(
+                configuration: configuration, keys: store.keys, usageRepository: store.usage,
+                environment: ProcessInfo.processInfo.environment,
+                modelsDirectory: (storage.dataDir as NSString).appendingPathComponent("models"),
+                botStore: store.bot, shared: store.shared, logger: logger)
+            let application = buildApplication(
+                services: services, host: host ?? configuration.host, port: port ?? configuration.port)
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // In-flight streams get this long to finish before they are cut.
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        }
     }
 }

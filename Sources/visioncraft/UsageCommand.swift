@@ -11,13 +11,11 @@ struct UsageCommand: AsyncParsableCommand {
     @Option(help: "Only requests since this date (YYYY-MM-DD or ISO 8601).") var since: String?
 
     func run() async throws {
-        let database = try storage.openDatabase()
-        var keyID: Int64?
-        if let key {
-            keyID = try await resolve(key, in: SQLiteKeyRepository(database: database)).id
+        let start = try since.map(parseDate)
+        let rows = try await storage.using { store in
+            let keyID = try await key.asyncMap { try await resolve($0, in: store.keys).id }
+            return try await store.usage.summary(keyID: keyID, since: start)
         }
-        let rows = try await SQLiteUsageRepository(database: database).summary(
-            keyID: keyID, since: try since.map(parseDate))
         print(["KEY", "PREFIX", "CATEGORY", "REQUESTS", "FAILED", "PROMPT_TOKENS", "COMPLETION_TOKENS", "AVG_MS"]
             .joined(separator: "\t"))
         for row in rows {

@@ -110,7 +110,7 @@ import Testing
         let admission = Admission(policies: policies, clock: clock.wallClock)
         let key = APIKeyRecord(id: 1, prefix: "vc_x", label: nil, tier: .tier1, tierUntil: nil, isActive: true,
                                deactivationReason: nil, createdAt: start, revokedAt: nil)
-        var permits: [Admission.Permit] = []
+        var permits: [AdmissionPermit] = []
         for _ in 0..<4 {
             permits.append(try admission.admit(key, category: .image))
             clock.advance(by: 1)

@@ -222,7 +222,7 @@ import Testing
             #expect(record.completionTokens < 500)
             #expect(record.promptTokens == OpenAIUpstreamDouble.promptTokens, "the prompt is paid for too")
             environment.clock.advance(by: 2)
-            _ = try environment.services.admission.admit(
+            _ = try await environment.services.admission.admit(
                 try #require(try await environment.services.keys.list().first), category: .chat)
         }
     }

@@ -76,6 +76,38 @@ import Testing
         #expect(try run(["usage", "--since", "2099-01-01"]).split(separator: "\n").count == 1)
     }
 
+    /// The same commands on PostgreSQL (`--database`), and an installation moved there with
+    /// `db copy`: its keys keep working, its usage is there.
+    @Test(.enabled(if: TestPostgres.available, "needs the PostgreSQL server that make test starts"))
+    func commandsWorkOnPostgresAndCopyMovesAnInstallation() async throws {
+        let key = try run(["keys", "create", "--tier", "tier1", "--label", "moved"]).trimmingCharacters(in: .newlines)
+        try await SQLiteUsageRepository(database: try openDatabase()).insert([
+            UsageRecord(keyID: 1, category: .image, model: "m", status: 200, durationMilliseconds: 40, createdAt: Date(),
+                        countsTowardQuota: true),
+        ])
+        let url = try await TestPostgres.freshDatabase()
+        let database = "postgres://\(url.user)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"
+        #expect(try run(["db", "migrate", "--database", database]).contains("Migrated postgres://"))
+        let copied = try run(["db", "copy", "--to", database])
+        #expect(copied.contains("api_keys\t1\n") && copied.contains("usage_events\t1\n"), "\(copied)")
+        // A second copy would duplicate: refused.
+        try run(["db", "copy", "--to", database], expectSuccess: false)
+
+        let label = try await Store.using(.postgres(url), logger: TestPostgres.logger) { store in
+            try await KeyAuthenticator(repository: store.keys).authenticate(key).label
+        }
+        #expect(label == "moved")
+        let minted = try run(["keys", "create", "--database", database]).trimmingCharacters(in: .newlines)
+        let listed = try run(["keys", "list", "--database", database])
+        #expect(listed.contains("moved") && listed.contains(String(minted.prefix(10))))
+        #expect(listed.split(separator: "\n")[2].hasPrefix("2\t"), "ids continue after the copied ones")
+        try run(["keys", "revoke", "--database", database, String(minted.prefix(10))])
+        #expect(try run(["keys", "list", "--database", database]).contains("revoked"))
+        let usage = try run(["usage", "--database", database, "--key", key]).split(separator: "\n")
+        #expect(usage.count == 2 && usage[1].contains("\timage\t1\t0\t"))
+        try run(["keys", "list", "--database", "mysql://nope"], expectSuccess: false)
+    }
+
     @Test func serveAnswersAndShutsDownGracefullyLettingStreamsFinish() async throws {
         let upstream = OpenAIUpstreamDouble()
         try await upstream.run { url in

@@ -94,11 +94,11 @@ import Testing
         #expect(record.effectiveTier(at: now.addingTimeInterval(3600)) == .free)
         // Tier 1 allows 5 chat requests a second; once it has ended, Free allows one.
         for _ in 0..<5 {
-            try environment.services.admission.admit(record, category: .chat).release()
+            try await environment.services.admission.admit(record, category: .chat).release()
         }
         environment.clock.advance(by: 3601)
-        let permit = try environment.services.admission.admit(record, category: .chat)
+        let permit = try await environment.services.admission.admit(record, category: .chat)
         permit.release()
-        #expect(throws: APIError.self) { try environment.services.admission.admit(record, category: .chat) }
+        await #expect(throws: APIError.self) { try await environment.services.admission.admit(record, category: .chat) }
     }
 }

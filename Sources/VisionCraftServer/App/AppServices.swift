@@ -9,7 +9,7 @@ public struct AppServices: Sendable {
     public let keys: any KeyRepository
     public let usageRepository: any UsageRepository
     public let authenticator: KeyAuthenticator
-    public let admission: Admission
+    public let admission: any AdmissionControl
     public let usage: UsageRecorder
     public let registry: ModelRegistry
     public let metrics: ServerMetrics
@@ -21,12 +21,17 @@ public struct AppServices: Sendable {
     public let bot: TelegramBot?
     let httpClients: [HTTPClient]
     let loopLocalClients: [LoopLocalHTTPClient]
+    /// What keeps this replica in step with the others on a shared database.
+    let replicaServices: [any Service]
+    /// Whether the database answers now (`/health/ready`).
+    let databaseReachable: @Sendable () async -> Bool
 
     /// Builds the services and restores today's quota use from storage.
     public static func make(
         configuration: ServerConfiguration, keys: any KeyRepository, usageRepository: any UsageRepository,
         environment: [String: String], modelsDirectory: String? = nil, botStore: (any BotStore)? = nil,
-        clock: WallClock = .system, botClock: any Clock<Duration> = ContinuousClock(), logger: Logger
+        shared: PostgresStore? = nil, clock: WallClock = .system, botClock: any Clock<Duration> = ContinuousClock(),
+        logger: Logger
     ) async throws -> AppServices {
         // Loading models (weights converted, tokenizers built) is seconds of CPU: done on a thread
         // of its own, not on the cooperative pool other servers in the process may be answering on.
@@ -35,22 +40,38 @@ public struct AppServices: Sendable {
             var builder = initial
             return (try builder.build(configuration, modelsDirectory: modelsDirectory), builder)
         }
-        let admission = Admission(policies: configuration.tierPolicies, clock: clock)
-        let now = clock.now()
-        admission.restore(try await usageRepository.quotaCounts(
-            dayStart: AdmissionStateMachine.startOfDay(now), monthStart: AdmissionStateMachine.startOfMonth(now)))
         let cachedKeys = CachedKeyRepository(keys, lifetime: .milliseconds(configuration.keyCacheMilliseconds))
+        let admission: any AdmissionControl
+        var replicaServices: [any Service] = []
+        let local = Admission(policies: configuration.tierPolicies, clock: clock)
+        if let shared {
+            // The database counts for every replica; this one renews its leases and hears of
+            // key changes made anywhere.
+            let sharedAdmission = PostgresAdmission(
+                store: shared, policies: configuration.tierPolicies, clock: clock,
+                leaseSeconds: configuration.generationLeaseSeconds)
+            admission = sharedAdmission
+            replicaServices = [LeaseRenewal(admission: sharedAdmission, logger: logger),
+                               PostgresKeyEvents(store: shared, onChange: { cachedKeys.forgetAll() }, logger: logger)]
+        } else {
+            let now = clock.now()
+            local.restore(try await usageRepository.quotaCounts(
+                dayStart: AdmissionStateMachine.startOfDay(now), monthStart: AdmissionStateMachine.startOfMonth(now)))
+            admission = local
+        }
         var httpClients = Array(builder.clients.values)
         let metrics = ServerMetrics()
         var bot: TelegramBot?
         if let settings = try BotSettings.resolve(configuration.telegram, environment: environment) {
-            guard let botStore else { throw ConfigurationError("telegram: the bot needs the database") }
+            guard let botStore else {
+                throw ConfigurationError("telegram: the bot keeps its state in SQLite and does not run on PostgreSQL yet")
+            }
             let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
             httpClients.append(http)
             let client = TelegramClient(
                 http: http, baseURL: settings.apiBaseURL, token: settings.token, clock: botClock, logger: logger)
             let commands = BotCommands(
-                settings: settings, admission: admission, policies: configuration.tierPolicies,
+                settings: settings, admission: local, policies: configuration.tierPolicies,
                 gateway: TelegramAPIGateway(client: client, channel: settings.channel), clock: clock, logger: logger)
             let outbox = BotOutbox(store: botStore, client: client, policies: configuration.tierPolicies, logger: logger)
             let processor = UpdateProcessor(
@@ -65,12 +86,14 @@ public struct AppServices: Sendable {
             metrics: metrics,
             unauthenticatedBodies: UnauthenticatedBodyBudget(capacity: configuration.unauthenticatedBodyBytes),
             clock: clock, logger: logger, bot: bot, httpClients: httpClients,
-            loopLocalClients: Array(builder.loopLocalClients.values))
+            loopLocalClients: Array(builder.loopLocalClients.values), replicaServices: replicaServices,
+            databaseReachable: { await shared?.isReachable() ?? true })
     }
 
     /// Long-running parts that must start with the server and stop after it.
     var backgroundServices: [any Service] {
         [usage, BackendMonitor(registry: registry, interval: .seconds(configuration.backendCheckSeconds)),
          HTTPClientsShutdown(clients: httpClients, loopLocalClients: loopLocalClients)] + (bot.map { [$0] } ?? [])
+            + replicaServices
     }
 }

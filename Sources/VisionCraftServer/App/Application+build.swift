@@ -14,7 +14,8 @@ public func buildRouter(services: AppServices) -> Router<AppRequestContext> {
     let tickets = UsageTicket.Office(
         admission: services.admission, usage: services.usage, metrics: services.metrics, clock: services.clock)
     CatalogController(registry: services.registry, tierPolicies: services.configuration.tierPolicies,
-                      metrics: services.metrics, bot: services.bot?.status).addRoutes(to: router)
+                      metrics: services.metrics, bot: services.bot?.status,
+                      databaseReachable: services.databaseReachable).addRoutes(to: router)
     ChatController(reader: reader, tickets: tickets, registry: services.registry, metrics: services.metrics,
                    clock: services.clock).addRoutes(to: router)
     ImageController(reader: reader, tickets: tickets, registry: services.registry, metrics: services.metrics)

@@ -65,6 +65,12 @@ public struct ServerConfiguration: Codable, Sendable {
         /// `bfloat16` or `float32`: what embedded image models multiply in (default: BF16 where the
         /// CPU has AVX2 or better).
         public var imagePrecision: Precision?
+        /// `postgres://user:password@host:5432/db?sslmode=…` for replicas sharing PostgreSQL;
+        /// absent, SQLite under the data directory. `--database` and `VISIONCRAFT_DATABASE_URL`
+        /// take precedence.
+        public var database: String?
+        /// With PostgreSQL: how long a running generation's slot outlives its replica.
+        public var generationLeaseSeconds: Double?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
                     shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {
@@ -148,6 +154,7 @@ public struct ServerConfiguration: Codable, Sendable {
     public var shutdownGraceSeconds: Int { server?.shutdownGraceSeconds ?? 30 }
     public var backendCheckSeconds: Int { server?.backendCheckSeconds ?? 30 }
     public var keyCacheMilliseconds: Int { server?.keyCacheMilliseconds ?? 1000 }
+    public var generationLeaseSeconds: Double { max(3, server?.generationLeaseSeconds ?? 30) }
     public var embeddedEngine: EmbeddedEngineOptions {
         EmbeddedEngineOptions(
             contextLength: server?.contextLength ?? 2048, sequences: server?.engineSequences ?? 8,

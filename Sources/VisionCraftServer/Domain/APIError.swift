@@ -111,6 +111,12 @@ extension APIError {
               headers: retryAfterSeconds.map { [.retryAfter: String($0)] } ?? [:])
     }
 
+    /// The shared database cannot be reached (a replica's PostgreSQL restarting): the request is
+    /// refused at once, with a hint to retry, rather than held until the database returns.
+    public static let storageUnavailable = APIError(
+        status: .serviceUnavailable, message: "The server's database is unreachable at the moment; try again shortly.",
+        type: "server_error", code: "database_unavailable", headers: [.retryAfter: "1"])
+
     public static func backendTimedOut(_ message: String) -> APIError {
         .init(status: .gatewayTimeout, message: message, type: "upstream_error", code: "backend_timeout")
     }

@@ -14,7 +14,7 @@ final class UsageTicket: Sendable {
 
     /// What every ticket records into: the limits it is admitted by, the usage log, the metrics.
     struct Office: Sendable {
-        let admission: Admission
+        let admission: any AdmissionControl
         let usage: UsageRecorder
         let metrics: ServerMetrics
         let clock: WallClock
@@ -41,12 +41,12 @@ final class UsageTicket: Sendable {
     }
 
     /// Checks the key's limits; once admitted, the request counts toward its quota.
-    func admit() throws(APIError) -> Admission.Permit {
+    func admit() async throws -> AdmissionPermit {
         do {
-            let permit = try office.admission.admit(key, category: category)
+            let permit = try await office.admission.admit(key, category: category)
             state.withLockedValue { $0.admitted = true }
             return permit
-        } catch {
+        } catch let error as APIError {
             office.metrics.limitRejected(category: category, status: error.status.code)
             throw error
         }

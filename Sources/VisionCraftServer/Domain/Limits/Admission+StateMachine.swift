@@ -36,17 +36,13 @@ struct AdmissionStateMachine {
         let month = Self.monthIndex(now)
 
         if let perDay = limits.perDay, count(daily[slot], in: day) >= perDay {
-            return .rejected(.quotaExhausted(
-                "The daily quota of \(perDay) \(category.rawValue) requests for \(policy.displayName) tier keys is used up; it resets at 00:00 UTC."))
+            return .rejected(LimitRefusal.dailyQuota.error(policy: policy, category: category))
         }
         if let perMonth = limits.perMonth, count(monthly[slot], in: month) >= perMonth {
-            return .rejected(.quotaExhausted(
-                "The monthly quota of \(perMonth) \(category.rawValue) requests for \(policy.displayName) tier keys is used up; it resets on the 1st (UTC)."))
+            return .rejected(LimitRefusal.monthlyQuota.error(policy: policy, category: category))
         }
         if let concurrency = policy.concurrency, inFlight[keyID, default: 0] >= concurrency {
-            return .rejected(.rateLimited(
-                "\(policy.displayName) tier keys can run \(concurrency) \(concurrency == 1 ? "generation" : "generations") at a time; wait for the running one to finish.",
-                retryAfterSeconds: 1))
+            return .rejected(LimitRefusal.concurrency.error(policy: policy, category: category))
         }
         if let rate = limits.rate {
             let window = Double(rate.seconds)
@@ -55,9 +51,7 @@ struct AdmissionStateMachine {
             defer { recent[slot] = starts }
             if starts.count >= rate.requests {
                 let retryAfter = Int((starts[0] + window - time).rounded(.up))
-                return .rejected(.rateLimited(
-                    "\(policy.displayName) tier keys can make \(rate.phrase) for \(category.rawValue).",
-                    retryAfterSeconds: retryAfter))
+                return .rejected(LimitRefusal.rate(retryAfterSeconds: retryAfter).error(policy: policy, category: category))
             }
             starts.append(time)
         }

@@ -2,7 +2,60 @@ import Foundation
 import NIOConcurrencyHelpers
 
 /// The one place a limit is checked: every keyed request asks here before any backend work.
-public final class Admission: Sendable {
+/// One process keeps the counts itself (`Admission`); replicas that share a PostgreSQL database
+/// ask it (`PostgresAdmission`), so the limits hold across all of them.
+public protocol AdmissionControl: Sendable {
+    /// Admits one request or throws the 403/429 the client should see (or 503 when the shared
+    /// database cannot be asked). The permit must be released when the generation ends.
+    func admit(_ key: APIKeyRecord, category: UsageCategory) async throws -> AdmissionPermit
+}
+
+/// Holds one of a key's concurrent-generation slots until released; releasing twice is harmless,
+/// and a permit dropped unreleased releases itself.
+public final class AdmissionPermit: Sendable {
+    enum Release: Sendable {
+        /// An update of this process's memory.
+        case immediate(@Sendable () -> Void)
+        /// A statement to the shared database.
+        case deferred(@Sendable () async -> Void)
+    }
+
+    private let pending: NIOLockedValueBox<Release?>
+
+    init(_ release: Release) {
+        pending = NIOLockedValueBox(release)
+    }
+
+    private func take() -> Release? {
+        pending.withLockedValue { release in
+            defer { release = nil }
+            return release
+        }
+    }
+
+    /// Frees the slot; a shared one in the background, off the caller's path.
+    public func release() {
+        switch take() {
+        case .immediate(let action): action()
+        case .deferred(let action): Task { await action() }
+        case nil: break
+        }
+    }
+
+    /// Frees the slot and returns once it is free everywhere.
+    public func releaseAndWait() async {
+        switch take() {
+        case .immediate(let action): action()
+        case .deferred(let action): await action()
+        case nil: break
+        }
+    }
+
+    deinit { release() }
+}
+
+/// The limits of a single server process, kept in memory: exact, and no I/O on the request path.
+public final class Admission: AdmissionControl {
     private let state = NIOLockedValueBox(AdmissionStateMachine())
     private let policies: TierPolicies
     private let clock: WallClock
@@ -12,14 +65,18 @@ public final class Admission: Sendable {
         self.clock = clock
     }
 
-    /// Admits one request or throws the 403/429 the client should see. The returned permit must be
-    /// released when the generation ends.
-    public func admit(_ key: APIKeyRecord, category: UsageCategory) throws(APIError) -> Permit {
+    public func admit(_ key: APIKeyRecord, category: UsageCategory) throws -> AdmissionPermit {
+        try admitNow(key, category: category)
+    }
+
+    /// The same, without suspending: the decision is a locked update of memory.
+    public func admitNow(_ key: APIKeyRecord, category: UsageCategory) throws(APIError) -> AdmissionPermit {
         let now = clock.now()
         let policy = policies[key.effectiveTier(at: now)]
         let decision = state.withLockedValue { $0.admit(keyID: key.id, policy: policy, category: category, now: now) }
         if case .rejected(let error) = decision { throw error }
-        return Permit(keyID: key.id, admission: self)
+        let keyID = key.id
+        return AdmissionPermit(.immediate { [self] in release(keyID: keyID) })
     }
 
     func release(keyID: Int64) {
@@ -39,28 +96,6 @@ public final class Admission: Sendable {
     public func spentToday(keyID: Int64, category: UsageCategory) -> Int {
         let now = clock.now()
         return state.withLockedValue { $0.spentToday(keyID: keyID, category: category, now: now) }
-    }
-
-    /// Holds one of a key's concurrent-generation slots until released; releasing twice is harmless.
-    public final class Permit: Sendable {
-        let keyID: Int64
-        private let admission: Admission
-        private let released = NIOLockedValueBox(false)
-
-        init(keyID: Int64, admission: Admission) {
-            self.keyID = keyID
-            self.admission = admission
-        }
-
-        public func release() {
-            let first = released.withLockedValue { wasReleased in
-                defer { wasReleased = true }
-                return !wasReleased
-            }
-            if first { admission.release(keyID: keyID) }
-        }
-
-        deinit { release() }
     }
 }
 

@@ -8,6 +8,8 @@ struct CatalogController<Context: RequestContext>: Sendable {
     let metrics: ServerMetrics
     /// The bot's state, for `/health`, when a bot is configured.
     let bot: BotStatus?
+    /// Whether the database answers (a shared one can be away; SQLite always is there).
+    let databaseReachable: @Sendable () async -> Bool
 
     func addRoutes(to router: Router<Context>) {
         router.get("/models-llm") { _, _ in
@@ -46,6 +48,16 @@ struct CatalogController<Context: RequestContext>: Sendable {
             // Telegram refuses shows here (and in `visioncraft_telegram_bot_up`), never hidden.
             guard let bot else { return Response.json(["status": "ok"]) }
             return Response.json(["status": bot.isHealthy ? "ok" : "degraded", "telegram_bot": bot.json])
+        }
+        // For orchestrators: live means the process answers (restart it when not); ready means
+        // keyed requests can be served now, its database reachable (route traffic elsewhere
+        // when not — a restarting PostgreSQL makes every replica unready at once, not dead).
+        router.get("/health/live") { _, _ in Response.json(["status": "live"]) }
+        router.get("/health/ready") { _, _ in
+            guard await databaseReachable() else {
+                return Response.json(["status": "unready", "database": "unreachable"], status: .serviceUnavailable)
+            }
+            return Response.json(["status": "ready", "database": "ok"])
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

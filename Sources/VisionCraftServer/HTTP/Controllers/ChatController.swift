@@ -30,7 +30,7 @@ struct ChatController: Sendable {
                 throw APIError.invalidParameter(
                     "messages", "The model '\(chat.model)' does not accept images; send text only or use a vision model.")
             }
-            let permit = try ticket.admit()
+            let permit = try await ticket.admit()
             do throws(BackendError) {
                 let events = try await model.pool.withFailover { backend throws(BackendError) in
                     try await backend.startChat(chat)
@@ -83,7 +83,7 @@ struct ChatController: Sendable {
 
     private func streamingResponse(
         chat: ChatCompletionRequest, events: ChatEventStream, wire: ChatCompletionWire, ticket: UsageTicket,
-        permit: Admission.Permit, departure: ClientDeparture?, requestID: String, logger: Logger
+        permit: AdmissionPermit, departure: ClientDeparture?, requestID: String, logger: Logger
     ) -> Response {
         let headers: HTTPFields = [
             .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",

@@ -78,7 +78,7 @@ struct ImageController: Sendable {
         model: ImageModel, ticket: UsageTicket, seed: UInt64?, departure: ClientDeparture?, logger: Logger,
         _ operation: @escaping @Sendable (any ImageBackend, UInt64) async throws(BackendError) -> GeneratedMedia
     ) async throws -> GeneratedMedia {
-        let permit = try ticket.admit()
+        let permit = try await ticket.admit()
         defer { permit.release() }
         // A seed the client did not choose is still reported, so a good picture can be made again.
         let seed = seed ?? UInt64.random(in: 0..<(1 << 32))

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import PostgresNIO
+import ServiceLifecycle
+
+/// Limits enforced by the shared database, so they hold exactly across every replica: one call
+/// of `visioncraft_admit` per keyed request (one round trip) checks and counts under a lock on
+/// the key. A concurrent generation holds a lease row that `LeaseRenewal` keeps alive while it
+/// runs; a replica that dies stops renewing, and its slots return within the lease time.
+public final class PostgresAdmission: AdmissionControl {
+    let store: PostgresStore
+    private let policies: TierPolicies
+    private let clock: WallClock
+    /// This process, as its leases name it.
+    let replica: String
+    let leaseSeconds: Double
+
+    public init(store: PostgresStore, policies: TierPolicies, clock: WallClock, leaseSeconds: Double = 30,
+                replica: String = UUID().uuidString) {
+        self.store = store
+        self.policies = policies
+        self.clock = clock
+        self.leaseSeconds = leaseSeconds
+        self.replica = replica
+    }
+
+    public func admit(_ key: APIKeyRecord, category: UsageCategory) async throws -> AdmissionPermit {
+        let now = clock.now()
+        let policy = policies[key.effectiveTier(at: now)]
+        let limits = policy[category]
+        let day = AdmissionStateMachine.dayIndex(now), month = AdmissionStateMachine.monthIndex(now)
+        let dayStart = AdmissionStateMachine.startOfDay(now).timeIntervalSince1970
+        let monthStart = AdmissionStateMachine.startOfMonth(now).timeIntervalSince1970
+        let (keyID, time, replica, lease) = (key.id, now.timeIntervalSince1970, replica, leaseSeconds)
+        let (perDay, perMonth, concurrency) = (limits.perDay, limits.perMonth, policy.concurrency)
+        let (rateRequests, rateSeconds) = (limits.rate?.requests, limits.rate?.seconds)
+        let store = store
+        let (outcome, retryAfter, leaseID) = try await store.storageCall {
+            let rows = try await store.client.query("""
+                SELECT outcome, retry_after, lease FROM visioncraft_admit(
+                    \(keyID), \(category.rawValue), \(time), \(day), \(month), \(dayStart), \(monthStart),
+                    \(perDay), \(perMonth), \(concurrency), \(rateRequests), \(rateSeconds), \(replica), \(lease))
+                """, logger: store.logger)
+            var result: (String, Int?, Int64?) = ("", nil, nil)
+            for try await row in rows.decode((String, Int?, Int64?).self) { result = row }
+            return result
+        }
+        let refusal: LimitRefusal
+        switch outcome {
+        case "admitted":
+            guard let leaseID else { return AdmissionPermit(.immediate {}) }
+            return AdmissionPermit(.deferred { [store] in
+                // If the database is away, the lease lapses by itself.
+                _ = try? await store.storageCall {
+                    try await store.client.query("DELETE FROM generation_leases WHERE id = \(leaseID)")
+                }
+            })
+        case "day": refusal = .dailyQuota
+        case "month": refusal = .monthlyQuota
+        case "concurrency": refusal = .concurrency
+        default: refusal = .rate(retryAfterSeconds: retryAfter ?? 1)
+        }
+        throw refusal.error(policy: policy, category: category)
+    }
+
+    /// Requests counted today for a key, across every replica.
+    public func spentToday(keyID: Int64, category: UsageCategory) async throws -> Int {
+        let day = AdmissionStateMachine.dayIndex(clock.now())
+        let store = store
+        return try await store.storageCall {
+            var count = 0
+            for try await value in try await store.client.query(
+                "SELECT day_count FROM limit_counters WHERE key_id = \(keyID) AND category = \(category.rawValue) AND day = \(day)"
+            ).decode(Int.self) {
+                count = value
+            }
+            return count
+        }
+    }
+
+    /// Extends this replica's leases; run every third of the lease time.
+    func renewLeases() async throws {
+        let (replica, until, store) = (replica, clock.now().timeIntervalSince1970 + leaseSeconds, store)
+        try await store.storageCall {
+            try await store.client.query("UPDATE generation_leases SET expires_at = \(until) WHERE replica = \(replica)")
+        }
+    }
+
+    /// The admission function. The checks and their order are the in-process state machine's
+    /// (day, month, concurrency, rate); the times are the replica's, passed in, so a replica's
+    /// clock decides its day as it does for one process.
+    static let functionSQL = """
+        CREATE FUNCTION visioncraft_admit(
+            p_key BIGINT, p_category TEXT, p_now DOUBLE PRECISION, p_day BIGINT, p_month BIGINT,
+            p_day_start DOUBLE PRECISION, p_month_start DOUBLE PRECISION, p_per_day BIGINT, p_per_month BIGINT,
+            p_concurrency BIGINT, p_rate_requests BIGINT, p_rate_seconds BIGINT, p_replica TEXT,
+            p_lease_seconds DOUBLE PRECISION,
+            OUT outcome TEXT, OUT retry_after INTEGER, OUT lease BIGINT)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            c limit_counters%ROWTYPE;
+            inside DOUBLE PRECISION[];
+            running BIGINT;
+        BEGIN
+            -- One admission of a key at a time across all replicas, until this statement's
+            -- transaction ends: each sees the counts and leases the one before it left.
+            PERFORM pg_advisory_xact_lock(1986, (p_key % 2147483647)::INTEGER);
+            SELECT * INTO c FROM limit_counters WHERE key_id = p_key AND category = p_category;
+            IF NOT FOUND THEN
+                -- The slot's first admission on this database: start from the usage already
+                -- recorded (an installation copied from SQLite, or a day already under way).
+                c.key_id := p_key;
+                c.category := p_category;
+                c.day := p_day;
+                c.month := p_month;
+                c.recent := '{}';
+                SELECT COALESCE(SUM(CASE WHEN created_at >= p_day_start THEN 1 ELSE 0 END), 0), COUNT(*)
+                  INTO c.day_count, c.month_count
+                  FROM usage_events
+                 WHERE key_id = p_key AND category = p_category AND counts_toward_quota = 1 AND created_at >= p_month_start;
+                INSERT INTO limit_counters VALUES (c.*);
+            END IF;
+            IF c.day <> p_day THEN c.day := p_day; c.day_count := 0; END IF;
+            IF c.month <> p_month THEN c.month := p_month; c.month_count := 0; END IF;
+            IF p_per_day IS NOT NULL AND c.day_count >= p_per_day THEN outcome := 'day'; RETURN; END IF;
+            IF p_per_month IS NOT NULL AND c.month_count >= p_per_month THEN outcome := 'month'; RETURN; END IF;
+            IF p_concurrency IS NOT NULL THEN
+                DELETE FROM generation_leases WHERE key_id = p_key AND expires_at <= p_now;
+                SELECT COUNT(*) INTO running FROM generation_leases WHERE key_id = p_key;
+                IF running >= p_concurrency THEN outcome := 'concurrency'; retry_after := 1; RETURN; END IF;
+            END IF;
+            IF p_rate_requests IS NOT NULL THEN
+                inside := ARRAY(SELECT t FROM unnest(c.recent) AS t WHERE t > p_now - p_rate_seconds ORDER BY t);
+                IF cardinality(inside) >= p_rate_requests THEN
+                    outcome := 'rate';
+                    retry_after := ceil(inside[1] + p_rate_seconds - p_now)::INTEGER;
+                    RETURN;
+                END IF;
+                c.recent := inside || p_now;
+            ELSE
+                c.recent := '{}';
+            END IF;
+            UPDATE limit_counters
+               SET day = c.day, day_count = c.day_count + 1, month = c.month, month_count = c.month_count + 1,
+                   recent = c.recent
+             WHERE key_id = p_key AND category = p_category;
+            IF p_concurrency IS NOT NULL THEN
+                INSERT INTO generation_leases (key_id, replica, expires_at)
+                VALUES (p_key, p_replica, p_now + p_lease_seconds) RETURNING id INTO lease;
+            END IF;
+            outcome := 'admitted';
+        END $$;
+        """
+}
+
+/// Keeps a replica's generation leases alive: every third of the lease time, one statement
+/// extends them all. A failed renewal is retried at the next tick (a lease outlives two misses).
+struct LeaseRenewal: Service {
+    let admission: PostgresAdmission
+    let logger: Logger
+
+    func run() async throws {
+        let interval = Duration.milliseconds(Int(admission.leaseSeconds * 1000 / 3))
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            do {
+                try await admission.renewLeases()
+            } catch {
+                logger.warning("Renewing generation leases failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

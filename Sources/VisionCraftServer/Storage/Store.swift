@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+
+/// An open database of either kind and the repositories over it: what `serve` and every CLI
+/// command work on, whichever store the operator chose.
+public enum Store: Sendable {
+    case sqlite(SQLiteDatabase)
+    case postgres(PostgresStore)
+
+    public var keys: any KeyRepository {
+        switch self {
+        case .sqlite(let database): SQLiteKeyRepository(database: database)
+        case .postgres(let store): PostgresKeyRepository(store: store)
+        }
+    }
+
+    public var usage: any UsageRepository {
+        switch self {
+        case .sqlite(let database): SQLiteUsageRepository(database: database)
+        case .postgres(let store): PostgresUsageRepository(store: store)
+        }
+    }
+
+    /// The Telegram bot's state (SQLite only, for now).
+    public var bot: (any BotStore)? {
+        switch self {
+        case .sqlite(let database): SQLiteBotStore(database: database)
+        case .postgres: nil
+        }
+    }
+
+    /// The shared database, when replicas share one.
+    public var shared: PostgresStore? {
+        if case .postgres(let store) = self { store } else { nil }
+    }
+
+    /// Opens and migrates the store at `location` and runs `body` with it; a PostgreSQL pool runs
+    /// for exactly that long.
+    public static func using<Value: Sendable>(
+        _ location: DatabaseLocation, logger: Logger, _ body: (Store) async throws -> Value
+    ) async throws -> Value {
+        switch location {
+        case .sqlite(let path):
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            return try await body(.sqlite(try SQLiteDatabase.open(path: path)))
+        case .postgres(let url):
+            return try await PostgresStore(url: url, logger: logger).using { store in
+                do {
+                    try await store.storageCall(deadline: .seconds(30)) { try await PostgresMigrator.migrate(store) }
+                } catch let error as APIError where error == .storageUnavailable {
+                    throw ConfigurationError("database: PostgreSQL at \(url.redacted) cannot be reached")
+                }
+                return try await body(.postgres(store))
+            }
+        }
+    }
+}

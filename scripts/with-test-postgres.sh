@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs a command beside a throwaway PostgreSQL server: installs PostgreSQL from Debian's packages
+# when it is missing, creates a cluster in a temporary directory (as the `postgres` user when run
+# as root, since initdb refuses root), starts it on a free loopback port, exports
+#   VISIONCRAFT_TEST_POSTGRES_URL  postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable
+#   VISIONCRAFT_TEST_POSTGRES_DATA the cluster's directory, and VISIONCRAFT_TEST_POSTGRES_BIN its
+#                                  programs (tests stop and start the server under load)
+# runs the command, and stops and removes the server whatever the command's outcome.
+set -euo pipefail
+
+bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+if [ -z "$(bin_dir)" ]; then
+  echo "with-test-postgres: installing PostgreSQL (apt-get)" >&2
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+BIN=$(bin_dir)
+DATA=$(mktemp -d /tmp/vc-test-postgres.XXXXXX)
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+if [ "$(id -u)" = 0 ]; then chown postgres "$DATA"; fi
+chmod 700 "$DATA"
+as_owner "$BIN/initdb" -D "$DATA/cluster" -U postgres -A trust --no-sync >/dev/null
+cat >>"$DATA/cluster/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$DATA'
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+stop() {
+  as_owner "$BIN/pg_ctl" -D "$DATA/cluster" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$DATA"
+}
+trap stop EXIT
+as_owner "$BIN/pg_ctl" -D "$DATA/cluster" -l "$DATA/server.log" -w start >/dev/null
+export VISIONCRAFT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
+export VISIONCRAFT_TEST_POSTGRES_DATA="$DATA/cluster"
+export VISIONCRAFT_TEST_POSTGRES_BIN="$BIN"
+"$@"
