@@ -82,7 +82,8 @@ public struct AppServices: Sendable {
         return AppServices(
             configuration: configuration, keys: cachedKeys, usageRepository: usageRepository,
             authenticator: KeyAuthenticator(repository: cachedKeys), admission: admission,
-            usage: UsageRecorder(repository: usageRepository, logger: logger), registry: registry,
+            usage: UsageRecorder(repository: usageRepository, onDrop: { metrics.usageDropped($0) }, logger: logger),
+            registry: registry,
             metrics: metrics,
             unauthenticatedBodies: UnauthenticatedBodyBudget(capacity: configuration.unauthenticatedBodyBytes),
             clock: clock, logger: logger, bot: bot, httpClients: httpClients,

@@ -63,6 +63,11 @@ public struct ServerMetrics: Sendable {
         counter("visioncraft_backend_errors_total", [("model", model), ("kind", kind.rawValue)]).increment()
     }
 
+    /// Usage records dropped because the buffer waiting for the database was full.
+    public func usageDropped(_ count: Int) {
+        counter("visioncraft_usage_dropped_total", []).increment(by: count)
+    }
+
     /// 1 while the Telegram bot is connected and receiving updates, 0 otherwise.
     public func botUp(_ up: Bool) {
         botGauge.record(up ? 1 : 0)
