@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image bench-gif clean
+.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image bench-gif bench-replicas clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve: model
@@ -32,6 +32,11 @@ test-deps:
 model:
 	bash scripts/fetch-default-model.sh $(DATA_DIR)/models
 	bash scripts/fetch-clip-vocabulary.sh $(DATA_DIR)/models
+
+## Three replicas on one PostgreSQL next to one on SQLite, in front of the same mock upstream;
+## then a 1,000-request burst against known limits.
+bench-replicas:
+	bash bench/replicas/run.sh
 
 ## The gateway under load next to LiteLLM's proxy, in front of the same mock upstream.
 bench-gateway:

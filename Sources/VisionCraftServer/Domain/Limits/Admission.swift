@@ -16,8 +16,9 @@ public final class AdmissionPermit: Sendable {
     enum Release: Sendable {
         /// An update of this process's memory.
         case immediate(@Sendable () -> Void)
-        /// A statement to the shared database.
-        case deferred(@Sendable () async -> Void)
+        /// A statement to the shared database: queued (`background`, the request path's way), or
+        /// awaited (`awaited`).
+        case deferred(background: @Sendable () -> Void, awaited: @Sendable () async -> Void)
     }
 
     private let pending: NIOLockedValueBox<Release?>
@@ -37,7 +38,7 @@ public final class AdmissionPermit: Sendable {
     public func release() {
         switch take() {
         case .immediate(let action): action()
-        case .deferred(let action): Task { await action() }
+        case .deferred(let background, _): background()
         case nil: break
         }
     }
@@ -46,7 +47,7 @@ public final class AdmissionPermit: Sendable {
     public func releaseAndWait() async {
         switch take() {
         case .immediate(let action): action()
-        case .deferred(let action): await action()
+        case .deferred(_, let awaited): await awaited()
         case nil: break
         }
     }

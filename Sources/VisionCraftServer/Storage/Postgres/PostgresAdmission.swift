@@ -15,6 +15,7 @@ public final class PostgresAdmission: AdmissionControl {
     /// This process, as its leases name it.
     let replica: String
     let leaseSeconds: Double
+    private let releases: LeaseReleases
 
     public init(store: PostgresStore, policies: TierPolicies, clock: WallClock, leaseSeconds: Double = 30,
                 replica: String = UUID().uuidString) {
@@ -23,6 +24,7 @@ public final class PostgresAdmission: AdmissionControl {
         self.clock = clock
         self.leaseSeconds = leaseSeconds
         self.replica = replica
+        releases = LeaseReleases(store: store)
     }
 
     public func admit(_ key: APIKeyRecord, category: UsageCategory) async throws -> AdmissionPermit {
@@ -36,26 +38,23 @@ public final class PostgresAdmission: AdmissionControl {
         let (perDay, perMonth, concurrency) = (limits.perDay, limits.perMonth, policy.concurrency)
         let (rateRequests, rateSeconds) = (limits.rate?.requests, limits.rate?.seconds)
         let store = store
+        let statement = AdmitStatement(
+            key: keyID, category: category.rawValue, now: time, day: day, month: month, dayStart: dayStart,
+            monthStart: monthStart, perDay: perDay, perMonth: perMonth, concurrency: concurrency,
+            rateRequests: rateRequests, rateSeconds: rateSeconds, replica: replica, leaseSeconds: lease)
         let (outcome, retryAfter, leaseID) = try await store.storageCall {
-            let rows = try await store.client.query("""
-                SELECT outcome, retry_after, lease FROM visioncraft_admit(
-                    \(keyID), \(category.rawValue), \(time), \(day), \(month), \(dayStart), \(monthStart),
-                    \(perDay), \(perMonth), \(concurrency), \(rateRequests), \(rateSeconds), \(replica), \(lease))
-                """, logger: store.logger)
             var result: (String, Int?, Int64?) = ("", nil, nil)
-            for try await row in rows.decode((String, Int?, Int64?).self) { result = row }
+            for try await row in try await store.client.execute(statement, logger: store.logger) { result = row }
             return result
         }
         let refusal: LimitRefusal
         switch outcome {
         case "admitted":
             guard let leaseID else { return AdmissionPermit(.immediate {}) }
-            return AdmissionPermit(.deferred { [store] in
-                // If the database is away, the lease lapses by itself.
-                _ = try? await store.storageCall {
-                    try await store.client.query("DELETE FROM generation_leases WHERE id = \(leaseID)")
-                }
-            })
+            let releases = releases
+            return AdmissionPermit(.deferred(
+                background: { releases.release(leaseID) },
+                awaited: { await releases.delete([leaseID]) }))
         case "day": refusal = .dailyQuota
         case "month": refusal = .monthlyQuota
         case "concurrency": refusal = .concurrency
@@ -106,6 +105,10 @@ public final class PostgresAdmission: AdmissionControl {
             -- One admission of a key at a time across all replicas, until this statement's
             -- transaction ends: each sees the counts and leases the one before it left.
             PERFORM pg_advisory_xact_lock(1986, (p_key % 2147483647)::INTEGER);
+            -- The count need not wait for its WAL flush: a crash of the database itself could lose
+            -- the last milliseconds of admissions (the limits then err toward the user), and the
+            -- key's lock is held for a fraction of the time.
+            PERFORM set_config('synchronous_commit', 'off', true);
             SELECT * INTO c FROM limit_counters WHERE key_id = p_key AND category = p_category;
             IF NOT FOUND THEN
                 -- The slot's first admission on this database: start from the usage already
@@ -152,6 +155,100 @@ public final class PostgresAdmission: AdmissionControl {
             outcome := 'admitted';
         END $$;
         """
+}
+
+/// The admission call, prepared once per connection (the server plans it once, not per request).
+struct AdmitStatement: PostgresPreparedStatement {
+    static let sql = """
+        SELECT outcome, retry_after, lease FROM visioncraft_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        """
+    static let bindingDataTypes: [PostgresDataType] = [
+        .int8, .text, .float8, .int8, .int8, .float8, .float8, .int8, .int8, .int8, .int8, .int8, .text, .float8,
+    ]
+    typealias Row = (String, Int?, Int64?)
+
+    var key: Int64
+    var category: String
+    var now: Double
+    var day, month: Int
+    var dayStart, monthStart: Double
+    var perDay, perMonth, concurrency, rateRequests, rateSeconds: Int?
+    var replica: String
+    var leaseSeconds: Double
+
+    init(key: Int64, category: String, now: Double, day: Int, month: Int, dayStart: Double, monthStart: Double,
+         perDay: Int?, perMonth: Int?, concurrency: Int?, rateRequests: Int?, rateSeconds: Int?, replica: String,
+         leaseSeconds: Double) {
+        (self.key, self.category, self.now, self.day, self.month) = (key, category, now, day, month)
+        (self.dayStart, self.monthStart) = (dayStart, monthStart)
+        (self.perDay, self.perMonth, self.concurrency) = (perDay, perMonth, concurrency)
+        (self.rateRequests, self.rateSeconds) = (rateRequests, rateSeconds)
+        (self.replica, self.leaseSeconds) = (replica, leaseSeconds)
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 14)
+        bindings.append(key)
+        bindings.append(category)
+        bindings.append(now)
+        bindings.append(Int64(day))
+        bindings.append(Int64(month))
+        bindings.append(dayStart)
+        bindings.append(monthStart)
+        for limit in [perDay, perMonth, concurrency, rateRequests, rateSeconds] { bindings.append(limit.map(Int64.init)) }
+        bindings.append(replica)
+        bindings.append(leaseSeconds)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        try row.decode(Row.self)
+    }
+}
+
+/// Ends leases as generations finish. One statement at a time deletes every lease released
+/// meanwhile: alone when the replica is quiet (no wait added), hundreds at once under load, so
+/// releases cost the database one statement per batch rather than one per request. A lease whose
+/// delete fails (the database away) lapses by itself.
+final class LeaseReleases: Sendable {
+    private struct State {
+        var pending: [Int64] = []
+        var draining = false
+    }
+
+    private let store: PostgresStore
+    private let state = NIOLockedValueBox(State())
+
+    init(store: PostgresStore) {
+        self.store = store
+    }
+
+    func release(_ lease: Int64) {
+        let start = state.withLockedValue { state in
+            state.pending.append(lease)
+            defer { state.draining = true }
+            return !state.draining
+        }
+        guard start else { return }
+        Task {
+            while true {
+                let batch = state.withLockedValue { state in
+                    defer { state.pending.removeAll(keepingCapacity: true) }
+                    if state.pending.isEmpty { state.draining = false }
+                    return state.pending
+                }
+                guard !batch.isEmpty else { return }
+                await delete(batch)
+            }
+        }
+    }
+
+    func delete(_ leases: [Int64]) async {
+        let store = store
+        _ = try? await store.storageCall {
+            try await store.client.query("DELETE FROM generation_leases WHERE id = ANY(\(leases))")
+        }
+    }
 }
 
 /// Keeps a replica's generation leases alive: every third of the lease time, one statement

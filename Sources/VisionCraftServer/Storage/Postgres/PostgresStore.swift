@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 
@@ -12,7 +14,7 @@ public final class PostgresStore: Sendable {
     public let url: PostgresURL
     let logger: Logger
 
-    public init(url: PostgresURL, maximumConnections: Int = 8, logger: Logger) throws {
+    public init(url: PostgresURL, maximumConnections: Int = 16, logger: Logger) throws {
         self.url = url
         self.logger = logger
         var configuration: PostgresClient.Configuration
@@ -106,30 +108,36 @@ extension PostgresStore {
     static func racing<Value: Sendable>(
         deadline: Duration, _ body: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        let outcome = NIOLockedValueBox<CheckedContinuation<Value, any Error>?>(nil)
-        let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+        typealias Race = StorageRace<Value>
+        let race = NIOLockedValueBox(Race())
         @Sendable func finish(_ result: Result<Value, any Error>) {
-            let continuation = outcome.withLockedValue { continuation in
-                defer { continuation = nil }
-                return continuation
+            let (continuation, work, timer) = race.withLockedValue { race in
+                defer { race = Race() }
+                return (race.continuation, race.work, race.timer)
             }
             guard let continuation else { return }
-            for task in tasks.withLockedValue({ $0 }) { task.cancel() }
+            work?.cancel()
+            timer?.cancel()
             continuation.resume(with: result)
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                outcome.withLockedValue { $0 = continuation }
+                race.withLockedValue { $0.continuation = continuation }
+                // An event loop's timer: a heap entry, where a sleeping task would cost a
+                // Dispatch timer and a thread wake-up on every database call.
+                let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(
+                    in: .nanoseconds(Int64(deadline.components.seconds) * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000)
+                ) { finish(.failure(APIError.storageUnavailable)) }
                 let work = Task {
                     do { finish(.success(try await body())) } catch { finish(.failure(error)) }
                 }
-                let timer = Task {
-                    guard (try? await Task.sleep(for: deadline)) != nil else { return }
-                    finish(.failure(APIError.storageUnavailable))
+                let finished = race.withLockedValue { race in
+                    guard race.continuation != nil else { return true }
+                    race.work = work
+                    race.timer = timer
+                    return false
                 }
-                tasks.withLockedValue { $0 = [work, timer] }
-                // Finished before the tasks were stored: the timer need not wait out its time.
-                if outcome.withLockedValue({ $0 == nil }) { timer.cancel() }
+                if finished { timer.cancel() }
             }
         } onCancel: {
             finish(.failure(CancellationError()))
@@ -157,4 +165,11 @@ extension PostgresStore {
     func isReachable() async -> Bool {
         (try? await storageCall(deadline: .seconds(1)) { try await self.client.query("SELECT 1") }) != nil
     }
+}
+
+/// One database call against its deadline: whichever ends first resumes the caller.
+private struct StorageRace<Value: Sendable> {
+    var continuation: CheckedContinuation<Value, any Error>?
+    var work: Task<Void, Never>?
+    var timer: Scheduled<Void>?
 }
