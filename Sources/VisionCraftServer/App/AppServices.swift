@@ -63,9 +63,7 @@ public struct AppServices: Sendable {
         let metrics = ServerMetrics()
         var bot: TelegramBot?
         if let settings = try BotSettings.resolve(configuration.telegram, environment: environment) {
-            guard let botStore else {
-                throw ConfigurationError("telegram: the bot keeps its state in SQLite and does not run on PostgreSQL yet")
-            }
+            guard let botStore else { throw ConfigurationError("telegram: the bot needs the database") }
             let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
             httpClients.append(http)
             let client = TelegramClient(

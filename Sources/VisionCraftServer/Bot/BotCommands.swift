@@ -143,7 +143,8 @@ struct BotCommands: Sendable {
         let policy = policies[tier]
         var lines = ["Today on \(policy.displayName)" + (record.tierUntil.map { tier == .free ? "" : " (until \(Self.format($0)))" } ?? "") + ":"]
         for category in UsageCategory.allCases {
-            let spent = admission.spentToday(keyID: keyID, category: category)
+            let spent = try tx.requestsToday(keyID: keyID, category: category, day: AdmissionStateMachine.dayIndex(clock.now()))
+                ?? admission.spentToday(keyID: keyID, category: category)
             lines.append("\(category.rawValue): \(spent) of \(policy[category].perDay.map(String.init) ?? "unlimited")")
         }
         return lines.joined(separator: "\n")

@@ -27,11 +27,19 @@ final class BotOutbox: Sendable {
 
     func run() async {
         await withGracefulShutdownHandler {
-            var iterator = wakes.makeAsyncIterator()
-            repeat {
-                await sendQueued()
-                if Task.isShuttingDownGracefully || Task.isCancelled { return }
-            } while await iterator.next() != nil
+            // Replies queued here wake the outbox at once; those queued by other replicas (which
+            // take webhooks too) are found by a look every second.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [client, waker] in
+                    while (try? await client.clock.sleep(for: .seconds(1))) != nil { waker.yield() }
+                }
+                var iterator = wakes.makeAsyncIterator()
+                repeat {
+                    await sendQueued()
+                    if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                } while await iterator.next() != nil
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             self.waker.yield()
         }

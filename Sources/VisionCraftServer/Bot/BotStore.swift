@@ -45,4 +45,14 @@ public protocol BotStore: Sendable {
     /// Replies queued and not yet sent, oldest first (nil for one this version cannot read).
     func queuedActions(limit: Int) async throws -> [(id: Int64, action: BotAction?)]
     func removeQueuedAction(id: Int64) async throws
+    /// Runs `body` once this process is the one that runs the bot (polls Telegram, sends the
+    /// outbox), stopping it if that ends; returns when `body` does. One process on SQLite is
+    /// always the one; replicas on PostgreSQL take turns on a lock.
+    func whileLeader(_ body: @escaping @Sendable () async -> Void) async
+}
+
+extension BotStore {
+    public func whileLeader(_ body: @escaping @Sendable () async -> Void) async {
+        await body()
+    }
 }

@@ -38,6 +38,11 @@ public final class TelegramBot: Service, Sendable {
     /// Receiving stops at once on a graceful shutdown; the outbox goes on sending what is queued
     /// until it is empty or the shutdown's grace period ends.
     public func run() async throws {
+        // With replicas, one of them runs the bot; the others take over if it goes.
+        await store.whileLeader { [self] in await runHere() }
+    }
+
+    private func runHere() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await cancelWhenGracefulShutdown {

@@ -28,6 +28,7 @@ actor UpdateProcessor {
             let (commands, clock) = (commands, commands.clock)
             do {
                 try await store.transaction { tx in
+                    guard try tx.claimUpdate(update.id) else { return }  // another replica handled it
                     for action in try commands.handle(update, facts: facts, in: tx) { try tx.queue(action, now: clock.now()) }
                     try tx.setUpdateOffset(update.id + 1)
                 }

@@ -113,6 +113,13 @@ public struct SQLiteBotStore: BotStore {
                            arguments: [String(buffer: buffer), now.timeIntervalSince1970])
         }
 
+        func requestsToday(keyID: Int64, category: UsageCategory, day: Int) throws -> Int? { nil }
+
+        /// SQLite's write transactions run one at a time, so reading the offset decides.
+        func claimUpdate(_ id: Int64) throws -> Bool {
+            id >= (try Int64.fetchOne(db, sql: "SELECT value FROM bot_state WHERE name = 'update_offset'") ?? 0)
+        }
+
         func setUpdateOffset(_ offset: Int64) throws {
             try db.execute(
                 sql: "INSERT INTO bot_state (name, value) VALUES ('update_offset', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",

@@ -21,11 +21,11 @@ public enum Store: Sendable {
         }
     }
 
-    /// The Telegram bot's state (SQLite only, for now).
-    public var bot: (any BotStore)? {
+    /// The Telegram bot's state.
+    public var bot: any BotStore {
         switch self {
         case .sqlite(let database): SQLiteBotStore(database: database)
-        case .postgres: nil
+        case .postgres(let store): PostgresBotStore(store: store)
         }
     }
 

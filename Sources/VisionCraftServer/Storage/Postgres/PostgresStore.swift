@@ -89,17 +89,18 @@ extension PostgresStore {
         } catch let error as PSQLError where error.code == .server {
             logger.error("Database statement failed", metadata: ["error": "\(String(reflecting: error))"])
             throw error
-        } catch let error as PostgresError {
-            logger.error("Database statement failed", metadata: ["error": "\(String(reflecting: error))"])
-            throw error
-        } catch let error as APIError {
-            throw error
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
+        } catch let error where Self.isConnectionFailure(error) {
             logger.warning("Database unreachable", metadata: ["error": "\(String(reflecting: error))"])
             throw APIError.storageUnavailable
         }
+    }
+
+    /// Errors that say the database could not be reached or the connection broke — as opposed
+    /// to a statement the server refused, or the caller's own errors, which pass unchanged.
+    static func isConnectionFailure(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return error.code != .server }
+        if error is ChannelError || error is IOError || error is NIOConnectionError { return true }
+        return String(describing: type(of: error)).contains("ConnectionPoolError")
     }
 
     /// `body`'s result, or `storageUnavailable` once `deadline` has passed — then at once, even if
@@ -157,7 +158,7 @@ extension PostgresStore {
         do {
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
         }
     }
 
