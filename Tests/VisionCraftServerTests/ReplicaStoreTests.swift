@@ -110,7 +110,8 @@ struct ReplicaStoreTests {
             await #expect(throws: APIError.storageUnavailable) {
                 _ = try await PostgresKeyRepository(store: store).find(hash: "x")
             }
-            #expect(ContinuousClock.now - started < PostgresStore.requestDeadline + .seconds(1))
+            // The deadline, plus slack for a machine busy with the rest of the suite: not a hang.
+            #expect(ContinuousClock.now - started < PostgresStore.requestDeadline + .seconds(3))
         }
     }
 
