@@ -13,17 +13,23 @@ import Testing
 
     @discardableResult
     func run(_ arguments: [String], expectSuccess: Bool = true) throws -> String {
+        let (status, output) = try Self.runBinary(arguments + ["--data-dir", dataDir])
+        #expect((status == 0) == expectSuccess, "\(arguments)")
+        return output
+    }
+
+    /// The binary run to its end: its exit status and what it printed on stdout.
+    static func runBinary(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments + ["--data-dir", dataDir]
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        #expect((process.terminationStatus == 0) == expectSuccess, "\(arguments)")
-        return String(decoding: data, as: UTF8.self)
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     func openDatabase() throws -> SQLiteDatabase {

@@ -27,9 +27,8 @@ cleanup() {
 trap cleanup EXIT
 
 # --- tools -------------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || ! command -v bc >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq wrk nginx-light bc >/dev/null
-fi
+source "$ROOT/bench/lib/mock-upstream.sh"
+ensure_load_tools
 if ! python3 -c "import litellm, sys; sys.exit(0 if litellm.__version__ == '$LITELLM_VERSION' else 1)" 2>/dev/null \
    && ! python3 -m pip show litellm 2>/dev/null | grep -q "^Version: $LITELLM_VERSION$"; then
   python3 -m pip install --quiet --disable-pip-version-check "litellm[proxy]==$LITELLM_VERSION"
@@ -37,28 +36,7 @@ fi
 swift build -c release --product visioncraft >/dev/null
 BIN=$ROOT/.build/release/visioncraft
 
-wait_for() {  # url
-  for _ in $(seq 1 600); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "timed out waiting for $1" >&2; return 1
-}
-
-# --- the mock upstream: nginx answering every POST with one fixed chat completion ----------------
-ANSWER='{"id":"chatcmpl-mock","object":"chat.completion","created":1767225600,"model":"mock","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":9,"total_tokens":18}}'
-cat > "$WORK/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$MOCK_PORT;
-    keepalive_requests 1000000;
-    location / { default_type application/json; return 200 '$ANSWER'; }
-  }
-}
-CONF
-nginx -c "$WORK/nginx.conf" -p "$WORK" -e "$WORK/nginx-error.log"
+start_mock_upstream "$WORK" "$MOCK_PORT"
 
 # --- VisionCraft --------------------------------------------------------------------------------
 cat > "$WORK/visioncraft.json" <<CONF

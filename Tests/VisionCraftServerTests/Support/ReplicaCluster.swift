@@ -64,17 +64,9 @@ final class ReplicaCluster: Sendable {
 
     /// The CLI on the cluster's database.
     func command(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        process.arguments = arguments + ["--database", database, "--data-dir", directory + "/cli"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ConfigurationError("visioncraft \(arguments) failed") }
-        return String(decoding: data, as: UTF8.self)
+        let (status, output) = try CommandLineTests.runBinary(arguments + ["--database", database, "--data-dir", directory + "/cli"])
+        guard status == 0 else { throw ConfigurationError("visioncraft \(arguments) failed") }
+        return output
     }
 
     deinit {
