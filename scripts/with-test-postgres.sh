@@ -5,6 +5,8 @@
 #   VISIONCRAFT_TEST_POSTGRES_URL  postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable
 #   VISIONCRAFT_TEST_POSTGRES_DATA the cluster's directory, and VISIONCRAFT_TEST_POSTGRES_BIN its
 #                                  programs (tests stop and start the server under load)
+#   VISIONCRAFT_TEST_POSTGRES_CA   the self-signed certificate (CN=localhost) the server offers TLS
+#                                  with, for the sslmode tests
 # runs the command, and stops and removes the server whatever the command's outcome.
 set -euo pipefail
 
@@ -22,7 +24,13 @@ as_owner() {
 if [ "$(id -u)" = 0 ]; then chown postgres "$DATA"; fi
 chmod 700 "$DATA"
 as_owner "$BIN/initdb" -D "$DATA/cluster" -U postgres -A trust --no-sync >/dev/null
+openssl req -new -x509 -days 2 -nodes -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+  -keyout "$DATA/cluster/server.key" -out "$DATA/cluster/server.crt" >/dev/null 2>&1
+chmod 600 "$DATA/cluster/server.key"
+if [ "$(id -u)" = 0 ]; then chown postgres "$DATA/cluster/server.key" "$DATA/cluster/server.crt"; fi
+cp "$DATA/cluster/server.crt" "$DATA/ca.crt"
 cat >>"$DATA/cluster/postgresql.conf" <<CONF
+ssl = on
 listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$DATA'
@@ -40,4 +48,5 @@ as_owner "$BIN/pg_ctl" -D "$DATA/cluster" -l "$DATA/server.log" -w start >/dev/n
 export VISIONCRAFT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
 export VISIONCRAFT_TEST_POSTGRES_DATA="$DATA/cluster"
 export VISIONCRAFT_TEST_POSTGRES_BIN="$BIN"
+export VISIONCRAFT_TEST_POSTGRES_CA="$DATA/ca.crt"
 "$@"

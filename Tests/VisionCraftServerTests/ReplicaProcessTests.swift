@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOConcurrencyHelpers
 import NIOHTTP1
 import Testing
 @testable import VisionCraftServer
@@ -129,6 +130,63 @@ struct ReplicaProcessTests {
             let usage = try cluster.command(["usage"]).split(separator: "\n").dropFirst().map { $0.split(separator: "\t") }
             #expect(usage.count == 1 && Int(usage[0][3])! >= 6, "the 200s and 503s, recorded: \(usage)")
         }
+    }
+
+    /// Two replicas with a polling bot: one runs it (the other stands by), an update is handled
+    /// once, and when the running replica is killed (-9) the other takes over within 10 s and
+    /// goes on from the same state (the user keeps their key).
+    @Test func theBotRunsOnceAndAnotherReplicaTakesOverWhenItDies() async throws {
+        let telegram = TelegramBotAPIDouble()
+        try await telegram.run { api in
+            try await OpenAIUpstreamDouble().run { upstream in
+                var configuration = Self.configuration(upstream: upstream)
+                configuration["telegram"] = [
+                    "channel": TelegramBotAPIDouble.channel, "api_base_url": api, "poll_timeout_seconds": 1,
+                    "membership_check_minutes": 60,
+                ] as [String: Any]
+                let cluster = try ReplicaCluster(count: 2, database: try await Self.database(), configuration: configuration,
+                                                 environment: ["TELEGRAM_BOT_TOKEN": TelegramBotAPIDouble.token])
+                try await cluster.startAll()
+                let leader = try #require(await Self.botLeader(cluster, among: [0, 1]))
+                let standby = 1 - leader
+                #expect(try await Self.botState(cluster.urls[standby]) == "standby")
+
+                telegram.join(42)
+                telegram.send("/key", from: 42)
+                let first = try await TelegramBotTests.message(1, to: 42, telegram)
+                let key = try TelegramBotTests.key(in: first)
+                telegram.send("/limits", from: 42)
+                _ = try await TelegramBotTests.message(2, to: 42, telegram)
+                #expect(telegram.messages(to: 42).count == 2, "each update answered once")
+                #expect(try await Self.chat(cluster.urls[standby], key: key).status == 200, "the bot's key works on every replica")
+
+                cluster.kill(leader)
+                let died = ContinuousClock.now
+                #expect(await Self.botLeader(cluster, among: [standby]) == standby)
+                #expect(ContinuousClock.now - died < .seconds(10))
+                telegram.send("/key", from: 42)
+                let again = try await TelegramBotTests.message(3, to: 42, telegram)
+                #expect(again.contains("already have a key"), "the new leader reads the same state: \(again)")
+                #expect(telegram.messages(to: 42).count == 3)
+            }
+        }
+    }
+
+    /// The replica whose bot is running, once one is (within 15 s).
+    static func botLeader(_ cluster: ReplicaCluster, among indices: [Int]) async -> Int? {
+        let found = NIOLockedValueBox<Int?>(nil)
+        _ = await eventually(timeout: .seconds(15)) {
+            for index in indices where (try? await botState(cluster.urls[index])) == "running" {
+                found.withLockedValue { $0 = index }
+                return true
+            }
+            return false
+        }
+        return found.withLockedValue { $0 }
+    }
+
+    static func botState(_ server: String) async throws -> String? {
+        try await LiveClient.get("\(server)/health").body.json["telegram_bot"]["state"].string
     }
 
     static func database() async throws -> String {

@@ -115,6 +115,30 @@ struct ReplicaStoreTests {
         }
     }
 
+    /// libpq's sslmodes against the test server, which offers TLS with a self-signed certificate
+    /// for localhost: `require` encrypts without checking it, `verify-full` accepts it with its
+    /// CA and refuses it without, `disable` stays plain — as PostgreSQL itself reports.
+    @Test func sslModesBehaveAsLibpqs() async throws {
+        let server = try PostgresURL(TestPostgres.serverURL!)
+        let ca = ProcessInfo.processInfo.environment["VISIONCRAFT_TEST_POSTGRES_CA"]!
+        func encrypted(_ query: String) async throws -> Bool {
+            let url = try PostgresURL("postgres://postgres@localhost:\(server.port)/postgres?\(query)")
+            return try await PostgresStore(url: url, logger: TestPostgres.logger).using { store in
+                try await store.storageCall {
+                    var ssl = false
+                    for try await value in try await store.client.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                        .decode(Bool.self) { ssl = value }
+                    return ssl
+                }
+            }
+        }
+        #expect(try await encrypted("sslmode=require"))
+        #expect(try await encrypted("sslmode=prefer"))
+        #expect(try await encrypted("sslmode=verify-full&sslrootcert=\(ca)"))
+        #expect(try await !encrypted("sslmode=disable"))
+        await #expect(throws: APIError.storageUnavailable) { _ = try await encrypted("sslmode=verify-full") }
+    }
+
     /// `db copy` moves keys (ids kept), usage, accounts, payments, bot state and queued replies
     /// with their NULLs and awkward text; new keys then continue after the copied ids.
     @Test func aSQLiteInstallationCopiesWithoutLoss() async throws {

@@ -43,6 +43,8 @@ public struct AppServices: Sendable {
         let cachedKeys = CachedKeyRepository(keys, lifetime: .milliseconds(configuration.keyCacheMilliseconds))
         let admission: any AdmissionControl
         var replicaServices: [any Service] = []
+        // This process's own counts: the limits on SQLite; with a shared database only the bot's
+        // fallback for stores that do not count (`BotTransaction.requestsToday`).
         let local = Admission(policies: configuration.tierPolicies, clock: clock)
         if let shared {
             // The database counts for every replica; this one renews its leases and hears of

@@ -6,6 +6,8 @@ public final class BotStatus: Sendable {
     public enum State: Sendable, Equatable {
         /// Not yet known to Telegram (the first `getMe` has not answered).
         case starting
+        /// Another replica runs the bot; this one takes over if that one goes.
+        case standby
         case running(username: String)
         /// Telegram refuses the bot, or cannot be reached; the bot keeps trying.
         case failing(reason: String)
@@ -27,12 +29,16 @@ public final class BotStatus: Sendable {
     }
 
     var isHealthy: Bool {
-        if case .running = current { true } else { false }
+        switch current {
+        case .running, .standby: true
+        case .starting, .failing: false
+        }
     }
 
     var json: JSONValue {
         switch current {
         case .starting: ["state": "starting"]
+        case .standby: ["state": "standby"]
         case .running(let username): ["state": "running", "username": .string(username)]
         case .failing(let reason): ["state": "failing", "error": .string(reason)]
         }

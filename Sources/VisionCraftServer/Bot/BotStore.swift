@@ -49,9 +49,13 @@ public protocol BotStore: Sendable {
     /// outbox), stopping it if that ends; returns when `body` does. One process on SQLite is
     /// always the one; replicas on PostgreSQL take turns on a lock.
     func whileLeader(_ body: @escaping @Sendable () async -> Void) async
+    /// Whether other processes may run the bot on this store (replicas), so this one may wait.
+    var isShared: Bool { get }
 }
 
 extension BotStore {
+    public var isShared: Bool { false }
+
     public func whileLeader(_ body: @escaping @Sendable () async -> Void) async {
         await body()
     }

@@ -39,7 +39,11 @@ public final class TelegramBot: Service, Sendable {
     /// until it is empty or the shutdown's grace period ends.
     public func run() async throws {
         // With replicas, one of them runs the bot; the others take over if it goes.
-        await store.whileLeader { [self] in await runHere() }
+        if store.isShared { status.set(.standby) }
+        await store.whileLeader { [self] in
+            status.set(.starting)
+            await runHere()
+        }
     }
 
     private func runHere() async {

@@ -8,10 +8,12 @@ final class ReplicaCluster: Sendable {
     let database: String
     private let processes = NIOLockedValueBox<[Int: Process]>([:])
     let ports: [Int]
+    let environment: [String: String]
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vc-replicas-\(UUID().uuidString)").path
 
-    init(count: Int, database: String, configuration: [String: Any]) throws {
+    init(count: Int, database: String, configuration: [String: Any], environment: [String: String] = [:]) throws {
         self.database = database
+        self.environment = environment
         ports = try (0..<count).map { _ in try ReplicaStoreTests.closedPort() }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Data(body(configuration).utf8).write(to: URL(fileURLWithPath: directory + "/config.json"))
@@ -26,6 +28,7 @@ final class ReplicaCluster: Sendable {
         process.arguments = ["serve", "--database", database, "--port", String(ports[index]), "--data-dir",
                              directory + "/replica\(index)", "--config", directory + "/config.json", "--log-level", "critical"]
         process.standardError = FileHandle.nullDevice
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         try process.run()
         processes.withLockedValue { $0[index] = process }
         let url = urls[index]
@@ -57,6 +60,9 @@ final class ReplicaCluster: Sendable {
             return process.terminationStatus
         }
     }
+
+    /// The replicas still running, by index.
+    var running: [Int] { processes.withLockedValue { $0.keys.sorted() } }
 
     func isRunning(_ index: Int) -> Bool {
         processes.withLockedValue { $0[index]?.isRunning ?? false }

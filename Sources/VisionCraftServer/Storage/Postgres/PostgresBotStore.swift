@@ -16,22 +16,36 @@ public struct PostgresBotStore: BotStore {
     }
 
     public func account(userID: Int64) async throws -> TelegramAccount? {
-        try await transaction { tx in try tx.account(userID: userID) }
+        try await inTransaction { tx in try tx.account(userID: userID) }
     }
 
     public func accountsWithKeys() async throws -> [TelegramAccount] {
-        try await transaction { tx in try (tx as! Transaction).accountsWithKeys() }
+        try await inTransaction { tx in try tx.accountsWithKeys() }
     }
 
     public func payment(chargeID: String) async throws -> StarsPayment? {
-        try await transaction { tx in try tx.payment(chargeID: chargeID) }
+        try await inTransaction { tx in try tx.payment(chargeID: chargeID) }
     }
 
     public func updateOffset() async throws -> Int64 {
-        try await transaction { tx in try (tx as! Transaction).updateOffset() }
+        try await inTransaction { tx in try tx.updateOffset() }
     }
 
     public func transaction<Value: Sendable>(_ body: @escaping @Sendable (any BotTransaction) throws -> Value) async throws -> Value {
+        try await inTransaction(body)
+    }
+
+    public func queuedActions(limit: Int) async throws -> [(id: Int64, action: BotAction?)] {
+        let rows = try await inTransaction { tx in try tx.queued(limit: limit) }
+        return rows.map { ($0.0, (try? JSONValue.parse($0.1)).flatMap(BotAction.init(json:))) }
+    }
+
+    public func removeQueuedAction(id: Int64) async throws {
+        try await inTransaction { tx in try tx.run("DELETE FROM bot_outbox WHERE id = \(id)") }
+    }
+
+    /// `body` on a thread of its own, in one transaction on one connection.
+    private func inTransaction<Value: Sendable>(_ body: @escaping @Sendable (Transaction) throws -> Value) async throws -> Value {
         let logger = store.logger
         return try await store.storageCall(deadline: .seconds(30)) {
             try await store.inTransaction { connection in
@@ -40,20 +54,13 @@ public struct PostgresBotStore: BotStore {
         }
     }
 
-    public func queuedActions(limit: Int) async throws -> [(id: Int64, action: BotAction?)] {
-        let rows = try await transaction { tx in try (tx as! Transaction).queued(limit: limit) }
-        return rows.map { ($0.0, (try? JSONValue.parse($0.1)).flatMap(BotAction.init(json:))) }
-    }
-
-    public func removeQueuedAction(id: Int64) async throws {
-        try await transaction { tx in try (tx as! Transaction).run("DELETE FROM bot_outbox WHERE id = \(id)") }
-    }
-
     /// The bot's lock: whichever replica holds it polls Telegram and sends the outbox. It is a
     /// session lock on a connection held for as long as the replica leads, so a replica that dies
     /// (its connection closed by the kernel) frees it at once; the others try every 2 s, and the
     /// leader checks its connection as often and stops leading when it breaks.
     static let lockID: Int64 = 0x7643_626F_74  // "vCbot"
+
+    public var isShared: Bool { true }
 
     public func whileLeader(_ body: @escaping @Sendable () async -> Void) async {
         let logger = store.logger
