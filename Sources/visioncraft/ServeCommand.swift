@@ -39,7 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let location = try storage.location(configured: configuration.server?.database)
         logger.info("Storage", metadata: ["database": "\(location.redacted)"])
-        try await storage.using(configured: configuration.server?.database) { store in
+        try await storage.using(configured: configuration.server?.database,
+                                connections: configuration.server?.databaseConnections) { store in
             let services = try await AppServices.make(
                 configuration: configuration, keys: store.keys, usageRepository: store.usage,
                 environment: ProcessInfo.processInfo.environment,

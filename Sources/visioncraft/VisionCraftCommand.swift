@@ -32,10 +32,12 @@ struct StorageOptions: ParsableArguments {
     }
 
     /// Runs `body` on the chosen store, opened and migrated.
-    func using<Value: Sendable>(configured: String? = nil, _ body: (Store) async throws -> Value) async throws -> Value {
+    func using<Value: Sendable>(
+        configured: String? = nil, connections: Int? = nil, _ body: (Store) async throws -> Value
+    ) async throws -> Value {
         let location = try location(configured: configured)
         do {
-            return try await Store.using(location, logger: Logger(label: "visioncraft"), body)
+            return try await Store.using(location, connections: connections ?? 8, logger: Logger(label: "visioncraft"), body)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }

@@ -71,6 +71,8 @@ public struct ServerConfiguration: Codable, Sendable {
         public var database: String?
         /// With PostgreSQL: how long a running generation's slot outlives its replica.
         public var generationLeaseSeconds: Double?
+        /// With PostgreSQL: connections each replica keeps to it (default 8).
+        public var databaseConnections: Int?
 
         public init(host: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil,
                     shutdownGraceSeconds: Int? = nil, backendCheckSeconds: Int? = nil, keyCacheMilliseconds: Int? = nil) {

@@ -14,7 +14,7 @@ public final class PostgresStore: Sendable {
     public let url: PostgresURL
     let logger: Logger
 
-    public init(url: PostgresURL, maximumConnections: Int = 16, logger: Logger) throws {
+    public init(url: PostgresURL, maximumConnections: Int = 8, logger: Logger) throws {
         self.url = url
         self.logger = logger
         var configuration: PostgresClient.Configuration
