@@ -22,8 +22,9 @@ struct BotStateStoreTests {
                 #expect(try !tx.record(payment), "a charge is credited once")
                 try tx.setTier(keyID: minted.record.id, tier: .tier1, until: now.addingTimeInterval(30 * 86_400))
                 try tx.queue(.message(chatID: -5, text: "Tier 1 until …"), now: now)
-                #expect(try tx.claimUpdate(0))
-                try tx.setUpdateOffset(41)
+                #expect(try tx.claimUpdate(41, now: now))
+                try tx.setUpdateOffset(42)
+                try tx.setUpdateOffset(40)  // an earlier update finishing later moves nothing back
                 return minted
             }
             // A transaction that throws leaves nothing behind.
@@ -38,7 +39,7 @@ struct BotStateStoreTests {
             #expect(try await bot.account(userID: 9_000_000_001)?.trialClaimedAt == now)
             #expect(try await bot.accountsWithKeys().map(\.userID) == [9_000_000_001])
             #expect(try await bot.payment(chargeID: "ch_1") == payment)
-            #expect(try await bot.updateOffset() == 41)
+            #expect(try await bot.updateOffset() == 42)
             #expect(try await store.keys.resolve(String(minted.record.id))?.tier == .tier1)
             #expect(try await store.keys.resolve(String(minted.record.id))?.revokedAt == nil)
             let queued = try await bot.queuedActions(limit: 10)
@@ -46,11 +47,29 @@ struct BotStateStoreTests {
             try await bot.removeQueuedAction(id: queued[0].id)
             #expect(try await bot.queuedActions(limit: 10).isEmpty)
             try await bot.transaction { tx in
-                #expect(try !tx.claimUpdate(40), "below the offset: handled before")
-                #expect(try tx.claimUpdate(41))
+                #expect(try !tx.claimUpdate(41, now: now), "handled before")
+                #expect(try tx.claimUpdate(40, now: now), "an earlier update arriving later is still handled")
                 try tx.markRefunded(chargeID: "ch_1", at: now)
                 #expect(try tx.payments(userID: 9_000_000_001).map(\.refundedAt) == [now])
             }
+        }
+    }
+
+    /// The same webhook update posted to three replicas at once is handled by exactly one.
+    @Test(.enabled(if: TestPostgres.available, "needs the PostgreSQL server that make test starts"))
+    func anUpdateSentToEveryReplicaIsHandledOnce() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        try await Store.using(.postgres(url), logger: TestPostgres.logger) { _ in }
+        try await ReplicaStoreTests.replicas(3, url) { stores in
+            let claims = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for store in stores {
+                    group.addTask {
+                        try await PostgresBotStore(store: store).transaction { tx in try tx.claimUpdate(500, now: Date()) }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(claims.filter { $0 }.count == 1)
         }
     }
 

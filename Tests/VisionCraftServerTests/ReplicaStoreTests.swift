@@ -11,20 +11,22 @@ import Testing
 /// briefly, key changes heard at once, a fast 503 when the database is away, and `db copy`.
 @Suite(.enabled(if: TestPostgres.available, "needs the PostgreSQL server that make test starts"))
 struct ReplicaStoreTests {
-    /// Three replicas, 60 concurrent chat requests from one Tier 1 key (5 a second) and 60 from
-    /// a Free key (1 a second), all at the same instant: exactly 5 and 1 get through.
+    /// Three replicas, 60 concurrent chat requests from a key allowed 5 a second and 60 from one
+    /// allowed 1 a second, all at the same instant: exactly 5 and 1 get through.
     @Test func aBurstOverThreeReplicasAdmitsExactlyTheLimit() async throws {
         let url = try await TestPostgres.freshDatabase()
         let clock = ManualClock()
         try await Self.replicas(3, url) { stores in
-            let admissions = stores.map { PostgresAdmission(store: $0, policies: .defaults, clock: clock.wallClock) }
+            // Rates alone (Tier 1's cap of 4 generations at a time would depend on timing).
+            var limited = TierPolicies.defaults
+            limited.tier1.concurrency = nil
+            limited.tier2 = TierPolicy(displayName: "Tier 2", concurrency: nil,
+                                       chat: CategoryLimits(rate: RateLimit(requests: 1, seconds: 1)), image: .unlimited, gif: .unlimited)
+            let admissions = stores.map { PostgresAdmission(store: $0, policies: limited, clock: clock.wallClock) }
             let keys = PostgresKeyRepository(store: stores[0])
             let fast = try await keys.create(tier: .tier1, tierUntil: nil, label: nil, now: clock.wallClock.now()).record
             let slow = try await keys.create(tier: .tier2, tierUntil: nil, label: nil, now: clock.wallClock.now()).record
-            var limited = TierPolicies.defaults
-            limited.tier2 = TierPolicy(displayName: "Tier 2", concurrency: nil,
-                                       chat: CategoryLimits(rate: RateLimit(requests: 1, seconds: 1)), image: .unlimited, gif: .unlimited)
-            let tier2 = stores.map { PostgresAdmission(store: $0, policies: limited, clock: clock.wallClock) }
+            let tier2 = admissions
             let admitted = try await withThrowingTaskGroup(of: (Int64, Bool).self) { group in
                 for i in 0..<120 {
                     let (admission, key) = i % 2 == 0 ? (admissions[i % 3], fast) : (tier2[i % 3], slow)
@@ -163,7 +165,7 @@ struct ReplicaStoreTests {
         let url = try await TestPostgres.freshDatabase()
         try await Store.using(.postgres(url), logger: TestPostgres.logger) { store in
             let copied = try await StoreCopy.copy(from: source, to: store.shared!)
-            #expect(copied.map(\.1) == [2, 1, 1, 1, 1, 1])
+            #expect(copied.map(\.1) == [2, 1, 1, 1, 1, 1, 0])
             #expect(try await store.keys.list() == (try await sqliteKeys.list()))
             #expect(try await store.usage.summary(keyID: nil, since: nil)
                     == (try await SQLiteUsageRepository(database: source).summary(keyID: nil, since: nil)))

@@ -22,11 +22,11 @@ public protocol BotTransaction {
 
     /// Queues a reply in the outbox, to be sent once the transaction commits.
     func queue(_ action: BotAction, now: Date) throws
+    /// Moves the polling offset forward to `offset` (never back).
     func setUpdateOffset(_ offset: Int64) throws
-    /// Whether update `id` is still to be handled, deciding it for this transaction: on a shared
-    /// database the offset is locked until the transaction ends, so when replicas receive the
-    /// same update (webhooks) exactly one handles it.
-    func claimUpdate(_ id: Int64) throws -> Bool
+    /// Records update `id` as handled by this transaction; false when it was handled before (a
+    /// webhook retried, or posted to two replicas: the second waits for the first's commit).
+    func claimUpdate(_ id: Int64, now: Date) throws -> Bool
     /// Requests a key was admitted to today in a category, where the store counts them (shared
     /// limits); nil where this process does (SQLite: ask its `Admission`).
     func requestsToday(keyID: Int64, category: UsageCategory, day: Int) throws -> Int?

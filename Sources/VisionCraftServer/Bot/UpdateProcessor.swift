@@ -23,12 +23,11 @@ actor UpdateProcessor {
 
     func process(_ update: TelegramUpdate) async {
         do {
-            guard update.id >= (try await store.updateOffset()) else { return }  // handled before
             let facts = await commands.facts(for: update, store: store)
             let (commands, clock) = (commands, commands.clock)
             do {
                 try await store.transaction { tx in
-                    guard try tx.claimUpdate(update.id) else { return }  // another replica handled it
+                    guard try tx.claimUpdate(update.id, now: clock.now()) else { return }  // handled before
                     for action in try commands.handle(update, facts: facts, in: tx) { try tx.queue(action, now: clock.now()) }
                     try tx.setUpdateOffset(update.id + 1)
                 }
@@ -37,7 +36,10 @@ actor UpdateProcessor {
                 logger.error("A Telegram update could not be handled; skipped", metadata: [
                     "update_id": "\(update.id)", "error": "\(error)",
                 ])
-                try await store.transaction { tx in try tx.setUpdateOffset(update.id + 1) }
+                try await store.transaction { tx in
+                    _ = try tx.claimUpdate(update.id, now: clock.now())
+                    try tx.setUpdateOffset(update.id + 1)
+                }
             }
             keysChanged()
             outbox.wake()

@@ -115,14 +115,16 @@ public struct SQLiteBotStore: BotStore {
 
         func requestsToday(keyID: Int64, category: UsageCategory, day: Int) throws -> Int? { nil }
 
-        /// SQLite's write transactions run one at a time, so reading the offset decides.
-        func claimUpdate(_ id: Int64) throws -> Bool {
-            id >= (try Int64.fetchOne(db, sql: "SELECT value FROM bot_state WHERE name = 'update_offset'") ?? 0)
+        func claimUpdate(_ id: Int64, now: Date) throws -> Bool {
+            try db.execute(sql: "DELETE FROM bot_updates WHERE handled_at < ?", arguments: [now.timeIntervalSince1970 - 7 * 86_400])
+            try db.execute(sql: "INSERT INTO bot_updates (update_id, handled_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           arguments: [id, now.timeIntervalSince1970])
+            return db.changesCount == 1
         }
 
         func setUpdateOffset(_ offset: Int64) throws {
             try db.execute(
-                sql: "INSERT INTO bot_state (name, value) VALUES ('update_offset', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                sql: "INSERT INTO bot_state (name, value) VALUES ('update_offset', ?) ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
                 arguments: [offset])
         }
     }

@@ -117,5 +117,16 @@ enum SchemaMigrations {
             CREATE INDEX generation_leases_replica ON generation_leases(replica);
             """ + (d == .postgres ? "\n" + PostgresAdmission.functionSQL : "")
         },
+        // Telegram updates handled, by id: webhooks may come concurrently and out of order (and to
+        // any replica), so "below the offset" cannot mean "handled". Kept for a week.
+        Migration(name: "v5-bot-updates") { d in
+            """
+            CREATE TABLE bot_updates (
+                update_id \(d.bigint) PRIMARY KEY,
+                handled_at \(d.real) NOT NULL
+            );
+            CREATE INDEX bot_updates_time ON bot_updates(handled_at);
+            """
+        },
     ]
 }

@@ -17,6 +17,7 @@ public enum StoreCopy {
         ("stars_payments", ["charge_id", "user_id", "tier", "stars", "days", "paid_at", "refunded_at"]),
         ("bot_state", ["name", "value"]),
         ("bot_outbox", ["id", "action", "created_at"]),
+        ("bot_updates", ["update_id", "handled_at"]),
     ]
 
     /// Rows copied per table.

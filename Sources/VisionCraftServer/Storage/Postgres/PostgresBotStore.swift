@@ -202,7 +202,7 @@ public struct PostgresBotStore: BotStore {
         func setUpdateOffset(_ offset: Int64) throws {
             try run("""
                 INSERT INTO bot_state (name, value) VALUES ('update_offset', \(offset))
-                ON CONFLICT (name) DO UPDATE SET value = excluded.value
+                ON CONFLICT (name) DO UPDATE SET value = GREATEST(bot_state.value, excluded.value)
                 """)
         }
 
@@ -210,11 +210,12 @@ public struct PostgresBotStore: BotStore {
             try run("SELECT value FROM bot_state WHERE name = 'update_offset'").first.map { try $0.decode(Int64.self) } ?? 0
         }
 
-        func claimUpdate(_ id: Int64) throws -> Bool {
-            try run("INSERT INTO bot_state (name, value) VALUES ('update_offset', 0) ON CONFLICT (name) DO NOTHING")
-            let offset = try run("SELECT value FROM bot_state WHERE name = 'update_offset' FOR UPDATE")
-                .first.map { try $0.decode(Int64.self) } ?? 0
-            return id >= offset
+        func claimUpdate(_ id: Int64, now: Date) throws -> Bool {
+            try run("DELETE FROM bot_updates WHERE handled_at < \(now.timeIntervalSince1970 - 7 * 86_400)")
+            return try run("""
+                INSERT INTO bot_updates (update_id, handled_at) VALUES (\(id), \(now.timeIntervalSince1970))
+                ON CONFLICT DO NOTHING RETURNING update_id
+                """).count == 1
         }
 
         func requestsToday(keyID: Int64, category: UsageCategory, day: Int) throws -> Int? {
