@@ -56,9 +56,26 @@ struct ReplicaProcessTests {
             }
             #expect(statuses[perMinute] == [200: 5, 429: 55])
             #expect(statuses[perDay] == [200: 7, 403: 53])
+
+            // Free: one generation at a time. 30 streams at once over the three replicas while
+            // the admitted one runs (10 s): exactly one starts.
+            let single = try cluster.command(["keys", "create"]).trimmingCharacters(in: .newlines)
+            let streams = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<30 {
+                    let server = cluster.urls[i % 3]
+                    group.addTask {
+                        let response = try await LiveClient.streamingChat(
+                            server, key: single, ["model": "m", "messages": [["role": "user", "content": "slow"]], "stream": true])
+                        if response.status != .ok { _ = try await response.body.collect(upTo: 1 << 20) }
+                        return Int(response.status.code)
+                    }
+                }
+                return try await group.reduce(into: [Int: Int]()) { $0[$1, default: 0] += 1 }
+            }
+            #expect(streams == [200: 1, 429: 29])
             #expect(cluster.stopAll() == [0, 0, 0])
             let usage = try cluster.command(["usage"]).split(separator: "\n").dropFirst().map { $0.split(separator: "\t") }
-            #expect(usage.map { "\($0[3]) \($0[4])" } == ["60 55", "60 53"], "every request recorded: \(usage)")
+            #expect(usage.map { "\($0[3]) \($0[4])" } == ["60 55", "60 53", "30 30"], "every request recorded: \(usage)")
         }
     }
 
