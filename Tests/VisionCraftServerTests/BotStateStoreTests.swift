@@ -87,8 +87,11 @@ struct BotStateStoreTests {
         let leading = Task {
             await PostgresBotStore(store: first).whileLeader {
                 event.yield("first leads")
-                try? await Task.sleep(for: .seconds(3600))
-                event.yield(Task.isCancelled ? "first stopped" : "first slept")
+                // Runs until stopped: a stream nothing feeds ends when the task is cancelled.
+                let (running, continuation) = AsyncStream<Void>.makeStream()
+                for await _ in running {}
+                continuation.finish()
+                event.yield(Task.isCancelled ? "first stopped" : "first ended")
             }
         }
         var iterator = events.makeAsyncIterator()
