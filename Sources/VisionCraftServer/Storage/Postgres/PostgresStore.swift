@@ -8,7 +8,7 @@ import PostgresNIO
 
 /// The shared database of a multi-replica installation: a PostgresNIO connection pool to one
 /// PostgreSQL server. The pool runs for the store's lifetime (`run`); queries wait for a
-/// connection, and fail fast with `StorageUnavailable` when the server cannot be reached.
+/// connection, and fail fast with `APIError.storageUnavailable` when the server cannot be reached.
 public final class PostgresStore: Sendable {
     public let client: PostgresClient
     public let url: PostgresURL
