@@ -112,8 +112,9 @@ struct ReplicaStoreTests {
             await #expect(throws: APIError.storageUnavailable) {
                 _ = try await PostgresKeyRepository(store: store).find(hash: "x")
             }
-            // The deadline, plus slack for a machine busy with the rest of the suite: not a hang.
-            #expect(ContinuousClock.now - started < PostgresStore.requestDeadline + .seconds(3))
+            // Not a hang. (How quickly is measured on a real server, in ReplicaProcessTests: here
+            // the suite's other tests may hold the test process's few threads for seconds.)
+            #expect(ContinuousClock.now - started < .seconds(30))
         }
     }
 
@@ -123,10 +124,11 @@ struct ReplicaStoreTests {
     @Test func sslModesBehaveAsLibpqs() async throws {
         let server = try PostgresURL(TestPostgres.serverURL!)
         let ca = ProcessInfo.processInfo.environment["VISIONCRAFT_TEST_POSTGRES_CA"]!
-        func encrypted(_ query: String) async throws -> Bool {
+        func encrypted(_ query: String, deadline: Duration = .seconds(20)) async throws -> Bool {
             let url = try PostgresURL("postgres://postgres@localhost:\(server.port)/postgres?\(query)")
             return try await PostgresStore(url: url, logger: TestPostgres.logger).using { store in
-                try await store.storageCall {
+                // A generous deadline: a TLS handshake in a test process busy with other suites.
+                try await store.storageCall(deadline: deadline) {
                     var ssl = false
                     for try await value in try await store.client.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
                         .decode(Bool.self) { ssl = value }
@@ -138,7 +140,7 @@ struct ReplicaStoreTests {
         #expect(try await encrypted("sslmode=prefer"))
         #expect(try await encrypted("sslmode=verify-full&sslrootcert=\(ca)"))
         #expect(try await !encrypted("sslmode=disable"))
-        await #expect(throws: APIError.storageUnavailable) { _ = try await encrypted("sslmode=verify-full") }
+        await #expect(throws: APIError.storageUnavailable) { _ = try await encrypted("sslmode=verify-full", deadline: .seconds(3)) }
     }
 
     /// `db copy` moves keys (ids kept), usage, accounts, payments, bot state and queued replies
