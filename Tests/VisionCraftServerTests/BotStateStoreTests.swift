@@ -59,7 +59,7 @@ struct BotStateStoreTests {
     @Test(.enabled(if: TestPostgres.available, "needs the PostgreSQL server that make test starts"))
     func anUpdateSentToEveryReplicaIsHandledOnce() async throws {
         let url = try await TestPostgres.freshDatabase()
-        try await Store.using(.postgres(url), logger: TestPostgres.logger) { _ in }
+        try await Store.using(.postgres(url), requestDeadline: TestPostgres.deadline, logger: TestPostgres.logger) { _ in }
         try await ReplicaStoreTests.replicas(3, url) { stores in
             let claims = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for store in stores {
@@ -79,9 +79,9 @@ struct BotStateStoreTests {
     @Test(.enabled(if: TestPostgres.available, "needs the PostgreSQL server that make test starts"))
     func oneReplicaRunsTheBotAndAnotherTakesOverWhenItDies() async throws {
         let url = try await TestPostgres.freshDatabase()
-        try await Store.using(.postgres(url), logger: TestPostgres.logger) { _ in }
-        let first = try PostgresStore(url: url, logger: TestPostgres.logger)
-        let second = try PostgresStore(url: url, logger: TestPostgres.logger)
+        try await Store.using(.postgres(url), requestDeadline: TestPostgres.deadline, logger: TestPostgres.logger) { _ in }
+        let first = try PostgresStore(url: url, requestDeadline: TestPostgres.deadline, logger: TestPostgres.logger)
+        let second = try PostgresStore(url: url, requestDeadline: TestPostgres.deadline, logger: TestPostgres.logger)
         let (events, event) = AsyncStream<String>.makeStream()
         let pools = [Task { await first.run() }, Task { await second.run() }]
         let leading = Task {

@@ -99,7 +99,7 @@ import Testing
         // A second copy would duplicate: refused.
         try run(["db", "copy", "--to", database], expectSuccess: false)
 
-        let label = try await Store.using(.postgres(url), logger: TestPostgres.logger) { store in
+        let label = try await Store.using(.postgres(url), requestDeadline: TestPostgres.deadline, logger: TestPostgres.logger) { store in
             try await KeyAuthenticator(repository: store.keys).authenticate(key).label
         }
         #expect(label == "moved")

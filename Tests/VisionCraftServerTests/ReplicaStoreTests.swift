@@ -124,10 +124,9 @@ struct ReplicaStoreTests {
     @Test func sslModesBehaveAsLibpqs() async throws {
         let server = try PostgresURL(TestPostgres.serverURL!)
         let ca = ProcessInfo.processInfo.environment["VISIONCRAFT_TEST_POSTGRES_CA"]!
-        func encrypted(_ query: String, deadline: Duration = .seconds(20)) async throws -> Bool {
+        func encrypted(_ query: String, deadline: Duration = TestPostgres.deadline) async throws -> Bool {
             let url = try PostgresURL("postgres://postgres@localhost:\(server.port)/postgres?\(query)")
             return try await PostgresStore(url: url, logger: TestPostgres.logger).using { store in
-                // A generous deadline: a TLS handshake in a test process busy with other suites.
                 try await store.storageCall(deadline: deadline) {
                     var ssl = false
                     for try await value in try await store.client.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
@@ -165,7 +164,7 @@ struct ReplicaStoreTests {
             try tx.queue(.message(chatID: -42, text: "héllo"), now: now)
         }
         let url = try await TestPostgres.freshDatabase()
-        try await Store.using(.postgres(url), logger: TestPostgres.logger) { store in
+        try await Store.using(.postgres(url), requestDeadline: TestPostgres.deadline, logger: TestPostgres.logger) { store in
             let copied = try await StoreCopy.copy(from: source, to: store.shared!)
             #expect(copied.map(\.1) == [2, 1, 1, 1, 1, 1, 0])
             #expect(try await store.keys.list() == (try await sqliteKeys.list()))
@@ -188,11 +187,11 @@ struct ReplicaStoreTests {
     static func replicas<Value: Sendable>(
         _ count: Int, _ url: PostgresURL, _ body: ([PostgresStore]) async throws -> Value
     ) async throws -> Value {
-        let stores = try (0..<count).map { _ in try PostgresStore(url: url, logger: TestPostgres.logger) }
+        let stores = try (0..<count).map { _ in try PostgresStore(url: url, requestDeadline: TestPostgres.deadline, logger: TestPostgres.logger) }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             for store in stores { group.addTask { await store.run() } }
             defer { group.cancelAll() }
-            try await Store.using(.postgres(url), logger: TestPostgres.logger) { _ in }  // migrated
+            try await Store.using(.postgres(url), requestDeadline: TestPostgres.deadline, logger: TestPostgres.logger) { _ in }  // migrated
             return try await body(stores)
         }
     }

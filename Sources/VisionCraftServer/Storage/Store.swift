@@ -39,7 +39,8 @@ public enum Store: Sendable {
     /// `connections`: the PostgreSQL pool's size (one is the key-change listener's, one the bot
     /// leader's; fewer than 16 kept tail latency lower on two cores, docs/benchmarks.md).
     public static func using<Value: Sendable>(
-        _ location: DatabaseLocation, connections: Int = 8, logger: Logger, _ body: (Store) async throws -> Value
+        _ location: DatabaseLocation, connections: Int = 8, requestDeadline: Duration = .seconds(2), logger: Logger,
+        _ body: (Store) async throws -> Value
     ) async throws -> Value {
         switch location {
         case .sqlite(let path):
@@ -47,7 +48,8 @@ public enum Store: Sendable {
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             return try await body(.sqlite(try SQLiteDatabase.open(path: path)))
         case .postgres(let url):
-            return try await PostgresStore(url: url, maximumConnections: max(3, connections), logger: logger).using { store in
+            return try await PostgresStore(
+                url: url, maximumConnections: max(3, connections), requestDeadline: requestDeadline, logger: logger).using { store in
                 do {
                     try await store.storageCall(deadline: .seconds(30)) { try await PostgresMigrator.migrate(store) }
                 } catch let error as APIError where error == .storageUnavailable {

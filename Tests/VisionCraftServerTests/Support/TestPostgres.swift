@@ -9,6 +9,10 @@ import Testing
 enum TestPostgres {
     static let serverURL = ProcessInfo.processInfo.environment["VISIONCRAFT_TEST_POSTGRES_URL"]
     static var available: Bool { serverURL != nil }
+    /// The tests' stores wait this long for the database before calling it away: the suites run
+    /// side by side, and a busy test process can hold its few threads for seconds (the servers'
+    /// 2 s is checked on real processes, in ReplicaProcessTests).
+    static let deadline: Duration = .seconds(60)
 
     static var logger: Logger {
         var logger = Logger(label: "visioncraft-test-postgres")
@@ -20,7 +24,7 @@ enum TestPostgres {
     static func freshDatabase() async throws -> PostgresURL {
         var url = try PostgresURL(serverURL!)
         let name = "vc_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await PostgresStore(url: url, logger: logger).using { admin in
+        try await PostgresStore(url: url, requestDeadline: deadline, logger: logger).using { admin in
             try await admin.client.query("CREATE DATABASE \(unescaped: name)")
         }
         url.database = name
@@ -42,7 +46,9 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .sqlite:
             return try await body(.sqlite(try SQLiteDatabase.inMemory()))
         case .postgres:
-            return try await Store.using(.postgres(try await TestPostgres.freshDatabase()), logger: TestPostgres.logger, body)
+            return try await Store.using(
+                .postgres(try await TestPostgres.freshDatabase()), requestDeadline: TestPostgres.deadline,
+                logger: TestPostgres.logger, body)
         }
     }
 }

@@ -13,10 +13,15 @@ public final class PostgresStore: Sendable {
     public let client: PostgresClient
     public let url: PostgresURL
     let logger: Logger
+    /// How long a request waits for the database before it is answered 503.
+    let requestDeadline: Duration
 
-    public init(url: PostgresURL, maximumConnections: Int = 8, logger: Logger) throws {
+    /// `requestDeadline`: 2 s for a server; tests whose process other suites keep busy give
+    /// their stores longer, so a starved thread is not mistaken for a database outage.
+    public init(url: PostgresURL, maximumConnections: Int = 8, requestDeadline: Duration = .seconds(2), logger: Logger) throws {
         self.url = url
         self.logger = logger
+        self.requestDeadline = requestDeadline
         var configuration: PostgresClient.Configuration
         if let socket = url.socketDirectory {
             configuration = PostgresClient.Configuration(
@@ -75,17 +80,14 @@ public final class PostgresStore: Sendable {
 }
 
 extension PostgresStore {
-    /// How long a request waits for the database before it is answered 503.
-    static let requestDeadline: Duration = .seconds(2)
-
     /// Runs `body` against the pool; a database that cannot be reached within `deadline`
     /// (connecting, or a connection lost mid-query) becomes `APIError.storageUnavailable`. Errors
     /// the server reports about a statement stay as they are: those are bugs, not outages.
     func storageCall<Value: Sendable>(
-        deadline: Duration = requestDeadline, _ body: @escaping @Sendable () async throws -> Value
+        deadline: Duration? = nil, _ body: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
         do {
-            return try await Self.racing(deadline: deadline, body)
+            return try await Self.racing(deadline: deadline ?? requestDeadline, body)
         } catch let error as PSQLError where error.code == .server {
             logger.error("Database statement failed", metadata: ["error": "\(String(reflecting: error))"])
             throw error
@@ -147,7 +149,7 @@ extension PostgresStore {
 
     /// `body` in one transaction on one connection, under `storageCall`'s rules.
     func transaction<Value: Sendable>(
-        deadline: Duration = requestDeadline, _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+        deadline: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) async throws -> Value {
         try await storageCall(deadline: deadline) { try await self.inTransaction(body) }
     }
