@@ -66,12 +66,8 @@ public final class Admission: AdmissionControl {
         self.clock = clock
     }
 
-    public func admit(_ key: APIKeyRecord, category: UsageCategory) throws -> AdmissionPermit {
-        try admitNow(key, category: category)
-    }
-
-    /// The same, without suspending: the decision is a locked update of memory.
-    public func admitNow(_ key: APIKeyRecord, category: UsageCategory) throws(APIError) -> AdmissionPermit {
+    /// Without suspending: the decision is a locked update of memory.
+    public func admit(_ key: APIKeyRecord, category: UsageCategory) throws(APIError) -> AdmissionPermit {
         let now = clock.now()
         let policy = policies[key.effectiveTier(at: now)]
         let decision = state.withLockedValue { $0.admit(keyID: key.id, policy: policy, category: category, now: now) }

@@ -63,21 +63,6 @@ public final class PostgresAdmission: AdmissionControl {
         throw refusal.error(policy: policy, category: category)
     }
 
-    /// Requests counted today for a key, across every replica.
-    public func spentToday(keyID: Int64, category: UsageCategory) async throws -> Int {
-        let day = AdmissionStateMachine.dayIndex(clock.now())
-        let store = store
-        return try await store.storageCall {
-            var count = 0
-            for try await value in try await store.client.query(
-                "SELECT day_count FROM limit_counters WHERE key_id = \(keyID) AND category = \(category.rawValue) AND day = \(day)"
-            ).decode(Int.self) {
-                count = value
-            }
-            return count
-        }
-    }
-
     /// Extends this replica's leases; run every third of the lease time.
     func renewLeases() async throws {
         let (replica, until, store) = (replica, clock.now().timeIntervalSince1970 + leaseSeconds, store)
