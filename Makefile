@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image bench-gif bench-replicas clean
+.PHONY: serve build test test-deps screenshots model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image bench-gif bench-replicas clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve: model
@@ -23,6 +23,14 @@ test: test-deps model
 	@# The kernels again on each lower instruction-set path (portable, AVX2), chosen the way the
 	@# server chooses, so the paths this machine would not pick are tested end to end too.
 	for level in 0 1; do LLMK_ISA=$$level $(SWIFT) test --skip-build --filter 'KernelTests|TinyModelReferenceTests|FloatGemmTests|BF16GemmTests'; done
+	@# The pages in headless Chromium and the API against /openapi.json with schemathesis, on a
+	@# real server (installs chromium, chromium-driver, Selenium and schemathesis when missing).
+	bash Tests/web/run.sh
+
+## The web tests alone, saving each page's screenshot into docs/screenshots (shown in the README).
+screenshots: model
+	$(SWIFT) build
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots bash Tests/web/run.sh
 
 test-deps:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/sdk/requirements.txt

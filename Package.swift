@@ -92,7 +92,9 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            // The web pages (HTML, CSS, JavaScript modules), served by the binary itself.
+            resources: [.copy("WebAssets")]
         ),
         .executableTarget(
             name: "visioncraft",

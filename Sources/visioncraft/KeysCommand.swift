@@ -113,8 +113,7 @@ func resolve(_ reference: String, in repository: any KeyRepository) async throws
 }
 
 func parseDate(_ text: String) throws -> Date {
-    if let date = try? Date(text, strategy: .iso8601) { return date }
-    if let date = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return date }
+    if let date = DateText.parse(text) { return date }
     throw ValidationError("'\(text)' is not a date; use YYYY-MM-DD or ISO 8601 such as 2026-12-31T12:00:00Z.")
 }
 

@@ -35,6 +35,37 @@ struct SharedStoreTests {
         }
     }
 
+    /// What the dashboards read: requests per UTC day (only the key asked for, only since the day
+    /// asked for), and a key's latest requests newest first.
+    @Test(arguments: StoreKind.available)
+    func usageIsReadPerDayAndLatestFirst(_ kind: StoreKind) async throws {
+        try await kind.with { store in
+            let dayStart = Date(timeIntervalSince1970: 1_767_225_600)
+            let key = try await store.keys.create(tier: .free, tierUntil: nil, label: nil, now: dayStart).record
+            let other = try await store.keys.create(tier: .free, tierUntil: nil, label: nil, now: dayStart).record
+            func record(_ key: APIKeyRecord, _ category: UsageCategory, _ model: String, status: Int, at offset: Double,
+                        counts: Bool = true) -> UsageRecord {
+                UsageRecord(keyID: key.id, category: category, model: model, promptTokens: 2, completionTokens: 7,
+                            status: status, durationMilliseconds: 40, createdAt: dayStart.addingTimeInterval(offset),
+                            countsTowardQuota: counts)
+            }
+            try await store.usage.insert([
+                record(key, .chat, "a", status: 200, at: 10), record(key, .chat, "a", status: 500, at: 20),
+                record(key, .chat, "a", status: 429, at: 30, counts: false), record(key, .image, "b", status: 200, at: 40),
+                record(key, .chat, "a", status: 200, at: -10), record(key, .chat, "a", status: 200, at: -86_400 - 10),
+                record(other, .chat, "a", status: 200, at: 50),
+            ])
+            let rows = try await store.usage.daily(keyID: key.id, since: dayStart.addingTimeInterval(-86_400))
+            #expect(rows.map { "\(UsageJSON.day($0.day)) \($0.category.rawValue) \($0.model) \($0.requests) \($0.counted) \($0.failed)" }
+                == ["2025-12-31 chat a 1 1 0", "2026-01-01 chat a 3 2 2", "2026-01-01 image b 1 1 0"])
+            #expect(rows[1].promptTokens == 6 && rows[1].completionTokens == 21)
+            #expect(try await store.usage.daily(keyID: nil, since: dayStart).map(\.requests).reduce(0, +) == 5)
+            let recent = try await store.usage.recent(keyID: key.id, limit: 3)
+            #expect(recent.map(\.status) == [200, 429, 500] && recent[0].category == .image && recent[0].model == "b")
+            #expect(recent[0].createdAt == dayStart.addingTimeInterval(40) && recent[1].countsTowardQuota == false)
+        }
+    }
+
     @Test(arguments: StoreKind.available)
     func usageIsWrittenInBatchesAndSummarised(_ kind: StoreKind) async throws {
         try await kind.with { store in

@@ -24,6 +24,14 @@ struct UsageBufferTests {
         func summary(keyID: Int64?, since: Date?) async throws -> [UsageSummaryRow] {
             try await base.summary(keyID: keyID, since: since)
         }
+
+        func daily(keyID: Int64?, since: Date) async throws -> [UsageDayRow] {
+            try await base.daily(keyID: keyID, since: since)
+        }
+
+        func recent(keyID: Int64, limit: Int) async throws -> [UsageRecord] {
+            try await base.recent(keyID: keyID, limit: limit)
+        }
     }
 
     @Test func recordsWaitForTheDatabaseAndOverflowIsCounted() async throws {

@@ -19,6 +19,10 @@ public struct AppServices: Sendable {
     public let logger: Logger
     /// The Telegram bot, when the configuration has one.
     public let bot: TelegramBot?
+    /// The bot's accounts and payments, for the operator console (with or without a bot running).
+    let botStore: (any BotStore)?
+    /// The operator console's sign-in, when `VISIONCRAFT_ADMIN_TOKEN` is set.
+    let adminSessions: AdminSessions?
     let httpClients: [HTTPClient]
     let loopLocalClients: [LoopLocalHTTPClient]
     /// What keeps this replica in step with the others on a shared database.
@@ -79,6 +83,15 @@ public struct AppServices: Sendable {
             bot = TelegramBot(settings: settings, client: client, processor: processor, outbox: outbox, store: botStore,
                               status: BotStatus(metrics: metrics), logger: logger)
         }
+        var adminSessions: AdminSessions?
+        if let token = environment["VISIONCRAFT_ADMIN_TOKEN"], !token.isEmpty {
+            guard token.count >= AdminSessions.minimumTokenLength else {
+                throw ConfigurationError(
+                    "VISIONCRAFT_ADMIN_TOKEN must be at least \(AdminSessions.minimumTokenLength) characters "
+                        + "(try: openssl rand -hex 24)")
+            }
+            adminSessions = AdminSessions(adminToken: token)
+        }
         return AppServices(
             configuration: configuration, keys: cachedKeys, usageRepository: usageRepository,
             authenticator: KeyAuthenticator(repository: cachedKeys), admission: admission,
@@ -86,7 +99,7 @@ public struct AppServices: Sendable {
             registry: registry,
             metrics: metrics,
             unauthenticatedBodies: UnauthenticatedBodyBudget(capacity: configuration.unauthenticatedBodyBytes),
-            clock: clock, logger: logger, bot: bot, httpClients: httpClients,
+            clock: clock, logger: logger, bot: bot, botStore: botStore, adminSessions: adminSessions, httpClients: httpClients,
             loopLocalClients: Array(builder.loopLocalClients.values), replicaServices: replicaServices,
             databaseReachable: { await shared?.isReachable() ?? true })
     }

@@ -38,6 +38,8 @@ public protocol BotStore: Sendable {
     func account(userID: Int64) async throws -> TelegramAccount?
     func accountsWithKeys() async throws -> [TelegramAccount]
     func payment(chargeID: String) async throws -> StarsPayment?
+    /// The latest payments, newest first (the operator console's list).
+    func recentPayments(limit: Int) async throws -> [StarsPayment]
     /// The first update id not yet handled.
     func updateOffset() async throws -> Int64
     /// Runs `body` as one transaction (see `BotTransaction`).

@@ -96,9 +96,12 @@ extension APIError {
         .init(status: .notFound, message: "Unknown path: \(path)", type: "invalid_request_error", code: "not_found")
     }
 
-    public static func methodNotAllowed() -> APIError {
-        .init(status: .methodNotAllowed, message: "This method is not allowed on this path.",
-              type: "invalid_request_error", code: "method_not_allowed")
+    /// `allow`: the methods the path does answer (RFC 9110 requires them in `Allow`).
+    public static func methodNotAllowed(allow: [String] = []) -> APIError {
+        .init(status: .methodNotAllowed,
+              message: "This method is not allowed on this path" + (allow.isEmpty ? "." : "; use \(allow.joined(separator: " or "))."),
+              type: "invalid_request_error", code: "method_not_allowed",
+              headers: allow.isEmpty ? [:] : [.allow: allow.joined(separator: ", ")])
     }
 
     public static func backendFailed(_ message: String) -> APIError {

@@ -24,7 +24,9 @@ struct KeyedRequestReader: Sendable {
                 throw error.closingConnection()
             }
             var unbounded: UnauthenticatedBodyBudget.Reservation?
-            return (try await Self.parse(collect(&request, declared: declared, reservation: &unbounded)), key)
+            let json = try await Self.parse(collect(&request, declared: declared, reservation: &unbounded))
+            try Self.checkTokenField(json)
+            return (json, key)
         }
         var reservation: UnauthenticatedBodyBudget.Reservation? = .init(budget: unauthenticatedBodies)
         defer { reservation?.release() }
@@ -33,6 +35,7 @@ struct KeyedRequestReader: Sendable {
         // than every request getting part of its body and none finishing.
         if let declared, reservation?.cover(declared) == false { throw APIError.busyReadingBodies }
         let json = try await Self.parse(try await collect(&request, declared: declared, reservation: &reservation))
+        try Self.checkTokenField(json)
         return (json, try await authenticator.authenticate(json["token"]?.stringValue))
     }
 
@@ -68,6 +71,16 @@ struct KeyedRequestReader: Sendable {
             return try await HeavyWork.run { try JSONValue.parse(buffer.readableBytesView) }
         } catch {
             throw APIError.invalidJSON("it could not be parsed.")
+        }
+    }
+
+    /// A `token` that is not a string is a mistake worth naming, even when the header carries
+    /// the key (then the field is not read, but the document says what it must be).
+    static func checkTokenField(_ json: JSONValue) throws(APIError) {
+        guard let token = json["token"] else { return }
+        switch token {
+        case .string, .null: return
+        default: throw APIError.invalidParameter("token", "'token' must be a string (the API key).")
         }
     }
 

@@ -23,6 +23,13 @@ public struct SQLiteBotStore: BotStore {
         try await database.writer.read { db in try Self.payment(db, chargeID: chargeID) }
     }
 
+    public func recentPayments(limit: Int) async throws -> [StarsPayment] {
+        try await database.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM stars_payments ORDER BY paid_at DESC, charge_id LIMIT ?",
+                             arguments: [limit]).map(Self.payment)
+        }
+    }
+
     public func updateOffset() async throws -> Int64 {
         try await database.writer.read { db in
             try Int64.fetchOne(db, sql: "SELECT value FROM bot_state WHERE name = 'update_offset'") ?? 0

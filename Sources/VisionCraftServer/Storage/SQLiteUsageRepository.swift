@@ -80,4 +80,48 @@ public struct SQLiteUsageRepository: UsageRepository {
             }
         }
     }
+
+    public func daily(keyID: Int64?, since: Date) async throws -> [UsageDayRow] {
+        try await database.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT CAST(created_at / 86400 AS INTEGER) AS day, key_id, category, model, COUNT(*) AS requests,
+                           SUM(counts_toward_quota) AS counted, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS failed,
+                           SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens
+                    FROM usage_events
+                    WHERE created_at >= ? AND (? IS NULL OR key_id = ?)
+                    GROUP BY day, key_id, category, model ORDER BY day, key_id, category, model
+                    """,
+                arguments: [since.timeIntervalSince1970, keyID, keyID]
+            ).compactMap { row in
+                guard let category = UsageCategory(rawValue: row["category"]) else { return nil }
+                return UsageDayRow(
+                    day: Date(timeIntervalSince1970: Double(row["day"] as Int64) * 86_400), keyID: row["key_id"],
+                    category: category, model: row["model"], requests: row["requests"], counted: row["counted"],
+                    failed: row["failed"], promptTokens: row["prompt_tokens"], completionTokens: row["completion_tokens"])
+            }
+        }
+    }
+
+    public func recent(keyID: Int64, limit: Int) async throws -> [UsageRecord] {
+        try await database.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT category, model, prompt_tokens, completion_tokens, status, duration_ms, counts_toward_quota,
+                           created_at
+                    FROM usage_events WHERE key_id = ? ORDER BY created_at DESC, id DESC LIMIT ?
+                    """,
+                arguments: [keyID, limit]
+            ).compactMap { row in
+                guard let category = UsageCategory(rawValue: row["category"]) else { return nil }
+                return UsageRecord(
+                    keyID: keyID, category: category, model: row["model"], promptTokens: row["prompt_tokens"],
+                    completionTokens: row["completion_tokens"], status: row["status"],
+                    durationMilliseconds: row["duration_ms"],
+                    createdAt: Date(timeIntervalSince1970: row["created_at"]), countsTowardQuota: row["counts_toward_quota"])
+            }
+        }
+    }
 }

@@ -45,8 +45,26 @@ public struct UsageSummaryRow: Sendable, Equatable {
     public var averageMilliseconds: Int
 }
 
+/// One UTC day's requests of one key in one category on one model (the dashboards' charts).
+public struct UsageDayRow: Sendable, Equatable {
+    public var day: Date
+    public var keyID: Int64
+    public var category: UsageCategory
+    public var model: String
+    public var requests: Int
+    /// Of those, the ones that spent quota.
+    public var counted: Int
+    public var failed: Int
+    public var promptTokens: Int
+    public var completionTokens: Int
+}
+
 public protocol UsageRepository: Sendable {
     func insert(_ records: [UsageRecord]) async throws
     func quotaCounts(dayStart: Date, monthStart: Date) async throws -> [QuotaCount]
     func summary(keyID: Int64?, since: Date?) async throws -> [UsageSummaryRow]
+    /// Requests per UTC day since `since` (a day's start), of one key or of all.
+    func daily(keyID: Int64?, since: Date) async throws -> [UsageDayRow]
+    /// One key's latest requests, newest first.
+    func recent(keyID: Int64, limit: Int) async throws -> [UsageRecord]
 }

@@ -27,6 +27,10 @@ public struct PostgresBotStore: BotStore {
         try await inTransaction { tx in try tx.payment(chargeID: chargeID) }
     }
 
+    public func recentPayments(limit: Int) async throws -> [StarsPayment] {
+        try await inTransaction { tx in try tx.recentPayments(limit: limit) }
+    }
+
     public func updateOffset() async throws -> Int64 {
         try await inTransaction { tx in try tx.updateOffset() }
     }
@@ -166,6 +170,11 @@ public struct PostgresBotStore: BotStore {
 
         func payments(userID: Int64) throws -> [StarsPayment] {
             try run("SELECT \(unescaped: Self.paymentColumns) FROM stars_payments WHERE user_id = \(userID) ORDER BY paid_at, charge_id")
+                .map(Self.payment)
+        }
+
+        func recentPayments(limit: Int) throws -> [StarsPayment] {
+            try run("SELECT \(unescaped: Self.paymentColumns) FROM stars_payments ORDER BY paid_at DESC, charge_id LIMIT \(limit)")
                 .map(Self.payment)
         }
 

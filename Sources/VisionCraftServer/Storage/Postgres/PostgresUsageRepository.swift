@@ -66,4 +66,45 @@ public struct PostgresUsageRepository: UsageRepository {
             return rows
         }
     }
+
+    public func daily(keyID: Int64?, since: Date) async throws -> [UsageDayRow] {
+        try await store.storageCall {
+            var rows: [UsageDayRow] = []
+            let result = try await store.client.query("""
+                SELECT FLOOR(created_at / 86400)::bigint AS day, key_id, category, model, COUNT(*)::bigint,
+                       SUM(counts_toward_quota)::bigint, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END)::bigint,
+                       SUM(prompt_tokens)::bigint, SUM(completion_tokens)::bigint
+                FROM usage_events
+                WHERE created_at >= \(since.timeIntervalSince1970) AND (\(keyID)::bigint IS NULL OR key_id = \(keyID))
+                GROUP BY day, key_id, category, model ORDER BY day, key_id, category, model
+                """, logger: store.logger)
+            for try await row in result.decode((Int64, Int64, String, String, Int, Int, Int, Int, Int).self) {
+                guard let category = UsageCategory(rawValue: row.2) else { continue }
+                rows.append(UsageDayRow(
+                    day: Date(timeIntervalSince1970: Double(row.0) * 86_400), keyID: row.1, category: category,
+                    model: row.3, requests: row.4, counted: row.5, failed: row.6, promptTokens: row.7,
+                    completionTokens: row.8))
+            }
+            return rows
+        }
+    }
+
+    public func recent(keyID: Int64, limit: Int) async throws -> [UsageRecord] {
+        try await store.storageCall {
+            var records: [UsageRecord] = []
+            let result = try await store.client.query("""
+                SELECT category, model, prompt_tokens, completion_tokens, status, duration_ms, counts_toward_quota,
+                       created_at
+                FROM usage_events WHERE key_id = \(keyID) ORDER BY created_at DESC, id DESC LIMIT \(limit)
+                """, logger: store.logger)
+            for try await row in result.decode((String, String, Int, Int, Int, Int, Int, Double).self) {
+                guard let category = UsageCategory(rawValue: row.0) else { continue }
+                records.append(UsageRecord(
+                    keyID: keyID, category: category, model: row.1, promptTokens: row.2, completionTokens: row.3,
+                    status: row.4, durationMilliseconds: row.5, createdAt: Date(timeIntervalSince1970: row.7),
+                    countsTowardQuota: row.6 != 0))
+            }
+            return records
+        }
+    }
 }
