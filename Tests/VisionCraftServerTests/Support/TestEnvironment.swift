@@ -26,7 +26,8 @@ final class TestEnvironment: Sendable {
 
     static func make(
         configuration: ServerConfiguration = ServerConfiguration(), environment: [String: String] = [:],
-        database: SQLiteDatabase? = nil, clock: ManualClock = ManualClock(), modelsDirectory: String? = nil
+        database: SQLiteDatabase? = nil, clock: ManualClock = ManualClock(), modelsDirectory: String? = nil,
+        botStore: Bool = false
     ) async throws -> TestEnvironment {
         let database = try database ?? SQLiteDatabase.inMemory()
         var logger = Logger(label: "visioncraft-test")
@@ -34,7 +35,8 @@ final class TestEnvironment: Sendable {
         let services = try await AppServices.make(
             configuration: configuration, keys: SQLiteKeyRepository(database: database),
             usageRepository: SQLiteUsageRepository(database: database), environment: environment,
-            modelsDirectory: modelsDirectory, clock: clock.wallClock, logger: logger)
+            modelsDirectory: modelsDirectory, botStore: botStore ? SQLiteBotStore(database: database) : nil,
+            clock: clock.wallClock, logger: logger)
         return TestEnvironment(services: services, clock: clock, database: database)
     }
 
