@@ -108,3 +108,15 @@ import Testing
         #expect(methods.allowed(path: "/v1/models/a/b") == nil)
     }
 }
+
+@Suite struct WebAssetsTests {
+    @Test func everyPageIsRenderedFromItsTemplate() throws {
+        let assets = WebAssets.bundled
+        for page in WebController.pages.values {
+            let html = try #require(assets[page].map { String(decoding: $0.bytes, as: UTF8.self) }, "\(page)")
+            #expect(html.hasPrefix("<!doctype html>") && html.contains("<nav aria-label=\"Pages\">"))
+            #expect(!html.contains("{{") && !html.contains("}}"))
+        }
+        #expect(assets["layout.mustache"] == nil && assets["js/common.js"] != nil)
+    }
+}
