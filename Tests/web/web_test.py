@@ -16,11 +16,10 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 import unittest
 import urllib.request
 from pathlib import Path
@@ -62,28 +61,24 @@ class Server:
             link.symlink_to(target)
         config = self.data / "config.json"
         config.write_text(json.dumps({"server": {"image_threads": 1, "image_precision": "float32", **(settings or {})}}))
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(self.data / "server.log", "wb")
         self.process = subprocess.Popen(
-            [str(BINARY), "serve", "--data-dir", str(self.data), "--port", str(self.port), "--config", str(config)],
-            env={**os.environ, "VISIONCRAFT_ADMIN_TOKEN": ADMIN_TOKEN}, stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_until_ready()
+            [str(BINARY), "serve", "--data-dir", str(self.data), "--port", "0", "--config", str(config)],
+            env={**os.environ, "VISIONCRAFT_ADMIN_TOKEN": ADMIN_TOKEN}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.listening = threading.Event()
+        threading.Thread(target=self.read_log, daemon=True).start()
+        # The server says where it listens (port 0: the system picks a free one) once it does.
+        if not self.listening.wait(WAIT):
+            raise RuntimeError(f"the server did not start: {(self.data / 'server.log').read_text()[-2000:]}")
+        self.url = f"http://127.0.0.1:{self.port}"
 
-    def wait_until_ready(self):
-        # The server prints nothing we could wait on before it listens; readiness is its answer.
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited: {(self.data / 'server.log').read_text()[-2000:]}")
-            try:
-                if request(self.url + "/health/ready")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not become ready")
+    def read_log(self):
+        for line in self.process.stdout:
+            self.log.write(line)
+            self.log.flush()
+            if not self.listening.is_set() and b"listening on " in line:
+                self.port = int(line.rsplit(b":", 1)[1])
+                self.listening.set()
 
     def cli(self, *arguments):
         return subprocess.run([str(BINARY), *arguments, "--data-dir", str(self.data)], check=True,
@@ -92,7 +87,6 @@ class Server:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=60)
-        self.log.close()
         shutil.rmtree(self.data, ignore_errors=True)
 
 
@@ -289,15 +283,20 @@ class WebTests(unittest.TestCase):
         self.assertEqual(self.console_errors(), [])
 
     def test_30_dashboard_matches_the_cli(self):
-        # Usage is written a moment after each answer; wait for the three requests to be there.
-        deadline = time.monotonic() + WAIT
-        while sum(requests for requests, _, _ in usage_by_category(server, self.key_id).values()) < 3:
-            self.assertLess(time.monotonic(), deadline, "usage never recorded")
-            time.sleep(0.1)
+        self.open_page("/me")
+
+        # Usage is written a moment after each answer: the page is asked again until it shows all
+        # three requests (the chat, the image and the GIF of the tests before).
+        def shows_three_requests(driver):
+            shown = driver.find_elements(By.CSS_SELECTOR, "#recent tbody tr")
+            if len(shown) < 3:
+                driver.find_element(By.CSS_SELECTOR, "#key-form button[type=submit]").click()
+            return len(shown) == 3
+
+        self.wait(shows_three_requests)
+        self.wait(lambda driver: driver.find_element(By.ID, "dashboard").is_displayed())
         expected = usage_by_category(server, self.key_id)
         self.assertEqual({category: row[0] for category, row in expected.items()}, {"chat": 1, "image": 1, "gif": 1})
-        self.open_page("/me")
-        self.wait(lambda driver: driver.find_element(By.ID, "dashboard").is_displayed())
         for category, (requests, prompt_tokens, completion_tokens) in expected.items():
             shown = browser.find_element(By.CSS_SELECTOR, f'#totals .requests[data-category="{category}"]')
             self.assertEqual(int(shown.text), requests, category)
