@@ -121,6 +121,7 @@ import Testing
             let usage = try await client.execute(uri: "/admin/api/usage?days=30", method: .get, headers: [.cookie: session.cookie]).json
             #expect(usage["by_key"].array?.map { $0["totals"]["requests"].int } == [2, 1])
             #expect(usage["by_key"][0]["chat"]["requests"].int == 2 && usage["by_key"][1]["image"]["requests"].int == 1)
+            #expect(usage["by_key"][0]["days"].array?.suffix(3).map { $0["chat"]["requests"].int } == [1, 0, 1])
             #expect(usage["by_model"].array?.map { $0["model"].string } == ["sd", "smol"])
             #expect(usage["by_model"][1]["days"].array?.count == 30)
             #expect(usage["by_model"][1]["days"].array?.last?["chat"]["requests"].int == 1)

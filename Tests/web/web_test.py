@@ -378,6 +378,11 @@ class WebTests(unittest.TestCase):
                                   {"Authorization": f"Bearer {created}"})
         self.assertEqual(status, 200, body)
         self.screenshot("admin", height=1600)
+        # Usage over time per model and, switched, per key (the browser key's three requests).
+        self.assertIn("per model", browser.find_element(By.CSS_SELECTOR, "#usage-chart svg").get_attribute("aria-label"))
+        Select(browser.find_element(By.ID, "usage-by")).select_by_value("key")
+        self.wait(lambda driver: "per key" in driver.find_element(By.CSS_SELECTOR, "#usage-chart svg").get_attribute("aria-label"))
+        self.assertIn("browser", browser.find_element(By.ID, "usage-chart").text)
 
         key_id = next(line.split("\t")[0] for line in server.cli("keys", "list").splitlines() if label in line)
         browser.find_element(By.CSS_SELECTOR, f'[data-action="revoke"][data-key="{key_id}"]').click()

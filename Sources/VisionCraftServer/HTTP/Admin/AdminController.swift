@@ -117,6 +117,7 @@ struct AdminController: Sendable {
             var entry: [String: JSONValue] = [
                 "key_id": .integer(id), "prefix": .string(keysByID[id]?.prefix ?? ""),
                 "label": keysByID[id]?.label.map(JSONValue.string) ?? .null, "totals": UsageJSON.totals(rows),
+                "days": UsageJSON.days(rows, since: since, today: today),
             ]
             for category in UsageCategory.allCases {
                 entry[category.rawValue] = UsageJSON.totals(rows.lazy.filter { $0.category == category })

@@ -123,17 +123,22 @@ document.getElementById("create-form").addEventListener("submit", async (event) 
 // MARK: Usage and Telegram
 
 document.getElementById("usage-days").addEventListener("change", loadUsage);
+document.getElementById("usage-by").addEventListener("change", loadUsage);
 
 async function loadUsage() {
   const days = document.getElementById("usage-days").value;
+  const byKey = document.getElementById("usage-by").value === "key";
   const usage = await callJSON(`/admin/api/usage?days=${days}`);
-  const labels = usage.by_model[0]?.days.map((d) => d.date) ?? [];
-  const series = usage.by_model.slice(0, 6).map((model, index) => ({
-    name: model.model, className: `series-${index}`,
-    values: model.days.map((d) => d.chat.requests + d.image.requests + d.gif.requests),
+  // The six busiest models or keys, one bar each per day.
+  const rows = [...(byKey ? usage.by_key : usage.by_model)]
+    .sort((a, b) => b.totals.requests - a.totals.requests).slice(0, 6);
+  const labels = rows[0]?.days.map((d) => d.date) ?? [];
+  const series = rows.map((row, index) => ({
+    name: byKey ? `${row.key_id} · ${row.label ?? row.prefix}` : row.model || "(none)", className: `series-${index}`,
+    values: row.days.map((d) => d.chat.requests + d.image.requests + d.gif.requests),
   }));
   document.getElementById("usage-chart").replaceChildren(labels.length
-    ? barChart(labels, series, { title: "Requests per day per model" })
+    ? barChart(labels, series, { title: `Requests per day per ${byKey ? "key" : "model"}` })
     : el("p", { class: "muted", text: "No requests in this period." }));
   fillTable(document.getElementById("usage-keys"), usage.by_key.map((row) => [
     `${row.key_id} · ${row.prefix}…`, row.label ?? "", row.chat.requests, row.image.requests, row.gif.requests,
