@@ -14,13 +14,18 @@ import Testing
         ["role": "user", "content": "Write a haiku about the sea."],
     ] }
 
-    static func environment() async throws -> TestEnvironment {
+    static func environment(productOrder: ProductOrder? = nil) async throws -> TestEnvironment {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let database = try SQLiteDatabase.inMemory()
         let clock = ManualClock()
+        var configuration = ServerConfiguration()
+        if let productOrder {
+            configuration.server = ServerConfiguration.ServerSection()
+            configuration.server?.engineProductOrder = productOrder
+        }
         let services = try await AppServices.make(
-            configuration: ServerConfiguration(), keys: SQLiteKeyRepository(database: database),
+            configuration: configuration, keys: SQLiteKeyRepository(database: database),
             usageRepository: SQLiteUsageRepository(database: database), environment: [:],
             modelsDirectory: modelsDirectory, clock: clock.wallClock, logger: logger)
         return TestEnvironment(services: services, clock: clock, database: database)

@@ -13,7 +13,7 @@ import Testing
             tiers.free.chat.rate = RateLimit(requests: 1, seconds: 3)
             let environment = try await TestEnvironment.make(configuration: .upstreams(chat: [url], tiers: tiers))
             var keys: [String] = []
-            for label in ["sdk", "sdk-stream", "sdk-validation"] {
+            for label in ["sdk", "sdk-stream", "sdk-validation", "sdk-completion", "sdk-completion-stream"] {
                 keys.append(try await environment.services.keys.create(tier: .free, tierUntil: nil, label: label, now: Date()).plainText)
             }
             let keyList = keys.joined(separator: ",")

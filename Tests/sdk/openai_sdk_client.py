@@ -1,6 +1,6 @@
 """Drives a running VisionCraft server with the official OpenAI Python SDK.
 
-Started by the Swift test suite (OpenAISDKTests) with the server's base URL, three Free tier
+Started by the Swift test suite (OpenAISDKTests) with the server's base URL, five Free tier
 keys (one per phase, so no phase waits out another's rate window) and the name of a chat model
 served by an upstream test double. Every check raises on failure;
 the last line printed is "sdk checks passed".
@@ -12,7 +12,7 @@ import openai
 from openai import OpenAI
 
 base_url = os.environ["VISIONCRAFT_BASE_URL"]
-key, stream_key, validation_key = os.environ["VISIONCRAFT_KEYS"].split(",")
+key, stream_key, validation_key, completion_key, completion_stream_key = os.environ["VISIONCRAFT_KEYS"].split(",")
 model = os.environ["VISIONCRAFT_MODEL"]
 expected = os.environ["VISIONCRAFT_EXPECTED_TEXT"]
 # The Free tier's chat window in seconds: long enough that the second request below falls inside it
@@ -66,6 +66,17 @@ try:
 except openai.BadRequestError as error:
     check(error.status_code == 400, error)
     check(error.param == "temperature", error.body)
+
+# The completions API (`client.completions`), whole and streamed.
+completion = OpenAI(api_key=completion_key, base_url=base_url, max_retries=0).completions.create(
+    model=model, prompt="Once upon a time", max_tokens=128)
+check(completion.object == "text_completion", completion)
+check(completion.choices[0].text == expected and completion.choices[0].finish_reason == "stop", completion)
+check(completion.usage.completion_tokens > 0, completion.usage)
+chunks = list(OpenAI(api_key=completion_stream_key, base_url=base_url, max_retries=0).completions.create(
+    model=model, prompt="Once upon a time", max_tokens=128, stream=True, stream_options={"include_usage": True}))
+check("".join(c.choices[0].text for c in chunks if c.choices) == expected, chunks)
+check(chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0, chunks[-1])
 
 try:
     OpenAI(api_key="vc_not-a-key", base_url=base_url, max_retries=0).chat.completions.create(

@@ -12,6 +12,9 @@ public final class BPETokenizer: Sendable {
     public let tokenTypes: [Int32]
     public let bos: Token?
     public let eos: Token?
+    /// Whether a prompt given as plain text starts with `bos` (the file's `add_bos_token`; when it
+    /// does not say, llama.cpp's default: SentencePiece vocabularies do, byte-level ones do not).
+    public let addsBOS: Bool
     public let preTokenizer: PreTokenizer
     public let encoding: Encoding
     private let ids: [String: Token]
@@ -61,12 +64,14 @@ public final class BPETokenizer: Sendable {
             bos: file.metadata["tokenizer.ggml.bos_token_id"]?.intValue.map(Token.init),
             eos: file.metadata["tokenizer.ggml.eos_token_id"]?.intValue.map(Token.init),
             preTokenizer: PreTokenizer(name: preTokenizer ?? file.metadata["tokenizer.ggml.pre"]?.stringValue),
-            encoding: encoding)
+            encoding: encoding,
+            addsBOS: file.metadata["tokenizer.ggml.add_bos_token"]?.boolValue ?? (model == "llama"))
     }
 
     public init(tokens: [String], tokenTypes: [Int32], merges: [String], bos: Token?, eos: Token?, preTokenizer: PreTokenizer,
-                encoding: Encoding = .byteLevel) {
+                encoding: Encoding = .byteLevel, addsBOS: Bool = false) {
         self.tokens = tokens
+        self.addsBOS = addsBOS
         self.encoding = encoding
         self.tokenTypes = tokenTypes
         self.bos = bos
@@ -84,6 +89,14 @@ public final class BPETokenizer: Sendable {
         // spell each byte as a one- or two-byte character, SentencePiece's `▁` (three bytes) is a
         // space, `<0x41>` one byte.
         longestTokenBytes = max(1, tokens.map(\.utf8.count).max() ?? 1)
+    }
+
+    /// A plain-text prompt as llama.cpp reads one (its server's completions API): BOS when the
+    /// vocabulary adds it, then the text with the special tokens written in it recognised. Nil as
+    /// soon as it is known to need more than `limit` tokens.
+    public func promptTokens(_ text: String, limit: Int) -> [Token]? {
+        let start: [Token] = addsBOS ? bos.map { [$0] } ?? [] : []
+        return encode(text, parseSpecial: true, limit: limit - start.count).map { start + $0 }
     }
 
     /// Token ids for `text`. With `parseSpecial`, control tokens written in the text (such as

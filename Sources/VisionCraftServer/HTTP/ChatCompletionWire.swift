@@ -1,16 +1,24 @@
 import Foundation
 import NIOCore
 
-/// OpenAI's chat completion JSON shapes, for whole answers and for stream chunks.
+/// OpenAI's chat completion JSON shapes, for whole answers and for stream chunks; or, for the
+/// completions API, its `text_completion` shapes (the text in `choices[].text`, no roles).
 struct ChatCompletionWire {
+    enum Kind: Sendable {
+        case chat, text
+    }
+
     let id: String
     let created: Int
     let model: String
+    let kind: Kind
 
-    init(model: String, now: Date) {
-        self.id = "chatcmpl-" + Self.hex(UInt64.random(in: .min ... .max)) + Self.hex(UInt64.random(in: .min ... .max))
+    init(model: String, now: Date, kind: Kind = .chat) {
+        self.id = (kind == .chat ? "chatcmpl-" : "cmpl-") + Self.hex(UInt64.random(in: .min ... .max))
+            + Self.hex(UInt64.random(in: .min ... .max))
         self.created = Int(now.timeIntervalSince1970)
         self.model = model
+        self.kind = kind
     }
 
     /// 16 lower-case hex digits; Foundation's UUID formatting cost a few percent of a request.
@@ -20,16 +28,15 @@ struct ChatCompletionWire {
     }
 
     func completion(content: String, finishReason: String, usage: TokenCount) -> JSONValue {
-        [
-            "id": .string(id), "object": "chat.completion", "created": .number(Double(created)),
-            "model": .string(model), "system_fingerprint": .null,
-            "choices": [
-                [
-                    "index": 0, "message": ["role": "assistant", "content": .string(content)],
-                    "logprobs": .null, "finish_reason": .string(finishReason),
-                ],
-            ],
-            "usage": usage.json,
+        var choice: [String: JSONValue] = ["index": 0, "logprobs": .null, "finish_reason": .string(finishReason)]
+        switch kind {
+        case .chat: choice["message"] = ["role": "assistant", "content": .string(content)]
+        case .text: choice["text"] = .string(content)
+        }
+        return [
+            "id": .string(id), "object": kind == .chat ? "chat.completion" : "text_completion",
+            "created": .number(Double(created)), "model": .string(model), "system_fingerprint": .null,
+            "choices": [.object(choice)], "usage": usage.json,
         ]
     }
 
@@ -37,12 +44,14 @@ struct ChatCompletionWire {
     /// and a last chunk with no choices carries the totals, as OpenAI does.
     func chunk(delta: JSONValue, finishReason: String?, includeUsage: Bool) -> JSONValue {
         var chunk = envelope(includeUsage: includeUsage)
-        chunk["choices"] = [
-            [
-                "index": 0, "delta": delta, "logprobs": .null,
-                "finish_reason": finishReason.map(JSONValue.string) ?? .null,
-            ],
+        var choice: [String: JSONValue] = [
+            "index": 0, "logprobs": .null, "finish_reason": finishReason.map(JSONValue.string) ?? .null,
         ]
+        switch kind {
+        case .chat: choice["delta"] = delta
+        case .text: choice["text"] = delta["content"] ?? ""
+        }
+        chunk["choices"] = [.object(choice)]
         return .object(chunk)
     }
 
@@ -86,7 +95,8 @@ struct ChatCompletionWire {
 
     private func envelope(includeUsage: Bool) -> [String: JSONValue] {
         var chunk: [String: JSONValue] = [
-            "id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)),
+            "id": .string(id), "object": kind == .chat ? "chat.completion.chunk" : "text_completion",
+            "created": .number(Double(created)),
             "model": .string(model), "system_fingerprint": .null,
         ]
         if includeUsage { chunk["usage"] = .null }

@@ -28,8 +28,11 @@ struct SSEChatStream: Sendable {
         let content = ChatCompletionWire.ContentEvent(wire: wire, includeUsage: includeUsage)
         var iterator = events.makeAsyncIterator()
         do {
-            try await write(wire.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil,
-                                       includeUsage: includeUsage), to: &writer)
+            // A chat stream opens with the assistant's role; the completions API has no roles.
+            if wire.kind == .chat {
+                try await write(wire.chunk(delta: ["role": "assistant", "content": ""], finishReason: nil,
+                                           includeUsage: includeUsage), to: &writer)
+            }
             while true {
                 let event: ChatEvent?
                 do {

@@ -18,6 +18,8 @@ final class OpenAIUpstreamDouble: Sendable {
         var forcedBehaviour: String?
         var cancelledStreams = 0
         var completedStreams = 0
+        /// Requests to `/v1/completions` (the rest went to `/v1/chat/completions`).
+        var completionRequests = 0
     }
 
     /// A streamed `cut` answer drops its connection after two chunks once the test says so
@@ -37,6 +39,7 @@ final class OpenAIUpstreamDouble: Sendable {
     var authorizations: [String?] { state.withLockedValue { $0.authorizations } }
     var cancelledStreams: Int { state.withLockedValue { $0.cancelledStreams } }
     var completedStreams: Int { state.withLockedValue { $0.completedStreams } }
+    var completionRequests: Int { state.withLockedValue { $0.completionRequests } }
     func force(_ behaviour: String?) { state.withLockedValue { $0.forcedBehaviour = behaviour } }
 
     static let promptTokens = 11
@@ -62,6 +65,33 @@ final class OpenAIUpstreamDouble: Sendable {
                 return state.forcedBehaviour
             } ?? Self.lastUserText(json)
             return self.respond(behaviour: behaviour, json: json, request: request)
+        }
+        // The completions API: the prompt continued with the same three tokens, whole or streamed.
+        router.post("/v1/completions") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 32 * 1024 * 1024)
+            let json = (try JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+            self.state.withLockedValue { state in
+                state.requests.append(json)
+                state.completionRequests += 1
+            }
+            let usage = ["prompt_tokens": Self.promptTokens, "completion_tokens": self.replyDeltas.count,
+                         "total_tokens": Self.promptTokens + self.replyDeltas.count]
+            guard json["stream"] as? Bool == true else {
+                let answer: [String: Any] = [
+                    "id": "cmpl-double", "object": "text_completion", "model": "double", "usage": usage,
+                    "choices": [["index": 0, "text": self.replyDeltas.joined(), "finish_reason": "stop"]],
+                ]
+                return Response(status: .ok, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(data: try JSONSerialization.data(withJSONObject: answer))))
+            }
+            let events = self.replyDeltas.map { Self.chunk(["choices": [["index": 0, "text": $0, "finish_reason": NSNull()]]]) }
+                + [Self.chunk(["choices": [["index": 0, "text": "", "finish_reason": "stop"]]]),
+                   Self.chunk(["choices": [], "usage": usage]), ByteBuffer(string: "data: [DONE]\n\n")]
+            return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                for event in events { try await writer.write(event) }
+                try await writer.finish(nil)
+            })
         }
         return router
     }

@@ -33,7 +33,7 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
             let response: LoopLocalHTTPClient.Response
             do {
                 response = try await wholeAnswerClient.send(
-                    .POST, target.pathPrefix + "/chat/completions", headers: endpoint.headers(json: true),
+                    .POST, target.pathPrefix + Self.path(request), headers: endpoint.headers(json: true),
                     body: upstreamBody(for: request).buffer, headTimeout: endpoint.requestTimeout)
             } catch {
                 throw UpstreamFailure.from(error)
@@ -41,7 +41,7 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
             guard response.status == .ok else { throw UpstreamFailure.from(status: response.status, body: response.body) }
             return ChatEventStream.of(try Self.events(ofWholeAnswer: response.body))
         }
-        let httpRequest = endpoint.request("/chat/completions", method: .POST, json: upstreamBody(for: request))
+        let httpRequest = endpoint.request(Self.path(request), method: .POST, json: upstreamBody(for: request))
         let response: HTTPClientResponse
         do {
             response = try await client.execute(httpRequest, timeout: endpoint.requestTimeout)
@@ -71,7 +71,7 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
         guard let answer = (try? JSONValue.parse(body.readableBytesView)).map(UpstreamChunk.init(json:)),
             !answer.isError, let choice = answer.choices.first
         else {
-            throw BackendError(.failed, "The backend answered with something that is not a chat completion.")
+            throw BackendError(.failed, "The backend answered with something that is not a completion.")
         }
         var events = answer.events(alreadyFinished: false)
         // An upstream that leaves out finish_reason still finished.
@@ -89,15 +89,24 @@ public struct OpenAICompatibleChatBackend: ChatBackend {
         }
     }
 
+    /// A completions-API request goes to the upstream's completions API, a chat to its chat.
+    static func path(_ request: ChatCompletionRequest) -> String {
+        request.prompt == nil ? "/chat/completions" : "/completions"
+    }
+
     func upstreamBody(for request: ChatCompletionRequest) -> JSONValue {
         var body: [String: JSONValue] = [
             "model": .string(upstreamModel),
-            "messages": .array(request.messages.map(Self.json)),
             "max_tokens": .number(Double(request.maxTokens)),
             "temperature": .number(request.temperature),
             "top_p": .number(request.topP),
             "stream": .bool(request.stream),
         ]
+        if let prompt = request.prompt {
+            body["prompt"] = .string(prompt)
+        } else {
+            body["messages"] = .array(request.messages.map(Self.json))
+        }
         // Asked for always: usage is recorded for every stream, whatever the client wanted to see.
         if request.stream { body["stream_options"] = ["include_usage": true] }
         if request.presencePenalty != 0 { body["presence_penalty"] = .number(request.presencePenalty) }

@@ -88,7 +88,9 @@ struct UpstreamChunk {
     init(json: JSONValue) {
         choices = (json["choices"]?.arrayValue ?? []).map { choice in
             Choice(
-                content: choice["delta"]?["content"]?.stringValue ?? choice["message"]?["content"]?.stringValue,
+                // Chat chunks and answers, or `text` in the completions API's.
+                content: choice["delta"]?["content"]?.stringValue ?? choice["message"]?["content"]?.stringValue
+                    ?? choice["text"]?.stringValue,
                 finishReason: choice["finish_reason"]?.stringValue)
         }
         // llama.cpp's server reports the prompt in `timings` (asked for with `timings_per_token`).

@@ -6,14 +6,18 @@ import LLMEngine
 public final class EmbeddedChatBackend: ChatBackend {
     public let id: String
     let model: LlamaModel
-    let template: ChatTemplate
+    /// nil for a base model (a file without a chat template): it continues prompts on the
+    /// completions API and refuses conversations.
+    let template: ChatTemplate?
+    let name: String
     private let scheduler: GenerationScheduler
     /// Events a client may leave unread before its generation pauses.
     let eventCapacity: Int
 
-    public init(model: LlamaModel, name: String, template: ChatTemplate, options: EmbeddedEngineOptions,
+    public init(model: LlamaModel, name: String, template: ChatTemplate?, options: EmbeddedEngineOptions,
                 eventCapacity: Int = 64) {
         self.model = model
+        self.name = name
         self.eventCapacity = eventCapacity
         self.template = template
         id = "embedded:\(name)"
@@ -21,7 +25,12 @@ public final class EmbeddedChatBackend: ChatBackend {
     }
 
     public func startChat(_ request: ChatCompletionRequest) async throws(BackendError) -> ChatEventStream {
-        let prompt = try await promptTokens(request.messages)
+        let prompt: [Int32]
+        if let text = request.prompt {
+            prompt = try await promptTokens(text: text)
+        } else {
+            prompt = try await promptTokens(request.messages)
+        }
         let generation = GenerationRequest(
             promptTokens: prompt, maxTokens: request.maxTokens,
             sampling: SamplingParameters(
@@ -55,8 +64,12 @@ public final class EmbeddedChatBackend: ChatBackend {
     /// that refuses the conversation (say, roles that must alternate) or a prompt the context
     /// cannot hold is the caller's error.
     func promptTokens(_ messages: [ChatMessage]) async throws(BackendError) -> [Int32] {
+        guard let template else {
+            throw BackendError(.rejected, "The model '\(name)' is a base model (its file has no chat template): "
+                + "send it text to continue on POST /v1/completions instead.")
+        }
         let messages = messages.map { ChatTemplate.Message(role: $0.role, content: $0.text) }
-        let (template, tokenizer, context) = (template, model.tokenizer, scheduler.contextLength)
+        let (tokenizer, context) = (model.tokenizer, scheduler.contextLength)
         let result: Result<[Int32], BackendError>
         do {
             result = try await HeavyWork.run {
@@ -66,6 +79,23 @@ public final class EmbeddedChatBackend: ChatBackend {
             throw BackendError(.failed, "The server is shutting down.")
         }
         return try result.get()
+    }
+
+    /// The completions API's prompt, as llama.cpp's server reads one (`BPETokenizer.promptTokens`).
+    func promptTokens(text: String) async throws(BackendError) -> [Int32] {
+        let (tokenizer, context) = (model.tokenizer, scheduler.contextLength)
+        let tokens: [Int32]?
+        do {
+            // One position must stay free for the answer's first token.
+            tokens = try await HeavyWork.run { tokenizer.promptTokens(text, limit: context - 1) }
+        } catch {
+            throw BackendError(.failed, "The server is shutting down.")
+        }
+        guard let tokens else {
+            throw BackendError(.rejected, "The prompt does not fit: this model's context holds \(context) tokens.")
+        }
+        guard !tokens.isEmpty else { throw BackendError(.rejected, "The prompt is empty.") }
+        return tokens
     }
 
     static func promptTokens(

@@ -28,8 +28,13 @@ enum EmbeddedModels {
         }
     }
 
-    /// The file's own chat template, or ChatML when it has none or one this interpreter cannot run.
-    static func chatTemplate(_ model: LlamaModel, _ name: String, _ logger: Logger) -> ChatTemplate {
+    /// The file's own chat template, or ChatML when it has one this interpreter cannot run; nil
+    /// when it has none — a base model, served on the completions API only.
+    static func chatTemplate(_ model: LlamaModel, _ name: String, _ logger: Logger) -> ChatTemplate? {
+        guard model.file.metadata["tokenizer.chat_template"]?.stringValue != nil else {
+            logger.info("No chat template: a base model, served on /v1/completions only", metadata: ["model": "\(name)"])
+            return nil
+        }
         do {
             return try ChatTemplate(file: model.file)
         } catch {

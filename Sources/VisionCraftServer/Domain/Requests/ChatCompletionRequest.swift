@@ -1,7 +1,11 @@
-/// A validated `/v1/chat/completions` request, with every default of the contract applied.
+/// A validated `/v1/chat/completions` request, with every default of the contract applied; or a
+/// `/v1/completions` one, which gives a `prompt` for the model to continue instead of `messages`
+/// (and takes the same sampling parameters, limits and usage).
 public struct ChatCompletionRequest: Sendable, Equatable {
     public var model: String
     public var messages: [ChatMessage]
+    /// The completions API's text, continued as it is (no chat template); nil for chat.
+    public var prompt: String?
     public var maxTokens: Int
     public var temperature: Double
     public var topP: Double
@@ -46,8 +50,42 @@ public struct ChatCompletionRequest: Sendable, Equatable {
 
     public init(json body: JSONValue) throws(APIError) {
         let reader = try ParameterReader(body: body)
-        model = try reader.requiredString("model")
-        messages = try ChatMessage.parseList(reader.value("messages"))
+        self.init(model: try reader.requiredString("model"), messages: try ChatMessage.parseList(reader.value("messages")))
+        try readSampling(reader)
+    }
+
+    /// A `/v1/completions` request: `prompt` (a string, or a list of one string) in place of the
+    /// conversation. What would change the answer's shape (`echo`, `suffix`, several prompts) is
+    /// refused rather than ignored.
+    public init(completionJSON body: JSONValue) throws(APIError) {
+        let reader = try ParameterReader(body: body)
+        self.init(model: try reader.requiredString("model"), messages: [])
+        prompt = try Self.parsePrompt(reader.value("prompt"))
+        if try reader.bool("echo", default: false) {
+            throw APIError.invalidParameter("echo", "'echo' is not supported; the answer holds the continuation only.")
+        }
+        if let suffix = try reader.string("suffix"), !suffix.isEmpty {
+            throw APIError.invalidParameter("suffix", "'suffix' (fill-in-the-middle) is not supported.")
+        }
+        try readSampling(reader)
+    }
+
+    static func parsePrompt(_ value: JSONValue?) throws(APIError) -> String {
+        switch value {
+        case .none: throw APIError.missingParameter("prompt")
+        case .string(let text)?: return text
+        case .array(let items)? where items.count == 1:
+            guard let text = items[0].stringValue else {
+                throw APIError.invalidParameter("prompt", "'prompt' must be a string (token lists are not supported).")
+            }
+            return text
+        case .array?: throw APIError.invalidParameter("prompt", "'prompt' must be one string; send one request per prompt.")
+        default: throw APIError.invalidParameter("prompt", "'prompt' must be a string.")
+        }
+    }
+
+    /// Everything but the input, alike for chat and completions.
+    private mutating func readSampling(_ reader: ParameterReader) throws(APIError) {
         // Newer OpenAI SDKs send `max_completion_tokens`; it means the same here.
         let maxTokensName = reader.value("max_tokens") == nil && reader.value("max_completion_tokens") != nil
             ? "max_completion_tokens" : "max_tokens"

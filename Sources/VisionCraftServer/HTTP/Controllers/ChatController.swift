@@ -4,6 +4,8 @@ import Hummingbird
 import Logging
 
 /// `POST /v1/chat/completions`: where a chat request enters, is checked, and is handed to a backend.
+/// `POST /v1/completions` (a prompt to continue, OpenAI's older API that vLLM and llama.cpp's
+/// server keep) takes the same way, with the same limits and usage, and answers in its own shape.
 struct ChatController: Sendable {
     typealias Context = AppRequestContext
     let reader: KeyedRequestReader
@@ -13,16 +15,17 @@ struct ChatController: Sendable {
     let clock: WallClock
 
     func addRoutes(to router: Router<Context>) {
-        router.post("/v1/chat/completions", use: complete)
+        router.post("/v1/chat/completions") { request, context in try await complete(request, context: context, kind: .chat) }
+        router.post("/v1/completions") { request, context in try await complete(request, context: context, kind: .text) }
     }
 
-    @Sendable func complete(_ request: Request, context: Context) async throws -> Response {
+    func complete(_ request: Request, context: Context, kind: ChatCompletionWire.Kind) async throws -> Response {
         var request = request
         let (json, key) = try await reader.read(&request)
         let ticket = tickets.ticket(key: key, category: .chat)
         let (chat, permit, events) = try await ticket.recordingFailures {
             ticket.setModel(json["model"]?.stringValue ?? "")
-            let chat = try ChatCompletionRequest(json: json)
+            let chat = kind == .chat ? try ChatCompletionRequest(json: json) : try ChatCompletionRequest(completionJSON: json)
             guard let model = registry.chatModel(named: chat.model) else {
                 throw APIError.unknownModel(chat.model)
             }
@@ -39,10 +42,10 @@ struct ChatController: Sendable {
             } catch {
                 permit.release()
                 error.report(model: chat.model, metrics: metrics, logger: context.logger)
-                throw error.apiError()
+                throw error.apiError(rejectedParameter: kind == .chat ? "messages" : "prompt")
             }
         }
-        let wire = ChatCompletionWire(model: chat.model, now: clock.now())
+        let wire = ChatCompletionWire(model: chat.model, now: clock.now(), kind: kind)
         if chat.stream {
             return streamingResponse(chat: chat, events: events, wire: wire, ticket: ticket, permit: permit,
                                      departure: await ClientDeparture.of(context.channel), requestID: context.id,

@@ -15,22 +15,20 @@ extension OpenAPIDocument {
                     "model": "SmolLM2-135M-Instruct", "messages": [["role": "user", "content": "Say hello in French."]],
                     "max_tokens": 128, "temperature": 0.7, "stream": false,
                 ]),
-                responses: errors(keyedErrors).merging([
-                    "200": [
-                        "description": "The completion; an event stream when `stream` is true.",
-                        "content": [
-                            "application/json": ["schema": ref("ChatCompletion")],
-                            // Each event: its `data` a `chat.completion.chunk` as JSON, the last `[DONE]`.
-                            "text/event-stream": ["schema": [
-                                "type": "object", "required": ["data"],
-                                "properties": [
-                                    "data": ["type": "string", "description": "A chat.completion.chunk as JSON, or [DONE]."],
-                                    "event": ["type": "string"], "id": ["type": "string"],
-                                ],
-                            ]],
-                        ],
-                    ],
-                ], uniquingKeysWith: { a, _ in a }))],
+                responses: errors(keyedErrors).merging(["200": streamable(ref("ChatCompletion"), chunk: "chat.completion.chunk")],
+                                                       uniquingKeysWith: { a, _ in a }))],
+            "/v1/completions": ["post": operation(
+                "Chat", "createCompletion", "Completion (a prompt continued)",
+                "OpenAI's completions API: the model continues `prompt` as it is, with no chat template — the way "
+                    + "to use base models. The same sampling parameters, limits and usage as chat; with `stream: true`, "
+                    + "server-sent `text_completion` events ending with `data: [DONE]`.",
+                keyed: true,
+                body: jsonBody(ref("CompletionRequest"), example: [
+                    "model": "SmolLM2-135M-Instruct", "prompt": "The capital of France is", "max_tokens": 128,
+                    "temperature": 0,
+                ]),
+                responses: errors(keyedErrors).merging(["200": streamable(ref("Completion"), chunk: "text_completion")],
+                                                       uniquingKeysWith: { a, _ in a }))],
             "/sd": ["post": operation(
                 "Images", "generateImage", "Generate an image",
                 "One Stable Diffusion image, answered as PNG bytes; the seed it was drawn with is in `X-Seed`. "
@@ -51,6 +49,17 @@ extension OpenAPIDocument {
                 responses: errors(keyedErrors).merging(["200": media("image/gif", "The animation.")],
                                                        uniquingKeysWith: { a, _ in a }))],
         ]
+    }
+
+    /// A completion whole, or as server-sent events: each event's `data` a `chunk` object as JSON,
+    /// the last one `[DONE]`.
+    private static func streamable(_ whole: JSONValue, chunk: String) -> JSONValue {
+        let event: JSONValue = ["type": "object", "required": ["data"], "properties": [
+            "data": ["type": "string", "description": .string("A \(chunk) as JSON, or [DONE].")],
+            "event": ["type": "string"], "id": ["type": "string"],
+        ]]
+        return ["description": "The completion; an event stream when `stream` is true.",
+                "content": ["application/json": ["schema": whole], "text/event-stream": ["schema": event]]]
     }
 
     private static func media(_ type: String, _ description: String) -> JSONValue {
@@ -95,33 +104,59 @@ extension OpenAPIDocument {
         ]]
     }
 
-    static var chatSchemas: [String: JSONValue] {
+    /// What chat and completions requests share: everything but the input.
+    private static var samplingProperties: [String: JSONValue] {
         [
-            "ChatCompletionRequest": ["type": "object", "required": ["model", "messages"], "properties": [
-                "model": string("A chat model (`GET /v1/models`).", required: true),
-                "messages": ["type": "array", "minItems": 1, "items": ref("ChatMessage")],
-                "max_tokens": integer(Chat.maxTokensRange, default: 512, "Most tokens to generate."),
-                "max_completion_tokens": integer(Chat.maxTokensRange, default: 512, "The same as `max_tokens`."),
-                "temperature": number(Chat.temperatureRange, default: 0.7, "Sampling temperature; 0 is greedy."),
-                "top_p": number(Chat.topPRange, default: 0.9, "Nucleus sampling."),
-                "top_k": integer(Chat.topKRange, default: 0, "Top-k sampling; 0 is off."),
-                "repetition_penalty": number(Chat.repetitionPenaltyRange, default: 1, "1 is off."),
-                "presence_penalty": number(Chat.penaltyRange, default: 0, "OpenAI's presence penalty."),
-                "frequency_penalty": number(Chat.penaltyRange, default: 0, "OpenAI's frequency penalty."),
-                "stream": ["type": ["boolean", "null"], "default": false, "description": "Answer as server-sent events."],
-                "stream_options": [
-                    "type": ["object", "null"], "description": "Only with `stream: true`.",
-                    "properties": ["include_usage": ["type": ["boolean", "null"], "default": false]],
-                ],
-                "stop": [
-                    "description": "Up to four sequences that end the answer.",
-                    "anyOf": [["type": "string"], ["type": "null"], [
-                        "type": "array", "maxItems": .integer(Int64(Chat.maxStopSequences)), "items": ["type": "string"],
-                    ]],
-                ],
-                "seed": seed,
-                "n": ["type": ["integer", "null"], "minimum": 1, "maximum": 1, "description": "Only 1 is supported."],
-                "token": token,
+            "model": string("A chat model (`GET /v1/models`).", required: true),
+            "max_tokens": integer(Chat.maxTokensRange, default: 512, "Most tokens to generate."),
+            "max_completion_tokens": integer(Chat.maxTokensRange, default: 512, "The same as `max_tokens`."),
+            "temperature": number(Chat.temperatureRange, default: 0.7, "Sampling temperature; 0 is greedy."),
+            "top_p": number(Chat.topPRange, default: 0.9, "Nucleus sampling."),
+            "top_k": integer(Chat.topKRange, default: 0, "Top-k sampling; 0 is off."),
+            "repetition_penalty": number(Chat.repetitionPenaltyRange, default: 1, "1 is off."),
+            "presence_penalty": number(Chat.penaltyRange, default: 0, "OpenAI's presence penalty."),
+            "frequency_penalty": number(Chat.penaltyRange, default: 0, "OpenAI's frequency penalty."),
+            "stream": ["type": ["boolean", "null"], "default": false, "description": "Answer as server-sent events."],
+            "stream_options": [
+                "type": ["object", "null"], "description": "Only with `stream: true`.",
+                "properties": ["include_usage": ["type": ["boolean", "null"], "default": false]],
+            ],
+            "stop": [
+                "description": "Up to four sequences that end the answer.",
+                "anyOf": [["type": "string"], ["type": "null"], [
+                    "type": "array", "maxItems": .integer(Int64(Chat.maxStopSequences)), "items": ["type": "string"],
+                ]],
+            ],
+            "seed": seed,
+            "n": ["type": ["integer", "null"], "minimum": 1, "maximum": 1, "description": "Only 1 is supported."],
+            "token": token,
+        ]
+    }
+
+    static var chatSchemas: [String: JSONValue] {
+        var chat = samplingProperties
+        chat["messages"] = ["type": "array", "minItems": 1, "items": ref("ChatMessage")]
+        var completion = samplingProperties
+        completion["prompt"] = [
+            "description": "The text to continue (a list may hold one string).",
+            "anyOf": [["type": "string"], ["type": "array", "minItems": 1, "maxItems": 1, "items": ["type": "string"]]],
+        ]
+        completion["echo"] = ["type": ["boolean", "null"], "enum": [false, .null], "description": "Only false is supported."]
+        completion["suffix"] = ["type": ["string", "null"], "maxLength": 0, "description": "Not supported: empty or absent."]
+        return [
+            "ChatCompletionRequest": ["type": "object", "required": ["model", "messages"], "properties": .object(chat)],
+            "CompletionRequest": ["type": "object", "required": ["model", "prompt"], "properties": .object(completion)],
+            "Completion": ["type": "object", "required": ["id", "object", "created", "model", "choices"], "properties": [
+                "id": ["type": "string"], "object": ["const": "text_completion"], "created": ["type": "integer"],
+                "model": ["type": "string"],
+                "choices": ["type": "array", "items": ["type": "object", "properties": [
+                    "index": ["type": "integer"], "text": ["type": "string"], "finish_reason": ["type": ["string", "null"]],
+                ]]],
+                "usage": ref("Usage"),
+            ]],
+            "Usage": ["type": "object", "properties": [
+                "prompt_tokens": ["type": "integer"], "completion_tokens": ["type": "integer"],
+                "total_tokens": ["type": "integer"],
             ]],
             "ChatMessage": ["type": "object", "required": ["role"], "properties": [
                 "role": ["type": "string", "enum": .array(ChatMessage.roles.sorted().map(JSONValue.string))],
@@ -152,10 +187,7 @@ extension OpenAPIDocument {
                     "message": ["type": "object", "properties": ["role": ["type": "string"], "content": ["type": "string"]]],
                     "finish_reason": ["type": ["string", "null"]],
                 ]]],
-                "usage": ["type": "object", "properties": [
-                    "prompt_tokens": ["type": "integer"], "completion_tokens": ["type": "integer"],
-                    "total_tokens": ["type": "integer"],
-                ]],
+                "usage": ref("Usage"),
             ]],
         ]
     }

@@ -61,6 +61,10 @@ function examples(method, path, operation) {
     python = `from openai import OpenAI\n\nclient = OpenAI(base_url="${base}/v1", api_key="YOUR_KEY")\n`
       + `completion = client.chat.completions.create(\n${Object.entries(body).map(([k, v]) => `    ${k}=${JSON.stringify(v).replaceAll("false", "False").replaceAll("true", "True")},`).join("\n")}\n)\n`
       + "print(completion.choices[0].message.content)";
+  } else if (path === "/v1/completions") {
+    python = `from openai import OpenAI\n\nclient = OpenAI(base_url="${base}/v1", api_key="YOUR_KEY")\n`
+      + `completion = client.completions.create(\n${Object.entries(body).map(([k, v]) => `    ${k}=${JSON.stringify(v)},`).join("\n")}\n)\n`
+      + "print(completion.choices[0].text)";
   } else if (path === "/v1/models") {
     python = `from openai import OpenAI\n\nclient = OpenAI(base_url="${base}/v1", api_key="YOUR_KEY")\nfor model in client.models.list():\n    print(model.id)`;
   } else {
