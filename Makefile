@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps screenshots model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image bench-gif bench-replicas clean
+.PHONY: serve build test test-deps screenshots model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image bench-gif bench-replicas bench-quality clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve: model
@@ -49,6 +49,11 @@ bench-replicas:
 ## The gateway under load next to LiteLLM's proxy, in front of the same mock upstream.
 bench-gateway:
 	bash bench/gateway/run.sh
+
+## Perplexity over a fixed public text by llama-perplexity's method: the embedded engine in each
+## product order next to llama.cpp, on the default model.
+bench-quality:
+	bash bench/quality/run.sh
 
 ## The embedded engine's prefill and decode speed next to llama.cpp's on the default model.
 bench-engine:

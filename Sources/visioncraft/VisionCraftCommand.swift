@@ -8,7 +8,7 @@ struct VisionCraftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visioncraft",
         abstract: "A self-hostable AI API server: OpenAI-compatible chat, Stable Diffusion images and GIFs behind API keys.",
-        subcommands: [ServeCommand.self, KeysCommand.self, UsageCommand.self, DatabaseCommand.self, ModelsCommand.self, BenchEngineCommand.self, BenchTokenizerCommand.self,
+        subcommands: [ServeCommand.self, KeysCommand.self, UsageCommand.self, DatabaseCommand.self, ModelsCommand.self, BenchEngineCommand.self, BenchQualityCommand.self, BenchTokenizerCommand.self,
                       BenchImageCommand.self, BenchGIFCommand.self],
         defaultSubcommand: ServeCommand.self)
 }
