@@ -23,7 +23,9 @@ struct BenchEngineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let model = try LlamaModel(path: model, threads: threads, order: productOrder)
-        let prompt = Array(model.tokenizer.encode(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 64))
+        // The sentence is ten tokens: repeated enough for any prompt length asked (8,000 for long prompts).
+        let sentence = "The quick brown fox jumps over the lazy dog. "
+        let prompt = Array(model.tokenizer.encode(String(repeating: sentence, count: max(64, promptTokens / 8 + 1)))
             .prefix(promptTokens))
         let capacity = promptTokens + decodeTokens + 1
         let scratch = model.makeScratch(tokens: 64)
