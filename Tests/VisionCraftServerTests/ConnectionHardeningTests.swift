@@ -84,7 +84,14 @@ import Testing
             let started = ContinuousClock.now
             let connection = try await RawHTTPConnection.connect(port: Self.port(server))
             defer { connection.close() }
-            if !sent.isEmpty { try await connection.send(sent) }
+            if !sent.isEmpty {
+                do {
+                    try await connection.send(sent)
+                } catch ChannelError.ioOnClosedChannel {
+                    // This task waited for the processor longer than the server's timeout: the
+                    // server has closed the connection already, which is what is tested.
+                }
+            }
             #expect(try await connection.isClosedByServer(within: .seconds(10)), "\(name)")
             #expect(ContinuousClock.now - started >= .milliseconds(400), "not before the timeout")
         }
