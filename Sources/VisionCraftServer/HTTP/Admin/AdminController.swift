@@ -90,7 +90,8 @@ struct AdminController: Sendable {
     }
 
     private func change(id text: String, action: String, body: ParameterReader) async throws -> Response {
-        guard let id = Int64(text), let key = try await keys.resolve(String(id)), key.id == id else {
+        // A number names a key by its id (revoked ones too), never by prefix or text.
+        guard let id = Int64(text), try await keys.resolve(String(id)) != nil else {
             throw APIError(status: .notFound, message: "No key with id '\(text)'.", type: "invalid_request_error",
                            code: "key_not_found")
         }
@@ -103,25 +104,22 @@ struct AdminController: Sendable {
         case "tier": try await keys.setTier(id: id, tier: try Self.tier(body), until: try Self.until(body))
         default: throw APIError.notFound("/admin/api/keys/\(text)/\(action)")
         }
-        let updated = try await keys.list().first { $0.id == id }
+        let updated = try await keys.resolve(String(id))
         return .json(updated.map { UsageJSON.key($0, now: clock.now(), policies: policies) } ?? .null)
     }
 
     /// Requests per key (totals) and per model (per day) over the last `days` days.
     private func usageReport(days: Int) async throws -> Response {
-        let today = AdmissionStateMachine.startOfDay(clock.now())
-        let since = today - Double(days - 1) * 86_400
+        let (since, today) = UsageJSON.window(days: days, now: clock.now())
         let rows = try await usage.daily(keyID: nil, since: since)
         let keysByID = Dictionary(try await keys.list().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let byKey = Dictionary(grouping: rows, by: \.keyID).sorted { $0.key < $1.key }.map { id, rows -> JSONValue in
-            var entry: [String: JSONValue] = [
-                "key_id": .integer(id), "prefix": .string(keysByID[id]?.prefix ?? ""),
-                "label": keysByID[id]?.label.map(JSONValue.string) ?? .null, "totals": UsageJSON.totals(rows),
-                "days": UsageJSON.days(rows, since: since, today: today),
-            ]
-            for category in UsageCategory.allCases {
-                entry[category.rawValue] = UsageJSON.totals(rows.lazy.filter { $0.category == category })
-            }
+            var entry = UsageJSON.perCategory(rows)
+            entry["key_id"] = .integer(id)
+            entry["prefix"] = .string(keysByID[id]?.prefix ?? "")
+            entry["label"] = keysByID[id]?.label.map(JSONValue.string) ?? .null
+            entry["totals"] = UsageJSON.totals(rows)
+            entry["days"] = UsageJSON.days(rows, since: since, today: today)
             return .object(entry)
         }
         let byModel = Dictionary(grouping: rows, by: \.model).sorted { $0.key < $1.key }.map { model, rows -> JSONValue in

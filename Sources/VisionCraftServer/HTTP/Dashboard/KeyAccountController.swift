@@ -50,10 +50,9 @@ struct KeyAccountController: Sendable {
     func dailyUsage(_ request: Request) async throws -> Response {
         let key = try await key(request)
         let days = try Self.queryInt(request, "days", in: Self.daysRange, default: 30)
-        let today = AdmissionStateMachine.startOfDay(clock.now())
-        let since = today - Double(days - 1) * 86_400
+        let (since, today) = UsageJSON.window(days: days, now: clock.now())
         let rows = try await usage.daily(keyID: key.id, since: since)
-        return .json(["days": UsageJSON.days(rows, since: since, today: today), "totals": totalsByCategory(rows)])
+        return .json(["days": UsageJSON.days(rows, since: since, today: today), "totals": .object(UsageJSON.perCategory(rows))])
     }
 
     func recentRequests(_ request: Request) async throws -> Response {
@@ -61,12 +60,6 @@ struct KeyAccountController: Sendable {
         let limit = try Self.queryInt(request, "limit", in: Self.requestsRange, default: 50)
         let records = try await usage.recent(keyID: key.id, limit: limit)
         return .json(["data": .array(records.map(UsageJSON.request))])
-    }
-
-    private func totalsByCategory(_ rows: [UsageDayRow]) -> JSONValue {
-        .object(Dictionary(uniqueKeysWithValues: UsageCategory.allCases.map { category in
-            (category.rawValue, UsageJSON.totals(rows.lazy.filter { $0.category == category }))
-        }))
     }
 
     /// A query parameter read as the body's parameters are: a clear 400 naming it when it is wrong.

@@ -50,6 +50,19 @@ enum UsageJSON {
                 "completion_tokens": .integer(Int64(completion))]
     }
 
+    /// The totals of each category's rows, by category name.
+    static func perCategory(_ rows: [UsageDayRow]) -> [String: JSONValue] {
+        Dictionary(uniqueKeysWithValues: UsageCategory.allCases.map { category in
+            (category.rawValue, totals(rows.lazy.filter { $0.category == category }))
+        })
+    }
+
+    /// The last `days` UTC days, today included: the first day's start and today's.
+    static func window(days: Int, now: Date) -> (since: Date, today: Date) {
+        let today = AdmissionStateMachine.startOfDay(now)
+        return (today - Double(days - 1) * 86_400, today)
+    }
+
     /// Every day from `since` to `today` (days without requests too, so a chart has no gaps), each
     /// with its totals per category.
     static func days(_ rows: [UsageDayRow], since: Date, today: Date) -> JSONValue {
@@ -57,11 +70,8 @@ enum UsageJSON {
         var days: [JSONValue] = []
         var day = since
         while day <= today {
-            let dayRows = byDay[day] ?? []
-            var entry: [String: JSONValue] = ["date": .string(Self.day(day))]
-            for category in UsageCategory.allCases {
-                entry[category.rawValue] = totals(dayRows.lazy.filter { $0.category == category })
-            }
+            var entry = perCategory(byDay[day] ?? [])
+            entry["date"] = .string(Self.day(day))
             days.append(.object(entry))
             day += 86_400
         }
