@@ -35,10 +35,12 @@ screenshots: model
 test-deps:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/sdk/requirements.txt
 
-## The default chat model, SmolLM2-135M-Instruct (GGUF Q4_1), and the CLIP vocabulary that image
-## models need, unpacked into $(DATA_DIR)/models.
+## The default chat model, SmolLM2-135M-Instruct (GGUF Q4_1), the base model Gemma 3 270M (GGUF
+## Q4_K_M, served on /v1/completions), and the CLIP vocabulary that image models need, into
+## $(DATA_DIR)/models.
 model:
 	bash scripts/fetch-default-model.sh $(DATA_DIR)/models
+	bash scripts/fetch-gemma3.sh $(DATA_DIR)/models/gemma-3-270m.Q4_K_M.gguf
 	bash scripts/fetch-clip-vocabulary.sh $(DATA_DIR)/models
 
 ## Three replicas on one PostgreSQL next to one on SQLite, in front of the same mock upstream;

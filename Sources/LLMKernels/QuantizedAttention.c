@@ -103,7 +103,8 @@ static void attention_portable(int heads, const float *queries, llmk_kv8_view ca
             }
             scores[t] = total * scale;
         }
-        softmax_portable(scores, count);
+        softmax_portable(scores + cache.skip, count - cache.skip);
+        for (int t = 0; t < cache.skip; t++) scores[t] = 0;
         for (int c = 0; c < blocks; c++) {
             weight_bytes_portable(scores, cache.value_scales + (size_t)c * cache.rows, count, high, padded, weight_scales);
             for (int d = 32 * c; d < length && d < 32 * (c + 1); d++) {

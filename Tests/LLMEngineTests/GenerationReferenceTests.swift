@@ -123,7 +123,7 @@ import Testing
     @Test func theModelReadsItsShapeFromTheFile() throws {
         let model = try #require(Self.model)
         let metadata = GGUFReferenceTests.model["metadata"] as! [String: Any]
-        #expect(model.config.architecture == "llama")
+        #expect(model.config.architecture == .llama)
         #expect(model.config.layerCount == metadata["llama.block_count"] as? Int)
         #expect(model.config.embeddingLength == metadata["llama.embedding_length"] as? Int)
         #expect(model.config.headCount == metadata["llama.attention.head_count"] as? Int)

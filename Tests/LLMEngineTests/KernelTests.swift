@@ -352,11 +352,13 @@ struct AttentionKernelTests {
 
 /// Attention over the blockwise order's 8-bit KV cache: every path (portable, AVX2, AVX-512 VNNI)
 /// gives the same bits, heads taken together or one at a time give the same bits, and the result
-/// is attention over the unquantized numbers to within what 8-bit keys and values allow.
+/// is attention over the unquantized numbers to within what 8-bit keys and values allow — over the
+/// positions after `skip` where a sliding window leaves the first few out.
 struct QuantizedAttentionKernelTests {
-    @Test(arguments: [(64, 1, 3), (64, 7, 1), (64, 33, 3), (64, 64, 2), (64, 200, 3), (128, 77, 4), (32, 70, 3),
-                      (64, 90, 7), (64, 30, 9), (96, 41, 2)])
-    func everyPathGivesTheSameNumbersCloseToFloats(_ shape: (length: Int, count: Int, heads: Int)) {
+    @Test(arguments: [(64, 1, 3, 0), (64, 7, 1, 0), (64, 33, 3, 0), (64, 64, 2, 0), (64, 200, 3, 0), (128, 77, 4, 0),
+                      (32, 70, 3, 0), (64, 90, 7, 0), (64, 30, 9, 0), (96, 41, 2, 0), (64, 77, 3, 13), (256, 100, 4, 31),
+                      (64, 40, 1, 5)])
+    func everyPathGivesTheSameNumbersCloseToFloats(_ shape: (length: Int, count: Int, heads: Int, skip: Int)) {
         var generator = SplitMix64(seed: UInt64(shape.length * 1000 + shape.count))
         let rows = (shape.count + 7) / 8 * 8, blocks = (shape.length + 31) / 32
         var differing = 0, notAlone = 0, worst: Double = 0
@@ -387,7 +389,8 @@ struct QuantizedAttentionKernelTests {
                         keyScales.withUnsafeBufferPointer { ks in
                             valueScales.withUnsafeBufferPointer { vs in
                                 let cache = llmk_kv8_view(keys: k.baseAddress, key_scales: ks.baseAddress, values: v.baseAddress,
-                                                          value_scales: vs.baseAddress, count: Int32(shape.count), rows: Int32(rows))
+                                                          value_scales: vs.baseAddress, count: Int32(shape.count), rows: Int32(rows),
+                                                          skip: Int32(shape.skip))
                                 // The cache itself as the next one: asking for it early changes no number.
                                 llmk_attention_kv8_at_level(level, Int32(heads.count), part, cache, Int32(shape.length), scale,
                                                             &scratch, &outputs, cache)
@@ -419,7 +422,9 @@ struct QuantizedAttentionKernelTests {
             }
             for h in 0..<shape.heads {
                 let query = quantized(Array(queries[h * shape.length..<(h + 1) * shape.length]))
-                let exact = floatAttention(query: query, keys: heldKeys, values: heldValues, length: shape.length, scale: scale)
+                let attended = shape.skip * shape.length..<shape.count * shape.length
+                let exact = floatAttention(query: query, keys: Array(heldKeys[attended]), values: Array(heldValues[attended]),
+                                           length: shape.length, scale: scale)
                 for d in 0..<shape.length { worst = max(worst, abs(exact[d] - Double(portable[h * shape.length + d]))) }
             }
         }

@@ -11,13 +11,16 @@ public final class ForwardScratch: @unchecked Sendable {
     let projected: UnsafeMutablePointer<Float>
     let gate: UnsafeMutablePointer<Float>
     let up: UnsafeMutablePointer<Float>
-    /// Per token: cos and sin of each rotary pair's angle at the token's position.
+    /// Per token and RoPE of the model (`LlamaConfig.rotations`): cos and sin of each rotary pair's
+    /// angle at the token's position.
     let rotation: UnsafeMutablePointer<Float>
     /// Per compute thread, `scoresPerThread` floats: attention's scores over the whole context
     /// for each query head of a KV head's group, and the 8-bit cache's weight bytes.
     let scores: UnsafeMutablePointer<Float>
     let scoresPerThread: Int
     let quantizedEmbedding: QuantizedBatch
+    /// Attention's output (all query heads) in 8-bit form, for the projection after it.
+    let quantizedAttention: QuantizedBatch
     let quantizedHidden: QuantizedBatch
     /// Per compute thread, the residual stream normalized for the product it is about to take part
     /// in, and its 8-bit form: each thread normalizes every token for itself (see `LlamaModel`).
@@ -39,17 +42,19 @@ public final class ForwardScratch: @unchecked Sendable {
             return pointer
         }
         x = buffer(tokens * config.embeddingLength)
-        query = buffer(tokens * config.embeddingLength)
+        query = buffer(tokens * config.queryWidth)
         key = buffer(tokens * config.kvDimension)
         value = buffer(tokens * config.kvDimension)
-        attentionOut = buffer(tokens * config.embeddingLength)
+        // Also where the final norm of the tokens that want logits goes.
+        attentionOut = buffer(tokens * max(config.queryWidth, config.embeddingLength))
         projected = buffer(tokens * config.embeddingLength)
         gate = buffer(tokens * config.feedForwardLength)
         up = buffer(tokens * config.feedForwardLength)
-        rotation = buffer(tokens * config.headDimension)
+        rotation = buffer(tokens * config.headDimension * config.rotations.count)
         scoresPerThread = (config.headCount / config.kvHeadCount + 2) * config.contextLength + 64
         scores = buffer(max(1, threads) * scoresPerThread)
         quantizedEmbedding = QuantizedBatch(length: config.embeddingLength, capacity: tokens)
+        quantizedAttention = QuantizedBatch(length: config.queryWidth, capacity: tokens)
         quantizedHidden = QuantizedBatch(length: config.feedForwardLength, capacity: tokens)
         embeddingLength = config.embeddingLength
         threadNormalized = buffer(max(1, threads) * tokens * config.embeddingLength)

@@ -40,36 +40,45 @@ extension LlamaModel {
     /// Asks for the KV cache of the attention unit `thread` starts with, while the product before
     /// attention computes: every later unit is fetched while the one before it computes, but the
     /// first had nothing before it.
-    func prefetchFirstUnit(_ plan: AttentionPlan, thread: Int, slots: [CacheSlot], positions: [Int]) {
+    func prefetchFirstUnit(_ plan: AttentionPlan, layer: Int, thread: Int, slots: [CacheSlot], positions: [Int]) {
         let units = positions.count * plan.unitsPerToken
         let work = units * thread / pool.threadCount
         guard work < units else { return }
-        let unit = attentionUnit(work, plan: plan, slots: slots, positions: positions)
+        let unit = attentionUnit(work, plan: plan, layer: layer, slots: slots, positions: positions)
         guard unit.slot.format == .bytes else { return }
-        llmk_prefetch_kv8(unit.slot.byteView(count: unit.count), Int32(config.headDimension))
+        llmk_prefetch_kv8(unit.slot.byteView(unit.attended), Int32(config.headDimension))
     }
 
-    /// Attention unit `work`: its token, its KV head, the cache slot it reads and how many positions
-    /// it attends to (with the token's own, whose key and value it stores first).
+    /// Attention unit `work` of `layer`: its token, its KV head, the cache slot it reads and the
+    /// positions it attends to (up to the token's own, whose key and value it stores first; in a
+    /// sliding-window layer only the window's last positions).
     func attentionUnit(
-        _ work: Int, plan: AttentionPlan, slots: [CacheSlot], positions: [Int]
-    ) -> (token: Int, kvHead: Int, slot: CacheSlot, count: Int) {
+        _ work: Int, plan: AttentionPlan, layer: Int, slots: [CacheSlot], positions: [Int]
+    ) -> (token: Int, kvHead: Int, slot: CacheSlot, attended: Range<Int>) {
         let group = config.headCount / config.kvHeadCount
         let token = work / plan.unitsPerToken, kvHead = work % plan.unitsPerToken * plan.together / group
-        return (token, kvHead, slots[token * config.kvHeadCount + kvHead], positions[token] + 1)
+        let end = positions[token] + 1, window = config.layers[layer].window ?? end
+        return (token, kvHead, slots[token * config.kvHeadCount + kvHead], max(0, end - window)..<end)
     }
 
-    /// RoPE on token `token`'s query heads of `kvHeads`' groups and on those KV heads' keys, which are
-    /// stored with their values in the token's cache slots.
+    /// RoPE on token `token`'s query heads of `kvHeads`' groups and on those KV heads' keys (each
+    /// head normalized first where the architecture does), which are stored with their values in
+    /// the token's cache slots.
     func rotateAndStore(
-        token: Int, kvHeads: Range<Int>, slots: [CacheSlot], positions: [Int], scratch: ForwardScratch
+        token: Int, kvHeads: Range<Int>, layer: Int, slots: [CacheSlot], positions: [Int], scratch: ForwardScratch
     ) {
         let headDimension = config.headDimension, group = config.headCount / config.kvHeadCount
-        let rotation = scratch.rotation + token * headDimension
-        rotate(scratch.query + token * config.embeddingLength + kvHeads.lowerBound * group * headDimension,
-               heads: kvHeads.count * group, rotation: rotation)
+        let rotation = rotation(scratch, token: token, layer: layer), weights = weights.layers[layer]
+        let queries = scratch.query + token * config.queryWidth + kvHeads.lowerBound * group * headDimension
+        if let norm = weights.queryNorm {
+            rmsNorm(queries, tokens: 0..<kvHeads.count * group, length: headDimension, weight: norm, into: queries)
+        }
+        rotate(queries, heads: kvHeads.count * group, rotation: rotation)
         for head in kvHeads {
             let row = token * config.kvDimension + head * headDimension
+            if let norm = weights.keyNorm {
+                rmsNorm(scratch.key + row, tokens: 0..<1, length: headDimension, weight: norm, into: scratch.key + row)
+            }
             rotate(scratch.key + row, heads: 1, rotation: rotation)
             slots[token * config.kvHeadCount + head].store(position: positions[token], key: scratch.key + row,
                                                            value: scratch.value + row)
@@ -79,54 +88,65 @@ extension LlamaModel {
     /// Attention of every token over its sequence so far, into `scratch.attentionOut`, unit by unit
     /// as `plan` says. The same arithmetic per head either way: over the 8-bit cache in the
     /// blockwise order, llama.cpp's over its half-precision cache in llama.cpp's.
-    func attention(_ plan: AttentionPlan, slots: [CacheSlot], positions: [Int], scratch: ForwardScratch) {
+    func attention(_ plan: AttentionPlan, layer: Int, slots: [CacheSlot], positions: [Int], scratch: ForwardScratch) {
         let headDimension = config.headDimension, together = plan.together, unitsPerToken = plan.unitsPerToken
         let scale = 1 / Float(headDimension).squareRoot()
         let units = positions.count * unitsPerToken
         pool.runShared(units) { thread, share in
             let scores = scratch.scores + thread * scratch.scoresPerThread
             for work in share {
-                let (token, kvHead, slot, cached) = attentionUnit(work, plan: plan, slots: slots, positions: positions)
+                let (token, kvHead, slot, attended) = attentionUnit(work, plan: plan, layer: layer, slots: slots,
+                                                                    positions: positions)
                 let column = work % unitsPerToken * together * headDimension
-                let offset = token * config.embeddingLength + column
+                let offset = token * config.queryWidth + column
                 if plan.rotatesAndStores {
-                    rotateAndStore(token: token, kvHeads: kvHead..<kvHead + 1, slots: slots, positions: positions,
-                                   scratch: scratch)
+                    rotateAndStore(token: token, kvHeads: kvHead..<kvHead + 1, layer: layer, slots: slots,
+                                   positions: positions, scratch: scratch)
                 }
                 // The next unit's cache is fetched towards the processor while this one computes
                 // (the next piece of a thread's share mostly starts where this one ends).
                 let upcoming = work + 1 < units
-                    ? attentionUnit(work + 1, plan: plan, slots: slots, positions: positions) : nil
+                    ? attentionUnit(work + 1, plan: plan, layer: layer, slots: slots, positions: positions) : nil
                 switch slot.format {
                 case .half:
-                    let cache = slot.halfView(count: cached)
-                    let next = upcoming.map { $0.slot.halfView(count: $0.count) }
+                    let cache = slot.halfView(attended)
+                    let next = upcoming.map { $0.slot.halfView($0.attended) }
                     llmk_attention(Int32(together), scratch.query + offset, cache.keys, cache.values, Int32(headDimension),
                                    Int32(headDimension), cache.count, scale, scores, scratch.attentionOut + offset,
                                    next ?? llmk_cache_view())
                 case .bytes:
-                    let next = upcoming.map { $0.slot.byteView(count: $0.count) }
-                    llmk_attention_kv8(Int32(together), scratch.query + offset, slot.byteView(count: cached),
+                    let next = upcoming.map { $0.slot.byteView($0.attended) }
+                    llmk_attention_kv8(Int32(together), scratch.query + offset, slot.byteView(attended),
                                        Int32(headDimension), scale, scores, scratch.attentionOut + offset,
                                        next ?? llmk_kv8_view())
                 }
                 if plan.quantizesOutput {
-                    scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: token..<token + 1,
+                    scratch.quantizedAttention.quantize(scratch.attentionOut, vectors: token..<token + 1,
                                                         columns: column..<column + together * headDimension)
                 }
             }
         }
     }
 
-    /// cos and sin of position · base^(−2i/d) for each rotary pair i, the angle stepped as ggml does.
-    func fillRotation(_ rotation: UnsafeMutablePointer<Float>, position: Int) {
-        let thetaScale = pow(config.ropeFrequencyBase, -2 / Float(config.headDimension))
-        var theta = Float(position)
-        for pair in 0..<config.headDimension / 2 {
-            rotation[2 * pair] = cos(theta)
-            rotation[2 * pair + 1] = sin(theta)
-            theta *= thetaScale
+    /// For token `token` of the batch, each of the model's RoPEs: cos and sin of scale · position ·
+    /// base^(−2i/d) for each rotary pair i, the angle stepped (and then scaled) as ggml does.
+    func fillRotations(_ scratch: ForwardScratch, token: Int, position: Int) {
+        for (index, rope) in config.rotations.enumerated() {
+            let rotation = scratch.rotation + (token * config.rotations.count + index) * config.headDimension
+            let thetaScale = pow(rope.base, -2 / Float(config.headDimension))
+            var theta = Float(position)
+            for pair in 0..<config.headDimension / 2 {
+                let angle = rope.scale * theta
+                rotation[2 * pair] = cos(angle)
+                rotation[2 * pair + 1] = sin(angle)
+                theta *= thetaScale
+            }
         }
+    }
+
+    /// Token `token`'s cos and sin for `layer`'s RoPE.
+    func rotation(_ scratch: ForwardScratch, token: Int, layer: Int) -> UnsafeMutablePointer<Float> {
+        scratch.rotation + (token * config.rotations.count + config.layers[layer].rotation) * config.headDimension
     }
 
     func rotate(_ vector: UnsafeMutablePointer<Float>, heads: Int, rotation: UnsafeMutablePointer<Float>) {

@@ -6,12 +6,24 @@ import LLMKernels
 extension LlamaModel {
     /// x += W·input, `input` quantized already: the residual connection after attention and after
     /// the feed-forward block. Each thread adds the rows it just computed, so no thread waits for a
-    /// serial pass.
+    /// serial pass. With `norm` (Gemma's post-norms) W·input is normalized first, which needs whole
+    /// vectors: the threads add token by token after the product.
     func addProjection(
         _ weight: WeightMatrix, of input: UnsafeMutablePointer<Float>, quantized: QuantizedBatch, count: Int,
-        scratch: ForwardScratch
+        scratch: ForwardScratch, norm: [Float]? = nil
     ) {
         let dimension = config.embeddingLength, x = scratch.x, projected = scratch.projected
+        if let norm {
+            parallelMultiply([(weight, projected, nil)], input: .shared(input, quantized), count: count, scratch: scratch)
+            eachTokenRange(count) { tokens in
+                rmsNorm(projected, tokens: tokens, weight: norm, into: projected)
+                for b in tokens {
+                    let target = x + b * dimension, source = projected + b * dimension
+                    for r in 0..<dimension { target[r] += source[r] }
+                }
+            }
+            return
+        }
         parallelMultiply([(weight, projected, nil)], input: .shared(input, quantized), count: count, scratch: scratch,
                          eachShare: { rows in
             // The pointers in locals, not read through `scratch` each time: so the loop vectorizes.
@@ -31,7 +43,7 @@ extension LlamaModel {
         eachTokenRange(count) { tokens in tokens.forEach(body) }
     }
 
-    /// silu(gate·x) ⊙ (up·x) into `scratch.gate`, and its 8-bit form into `scratch.quantizedHidden`:
+    /// act(gate·x) ⊙ (up·x) into `scratch.gate`, and its 8-bit form into `scratch.quantizedHidden`:
     /// each thread works on the rows it just computed (whole 32-value blocks), so no thread waits for
     /// a serial pass or reads what the other one wrote.
     func gatedFeedForward(_ layer: LlamaWeights.Layer, scratch: ForwardScratch, count: Int) {
@@ -40,8 +52,11 @@ extension LlamaModel {
                          input: .normalized(by: layer.feedForwardNorm), count: count, scratch: scratch, pieceRows: 32,
                          eachShare: { rows in
             for b in 0..<count {
-                llmk_swiglu(scratch.gate + b * width, scratch.up + b * width, Int32(rows.lowerBound),
-                            Int32(rows.upperBound), Int32(width))
+                let gate = scratch.gate + b * width, up = scratch.up + b * width
+                switch self.config.architecture.activation {
+                case .silu: llmk_swiglu(gate, up, Int32(rows.lowerBound), Int32(rows.upperBound), Int32(width))
+                case .geluTanh: llmk_geglu_tanh(gate, up, Int32(rows.lowerBound), Int32(rows.upperBound))
+                }
             }
             scratch.quantizedHidden.quantize(scratch.gate, vectors: 0..<count, columns: rows)
         })
@@ -130,13 +145,14 @@ extension LlamaModel {
         }
     }
 
-    /// x / sqrt(mean(x²) + ε) · w for each vector. llama.cpp's order adds the squares one by one in
-    /// double, as ggml does; the blockwise order in eight chains of additions side by side, an
-    /// eighth as long (`llmk_rms_norm`).
+    /// x / sqrt(mean(x²) + ε) · w for each vector of `length` (the embedding's unless given; `output`
+    /// may be `x`). llama.cpp's order adds the squares one by one in double, as ggml does; the
+    /// blockwise order in eight chains of additions side by side, an eighth as long (`llmk_rms_norm`).
     func rmsNorm(
-        _ x: UnsafeMutablePointer<Float>, tokens: Range<Int>, weight: [Float], into output: UnsafeMutablePointer<Float>
+        _ x: UnsafeMutablePointer<Float>, tokens: Range<Int>, length: Int? = nil, weight: [Float],
+        into output: UnsafeMutablePointer<Float>
     ) {
-        let length = config.embeddingLength
+        let length = length ?? config.embeddingLength
         weight.withUnsafeBufferPointer { weight in
             guard order == .llamaCpp else {
                 // Eight lanes in double: summed in sixteen single-precision lanes instead,

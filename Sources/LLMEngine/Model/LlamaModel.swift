@@ -1,7 +1,7 @@
 import Foundation
 import LLMKernels
 
-/// A Llama-family transformer. `forward` runs a batch of tokens — from one sequence (a prompt)
+/// A Llama-family transformer (and its relatives, as `config.architecture` describes them). `forward` runs a batch of tokens — from one sequence (a prompt)
 /// or from many (concurrent generations) — through every layer at once, so each weight is read
 /// from memory once per batch, and leaves logits in the states of the tokens that ask for them.
 /// The arithmetic is llama.cpp's CPU path operation for operation (8-bit activations for
@@ -81,13 +81,18 @@ public final class LlamaModel: Sendable {
             advanced[ObjectIdentifier(step.state)] = offset + 1
         }
 
+        // Gemma scales the embedding by √dim (in float, as ggml_scale does).
+        let embeddingScale: Float? = config.architecture.scalesEmbedding ? Float(dimension).squareRoot() : nil
         for (index, step) in steps.enumerated() {
-            let embedding = weights.tokenEmbedding
+            let embedding = weights.tokenEmbedding, row = scratch.x + index * dimension
             Dequantize.row(
                 UnsafeRawBufferPointer(rebasing: embedding.bytes[
                     Int(step.token) * embedding.rowBytes..<(Int(step.token) + 1) * embedding.rowBytes]),
-                type: embedding.type, into: UnsafeMutableBufferPointer(start: scratch.x + index * dimension, count: dimension))
-            fillRotation(scratch.rotation + index * config.headDimension, position: positions[index])
+                type: embedding.type, into: UnsafeMutableBufferPointer(start: row, count: dimension))
+            if let embeddingScale {
+                for j in 0..<dimension { row[j] *= embeddingScale }
+            }
+            fillRotations(scratch, token: index, position: positions[index])
         }
 
         let plan = attentionPlan(tokens: count, oneTokenPerSequence: advanced.count == count)
@@ -99,24 +104,25 @@ public final class LlamaModel: Sendable {
                 (layer.key, scratch.key, layer.keyBias),
                 (layer.value, scratch.value, layer.valueBias),
             ], input: .normalized(by: layer.attentionNorm), count: count, scratch: scratch, eachThread: { thread in
-                self.prefetchFirstUnit(plan, thread: thread, slots: slots, positions: positions)
+                self.prefetchFirstUnit(plan, layer: layerIndex, thread: thread, slots: slots, positions: positions)
             })
             if !plan.rotatesAndStores {
                 eachToken(count) {
-                    rotateAndStore(token: $0, kvHeads: 0..<config.kvHeadCount, slots: slots, positions: positions,
-                                   scratch: scratch)
+                    rotateAndStore(token: $0, kvHeads: 0..<config.kvHeadCount, layer: layerIndex, slots: slots,
+                                   positions: positions, scratch: scratch)
                 }
             }
-            attention(plan, slots: slots, positions: positions, scratch: scratch)
+            attention(plan, layer: layerIndex, slots: slots, positions: positions, scratch: scratch)
             if !plan.quantizesOutput {
-                eachTokenRange(count) { scratch.quantizedEmbedding.quantize(scratch.attentionOut, vectors: $0) }
+                eachTokenRange(count) { scratch.quantizedAttention.quantize(scratch.attentionOut, vectors: $0) }
             }
-            addProjection(layer.attentionOutput, of: scratch.attentionOut, quantized: scratch.quantizedEmbedding,
-                          count: count, scratch: scratch)
+            addProjection(layer.attentionOutput, of: scratch.attentionOut, quantized: scratch.quantizedAttention,
+                          count: count, scratch: scratch, norm: layer.postAttentionNorm)
 
-            // Feed-forward: down(silu(gate(x)) * up(x)).
+            // Feed-forward: down(act(gate(x)) * up(x)).
             gatedFeedForward(layer, scratch: scratch, count: count)
-            addProjection(layer.down, of: scratch.gate, quantized: scratch.quantizedHidden, count: count, scratch: scratch)
+            addProjection(layer.down, of: scratch.gate, quantized: scratch.quantizedHidden, count: count, scratch: scratch,
+                          norm: layer.postFeedForwardNorm)
         }
 
         // Only the tokens that asked pay for the vocabulary-sized output projection.

@@ -104,16 +104,22 @@ struct CacheSlot {
         }
     }
 
-    /// The first `count` positions in half precision (`.half` only).
-    func halfView(count: Int) -> llmk_cache_view {
-        llmk_cache_view(keys: keys.assumingMemoryBound(to: UInt16.self), values: values.assumingMemoryBound(to: UInt16.self),
-                        count: Int32(count))
+    /// Positions `positions` in half precision (`.half` only).
+    func halfView(_ positions: Range<Int>) -> llmk_cache_view {
+        let offset = positions.lowerBound * length
+        return llmk_cache_view(keys: keys.assumingMemoryBound(to: UInt16.self) + offset,
+                               values: values.assumingMemoryBound(to: UInt16.self) + offset,
+                               count: Int32(positions.count))
     }
 
-    /// The first `count` positions in bytes (`.bytes` only).
-    func byteView(count: Int) -> llmk_kv8_view {
-        llmk_kv8_view(keys: keys.assumingMemoryBound(to: UInt8.self), key_scales: keyScales,
-                      values: values.assumingMemoryBound(to: Int8.self), value_scales: valueScales, count: Int32(count),
-                      rows: Int32(rows))
+    /// Positions `positions` in bytes (`.bytes` only): the view starts at the multiple of 32 at or
+    /// before the first (keys lie in eights and values in fours, and a block's scales stay whole),
+    /// the positions before it skipped.
+    func byteView(_ positions: Range<Int>) -> llmk_kv8_view {
+        let start = positions.lowerBound / 32 * 32
+        return llmk_kv8_view(
+            keys: keys.assumingMemoryBound(to: UInt8.self) + start * length, key_scales: keyScales + start,
+            values: values.assumingMemoryBound(to: Int8.self) + start * length, value_scales: valueScales + start,
+            count: Int32(positions.upperBound - start), rows: Int32(rows), skip: Int32(positions.lowerBound - start))
     }
 }

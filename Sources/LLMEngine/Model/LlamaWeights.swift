@@ -1,5 +1,6 @@
-/// The tensors of a Llama-family model, by role. Q and K are stored permuted by llama.cpp's
-/// converter so that RoPE rotates adjacent pairs.
+/// The tensors of a Llama-family model, by role. Llama's Q and K are stored permuted by llama.cpp's
+/// converter so that RoPE rotates adjacent pairs. The norms an architecture adds are there when its
+/// `ModelArchitecture` asks for them.
 struct LlamaWeights: Sendable {
     struct Layer: Sendable {
         var attentionNorm: [Float]
@@ -9,7 +10,13 @@ struct LlamaWeights: Sendable {
         var queryBias: [Float]?
         var keyBias: [Float]?
         var valueBias: [Float]?
+        /// Per-head norms of queries and keys before RoPE (`normalizesQueriesAndKeys`).
+        var queryNorm: [Float]?
+        var keyNorm: [Float]?
         var attentionOutput: WeightMatrix
+        /// Norms of the attention and feed-forward outputs (`normalizesSublayerOutputs`).
+        var postAttentionNorm: [Float]?
+        var postFeedForwardNorm: [Float]?
         var feedForwardNorm: [Float]
         var gate: WeightMatrix
         var up: WeightMatrix
@@ -57,10 +64,19 @@ struct LlamaWeights: Sendable {
             func bias(_ name: String) -> [Float]? {
                 file.tensor(named: "blk.\(index).\(name).bias")?.floats()
             }
+            let architecture = config.architecture
+            func vector(_ name: String, if wanted: Bool) throws(GGUFError) -> [Float]? {
+                wanted ? try vector(name) : nil
+            }
             layers.append(Layer(
                 attentionNorm: try vector("attn_norm"), query: matrix("attn_q"), key: matrix("attn_k"),
                 value: matrix("attn_v"), queryBias: bias("attn_q"), keyBias: bias("attn_k"), valueBias: bias("attn_v"),
-                attentionOutput: matrix("attn_output"), feedForwardNorm: try vector("ffn_norm"),
+                queryNorm: try vector("attn_q_norm", if: architecture.normalizesQueriesAndKeys),
+                keyNorm: try vector("attn_k_norm", if: architecture.normalizesQueriesAndKeys),
+                attentionOutput: matrix("attn_output"),
+                postAttentionNorm: try vector("post_attention_norm", if: architecture.normalizesSublayerOutputs),
+                postFeedForwardNorm: try vector("post_ffw_norm", if: architecture.normalizesSublayerOutputs),
+                feedForwardNorm: try vector("ffn_norm"),
                 gate: matrix("ffn_gate"), up: matrix("ffn_up"), down: matrix("ffn_down")))
         }
         self.layers = layers

@@ -142,7 +142,9 @@ void llmk_attention_at_level(int level, int heads, const float *queries, const u
 /// multiple of 4 and `rows` of 8. Keys: the integers + 128, positions in eights with four bytes
 /// of each side by side (byte d of position t at (t / 8) · 8 · length + (d / 4) · 32 + 4 · (t % 8)
 /// + d % 4). Values: the integers, positions in fours with each value's four side by side (byte d
-/// of position t at (t / 4) · 4 · length + 4d + t % 4).
+/// of position t at (t / 4) · 4 · length + 4d + t % 4). The first `skip` positions are left out of
+/// attention (a sliding window whose start is not a multiple of 32: the view starts at the
+/// multiple before it): their weights are 0, the softmax is over the rest.
 typedef struct {
     const uint8_t *keys;
     const uint16_t *key_scales;
@@ -150,6 +152,7 @@ typedef struct {
     const uint16_t *value_scales;
     int count;
     int rows;
+    int skip;
 } llmk_kv8_view;
 
 /// Quantizes one position's key and value (`length` floats each) into a KV head's 8-bit cache of
@@ -214,6 +217,10 @@ void llmk_swiglu(float *gate, const float *up, int begin, int end, int total);
 
 /// `llmk_swiglu` on the path of `level` (0 portable, more: AVX2), for tests.
 void llmk_swiglu_at_level(int level, float *gate, const float *up, int begin, int end, int total);
+
+/// gate[i] = GELU(gate[i]) × up[i] for i in [begin, end), GELU's tanh form as llama.cpp computes it
+/// (a table over half-precision inputs, rounded to half; ±10 and beyond without it).
+void llmk_geglu_tanh(float *gate, const float *up, int begin, int end);
 
 // --- Float matrix products for the diffusion engine (FloatGemm.c). ---------------------------------
 

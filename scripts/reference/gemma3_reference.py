@@ -1,0 +1,65 @@
+"""Writes golden values for the Gemma 3 architecture with llama.cpp itself (llama-cpp-python) on the
+real Gemma 3 270M Q4_K_M file (scripts/fetch-gemma3.sh): how it tokenizes a few texts (BOS added,
+as the vocabulary asks), and for a few base-model prompts — one longer than the 512-position
+sliding window, so the window's edge is crossed — the prompt's ids, the 20 largest logits after
+the prompt and the first 32 greedy tokens with their text.
+
+    python3 scripts/reference/gemma3_reference.py data/models/gemma-3-270m.Q4_K_M.gguf \
+        Tests/LLMEngineTests/Reference/gemma3-reference.json
+"""
+import importlib.metadata
+import json
+import sys
+
+import numpy as np
+from llama_cpp import Llama
+
+model_path, out_path = sys.argv[1], sys.argv[2]
+# One token per llama.cpp batch: the token-at-a-time path is the one a token-at-a-time engine is
+# compared against (its batched kernels sum in another order).
+llm = Llama(model_path=model_path, n_ctx=1024, n_threads=2, n_batch=1, n_ubatch=1, logits_all=True, verbose=False)
+eos = llm.token_eos()
+
+TEXTS = [
+    "Hello, world!",
+    "  Two leading spaces,\ttabs\tand\nnew lines\n\n",
+    "Grüße aus Zürich — 東京 🚀 naïve café",
+    "def add(a, b):\n    return a + b  # 1234567",
+    "<start_of_turn>user\nHi<end_of_turn>",
+]
+
+# The sentence repeated past the window, then a question whose answer needs the start.
+LONG = "The lighthouse keeper counted the ships that passed the rocks each night. " * 60 + "The keeper counted the"
+PROMPTS = [
+    "The capital of France is",
+    "Once upon a time, in a small village by the sea,",
+    "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n",
+    LONG,
+]
+
+tokenized = [{"text": text, "ids": llm.tokenize(text.encode(), add_bos=True, special=True)} for text in TEXTS]
+cases = []
+for prompt in PROMPTS:
+    tokens = llm.tokenize(prompt.encode(), add_bos=True, special=True)
+    llm.reset()
+    llm.eval(tokens)
+    generated, top = [], None
+    for step in range(32):
+        logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+        if step == 0:
+            order = np.argsort(-logits)[:20]
+            top = [{"token": int(i), "logit": float(logits[i])} for i in order]
+        token = int(np.argmax(logits))
+        generated.append(token)
+        if token == eos:
+            break
+        llm.eval([token])
+    cases.append({"prompt": prompt, "prompt_ids": tokens, "greedy": generated,
+                  "text": llm.detokenize(generated).decode("utf-8", errors="replace"), "top_logits": top})
+
+with open(out_path, "w") as out:
+    json.dump({
+        "generator": f"scripts/reference/gemma3_reference.py with llama-cpp-python {importlib.metadata.version('llama-cpp-python')}",
+        "eos": eos, "tokenized": tokenized, "cases": cases,
+    }, out, indent=1, ensure_ascii=False)
+    out.write("\n")
