@@ -67,20 +67,22 @@ void llmk_to_half(const float *input, uint16_t *output, int count) {
 }
 
 void llmk_attention(int heads, const float *queries, const uint16_t *keys, const uint16_t *values, int stride,
-                    int length, int count, float scale, float *scores, float *outputs, llmk_cache_view upcoming) {
-    llmk_attention_at_level(llmk_best_level(), heads, queries, keys, values, stride, length, count, scale, scores,
+                    int length, int count, int skip, float scale, float *scores, float *outputs,
+                    llmk_cache_view upcoming) {
+    llmk_attention_at_level(llmk_best_level(), heads, queries, keys, values, stride, length, count, skip, scale, scores,
                             outputs, upcoming);
 }
 
 void llmk_attention_at_level(int level, int heads, const float *queries, const uint16_t *keys, const uint16_t *values,
-                             int stride, int length, int count, float scale, float *scores, float *outputs,
+                             int stride, int length, int count, int skip, float scale, float *scores, float *outputs,
                              llmk_cache_view upcoming) {
 #ifdef LLMK_X86
     if (level > 0 && llmk_best_level() > 0) {
-        return attention_f16c(heads, queries, keys, values, stride, length, count, scale, scores, outputs, upcoming);
+        return attention_f16c(heads, queries, keys, values, stride, length, count, skip, scale, scores, outputs,
+                              upcoming);
     }
 #endif
-    attention_portable(heads, queries, keys, values, stride, length, count, scale, scores, outputs, upcoming);
+    attention_portable(heads, queries, keys, values, stride, length, count, skip, scale, scores, outputs, upcoming);
 }
 
 void llmk_swiglu(float *gate, const float *up, int begin, int end, int total) {

@@ -306,10 +306,12 @@ struct KernelTests {
 /// Attention in llama.cpp's arithmetic: the vector path gives the portable one's bits for head
 /// sizes on and off its 64-lane fast path, contexts shorter and longer than its 64 value lanes,
 /// scores whose exponentials leave the range of a plain power-of-two scaling, and heads taken one
-/// at a time or in groups sharing a KV head.
+/// at a time or in groups sharing a KV head, with and without a sliding window's first positions
+/// masked out.
 struct AttentionKernelTests {
-    @Test(arguments: [(64, 1, 3), (64, 63, 1), (64, 64, 3), (64, 65, 2), (64, 200, 3), (128, 77, 4), (48, 70, 3), (64, 90, 7), (64, 30, 9)])
-    func theVectorPathGivesThePortableBits(_ shape: (length: Int, count: Int, heads: Int)) {
+    @Test(arguments: [(64, 1, 3, 0), (64, 63, 1, 0), (64, 64, 3, 0), (64, 65, 2, 0), (64, 200, 3, 0), (128, 77, 4, 0),
+                      (48, 70, 3, 0), (64, 90, 7, 0), (64, 30, 9, 0), (64, 90, 3, 17), (128, 130, 2, 70)])
+    func theVectorPathGivesThePortableBits(_ shape: (length: Int, count: Int, heads: Int, skip: Int)) {
         var generator = SplitMix64(seed: UInt64(shape.length * 1000 + shape.count))
         let stride = shape.length * 3
         // The weights are rounded to half precision before they meet the values, which hides most
@@ -331,9 +333,10 @@ struct AttentionKernelTests {
                 keys.withUnsafeBufferPointer { keys in
                     values.withUnsafeBufferPointer { values in
                         // The cache itself as the next one: asking for it early changes no number.
-                        let upcoming = llmk_cache_view(keys: keys.baseAddress, values: values.baseAddress, count: Int32(shape.count))
+                        let upcoming = llmk_cache_view(keys: keys.baseAddress, values: values.baseAddress, count: Int32(shape.count),
+                                                       skip: 0)
                         llmk_attention_at_level(level, Int32(heads.count), part, keys.baseAddress, values.baseAddress,
-                                                Int32(stride), Int32(shape.length), Int32(shape.count),
+                                                Int32(stride), Int32(shape.length), Int32(shape.count), Int32(shape.skip),
                                                 1 / Float(shape.length).squareRoot(), &scores, &outputs, upcoming)
                     }
                 }

@@ -1,8 +1,11 @@
-"""Writes three tiny random-weight models and llama.cpp's logits for them, to check what the
-default model does not exercise: Qwen2 (biases on Q, K and V, RoPE over half-head pairs), a
-Llama 2-style file with a SentencePiece vocabulary, untied output and Q4_0 weights, and the same
-architecture with Q5_0 and Q5_1 weights (the types Q4_K_M files fall back to for matrices whose
-rows are not a multiple of 256 values, such as most of SmolLM2's and Qwen2.5's). Weights are
+"""Writes tiny random-weight models and llama.cpp's logits for them, to check what the default
+model does not exercise: Qwen2 (biases on Q, K and V, RoPE over half-head pairs), a Llama 2-style
+file with a SentencePiece vocabulary, untied output and Q4_0 weights, the same architecture with
+Q5_0 and Q5_1 weights (the types Q4_K_M files fall back to for matrices whose rows are not a
+multiple of 256 values, such as most of SmolLM2's and Qwen2.5's), Qwen 3 (per-head Q/K norms,
+heads wider than the embedding's share) and Gemma 3 (those too, post-norms, GELU, the embedding
+scale, and six layers of which five attend over a sliding window of 4 positions with their own
+RoPE base). Weights are
 seeded, so the files are reproducible; llama.cpp (llama-cpp-python, one token per batch) gives the
 logits of every position of a fixed token sequence.
 
@@ -35,12 +38,24 @@ def vocabulary():
     return tokens, scores, types
 
 
+# Qwen 3 and Gemma 3 heads: 32 values each, four of them twice the embedding's 64.
+WIDE_HEAD = 32
+GEMMA_LAYERS, GEMMA_WINDOW = 6, 4
+
+
 def write(path, arch, rng, weight_type, tied, biases):
     tokens, scores, types = vocabulary()
     writer = gguf.GGUFWriter(path, arch)
+    layers = GEMMA_LAYERS if arch == "gemma3" else LAYERS
+    head = WIDE_HEAD if arch in ("qwen3", "gemma3") else DIM // HEADS
+    if arch in ("qwen3", "gemma3"):
+        writer.add_key_length(head)
+        writer.add_value_length(head)
+    if arch == "gemma3":
+        writer.add_sliding_window(GEMMA_WINDOW)
     writer.add_context_length(CONTEXT)
     writer.add_embedding_length(DIM)
-    writer.add_block_count(LAYERS)
+    writer.add_block_count(layers)
     writer.add_feed_forward_length(FF)
     writer.add_head_count(HEADS)
     writer.add_head_count_kv(KV_HEADS)
@@ -71,17 +86,22 @@ def write(path, arch, rng, weight_type, tied, biases):
     norm("output_norm.weight", DIM)
     if not tied:
         tensor("output.weight", len(tokens), DIM, weight_type, 0.2)
-    head = DIM // HEADS
-    for layer in range(LAYERS):
+    for layer in range(layers):
         prefix = f"blk.{layer}."
         norm(prefix + "attn_norm.weight", DIM)
-        tensor(prefix + "attn_q.weight", DIM, DIM, weight_type, 0.15)
+        tensor(prefix + "attn_q.weight", HEADS * head, DIM, weight_type, 0.15)
+        if arch in ("qwen3", "gemma3"):
+            norm(prefix + "attn_q_norm.weight", head)
+            norm(prefix + "attn_k_norm.weight", head)
+        if arch == "gemma3":
+            norm(prefix + "post_attention_norm.weight", DIM)
+            norm(prefix + "post_ffw_norm.weight", DIM)
         tensor(prefix + "attn_k.weight", KV_HEADS * head, DIM, weight_type, 0.15)
         tensor(prefix + "attn_v.weight", KV_HEADS * head, DIM, weight_type, 0.15)
         if biases:
             for name, size in (("attn_q", DIM), ("attn_k", KV_HEADS * head), ("attn_v", KV_HEADS * head)):
                 writer.add_tensor(prefix + name + ".bias", (0.1 * rng.standard_normal(size)).astype(np.float32))
-        tensor(prefix + "attn_output.weight", DIM, DIM, weight_type, 0.15)
+        tensor(prefix + "attn_output.weight", DIM, HEADS * head, weight_type, 0.15)
         norm(prefix + "ffn_norm.weight", DIM)
         tensor(prefix + "ffn_gate.weight", FF, DIM, weight_type, 0.15)
         tensor(prefix + "ffn_up.weight", FF, DIM, weight_type, 0.15)
@@ -102,6 +122,8 @@ models = [
     ("tiny-qwen2.gguf", "qwen2", gguf.GGMLQuantizationType.Q4_1, True, True, 1),
     ("tiny-llama.gguf", "llama", gguf.GGMLQuantizationType.Q4_0, False, False, 2),
     ("tiny-llama-q5.gguf", "llama", five_bit, False, False, 3),
+    ("tiny-qwen3.gguf", "qwen3", gguf.GGMLQuantizationType.Q8_0, True, False, 4),
+    ("tiny-gemma3.gguf", "gemma3", gguf.GGMLQuantizationType.Q8_0, True, False, 5),
 ]
 reference = {"generator": f"llama-cpp-python {importlib.metadata.version('llama-cpp-python')}, "
                           f"gguf {importlib.metadata.version('gguf')}", "tokens": TOKENS, "models": []}

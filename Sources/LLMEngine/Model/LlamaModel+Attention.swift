@@ -74,6 +74,10 @@ extension LlamaModel {
             rmsNorm(queries, tokens: 0..<kvHeads.count * group, length: headDimension, weight: norm, into: queries)
         }
         rotate(queries, heads: kvHeads.count * group, rotation: rotation)
+        if config.architecture.scalesQueries {
+            let scale = attentionScale
+            for j in 0..<kvHeads.count * group * headDimension { queries[j] *= scale }
+        }
         for head in kvHeads {
             let row = token * config.kvDimension + head * headDimension
             if let norm = weights.keyNorm {
@@ -90,7 +94,7 @@ extension LlamaModel {
     /// blockwise order, llama.cpp's over its half-precision cache in llama.cpp's.
     func attention(_ plan: AttentionPlan, layer: Int, slots: [CacheSlot], positions: [Int], scratch: ForwardScratch) {
         let headDimension = config.headDimension, together = plan.together, unitsPerToken = plan.unitsPerToken
-        let scale = 1 / Float(headDimension).squareRoot()
+        let scale = config.architecture.scalesQueries ? 1 : attentionScale
         let units = positions.count * unitsPerToken
         pool.runShared(units) { thread, share in
             let scores = scratch.scores + thread * scratch.scoresPerThread
@@ -112,7 +116,7 @@ extension LlamaModel {
                     let cache = slot.halfView(attended)
                     let next = upcoming.map { $0.slot.halfView($0.attended) }
                     llmk_attention(Int32(together), scratch.query + offset, cache.keys, cache.values, Int32(headDimension),
-                                   Int32(headDimension), cache.count, scale, scores, scratch.attentionOut + offset,
+                                   Int32(headDimension), cache.count, cache.skip, scale, scores, scratch.attentionOut + offset,
                                    next ?? llmk_cache_view())
                 case .bytes:
                     let next = upcoming.map { $0.slot.byteView($0.attended) }
@@ -127,6 +131,9 @@ extension LlamaModel {
             }
         }
     }
+
+    /// 1/√(head width): what scores are scaled by (or queries, `scalesQueries`).
+    var attentionScale: Float { 1 / Float(config.headDimension).squareRoot() }
 
     /// For token `token` of the batch, each of the model's RoPEs: cos and sin of scale · position ·
     /// base^(−2i/d) for each rotary pair i, the angle stepped (and then scaled) as ggml does.

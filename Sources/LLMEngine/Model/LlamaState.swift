@@ -104,12 +104,11 @@ struct CacheSlot {
         }
     }
 
-    /// Positions `positions` in half precision (`.half` only).
+    /// Positions `positions` in half precision (`.half` only): from the first position, those
+    /// before the range skipped (masked, as llama.cpp masks them, so sums keep their order).
     func halfView(_ positions: Range<Int>) -> llmk_cache_view {
-        let offset = positions.lowerBound * length
-        return llmk_cache_view(keys: keys.assumingMemoryBound(to: UInt16.self) + offset,
-                               values: values.assumingMemoryBound(to: UInt16.self) + offset,
-                               count: Int32(positions.count))
+        llmk_cache_view(keys: keys.assumingMemoryBound(to: UInt16.self), values: values.assumingMemoryBound(to: UInt16.self),
+                        count: Int32(positions.upperBound), skip: Int32(positions.lowerBound))
     }
 
     /// Positions `positions` in bytes (`.bytes` only): the view starts at the multiple of 32 at or

@@ -118,6 +118,8 @@ typedef struct {
     const uint16_t *keys;
     const uint16_t *values;
     int count;
+    /// Positions at the start left out (a sliding window's).
+    int skip;
 } llmk_cache_view;
 
 /// Attention for one token of `heads` query heads that share one KV head (grouped-query
@@ -126,13 +128,16 @@ typedef struct {
 /// floats per head, one head after another; cached keys and values `length` halves each, `stride`
 /// halves apart. Each cached key and value is converted once for all the heads. `scores` needs
 /// room for `heads` × `count` floats. `upcoming` is the cache the caller will attend over next
-/// (count 0 for none): it is fetched towards the processor while this one is computed.
+/// (count 0 for none): it is fetched towards the processor while this one is computed. The first
+/// `skip` positions are masked out as llama.cpp masks a sliding window's (their scores −∞), so
+/// every position keeps its place in the sums.
 void llmk_attention(int heads, const float *queries, const uint16_t *keys, const uint16_t *values, int stride,
-                    int length, int count, float scale, float *scores, float *outputs, llmk_cache_view upcoming);
+                    int length, int count, int skip, float scale, float *scores, float *outputs,
+                    llmk_cache_view upcoming);
 
 /// `llmk_attention` on the path of `level` (0 portable, more: F16C), for tests.
 void llmk_attention_at_level(int level, int heads, const float *queries, const uint16_t *keys, const uint16_t *values,
-                             int stride, int length, int count, float scale, float *scores, float *outputs,
+                             int stride, int length, int count, int skip, float scale, float *scores, float *outputs,
                              llmk_cache_view upcoming);
 
 /// One KV head's 8-bit cache (the blockwise order's): `count` positions of room for `rows`. Keys

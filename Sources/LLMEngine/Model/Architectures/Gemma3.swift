@@ -5,5 +5,6 @@ extension ModelArchitecture {
     /// Gemma's "1 +": llama.cpp's converter adds it.
     public static let gemma3 = ModelArchitecture(
         name: "gemma3", rotaryStyle: .halves, normalizesQueriesAndKeys: true, normalizesSublayerOutputs: true,
-        scalesEmbedding: true, activation: .geluTanh, slidingWindowPattern: 6, slidingRopeBase: 10_000)
+        scalesEmbedding: true, activation: .geluTanh, scalesQueries: true, slidingWindowPattern: 6,
+        slidingRopeBase: 10_000)
 }

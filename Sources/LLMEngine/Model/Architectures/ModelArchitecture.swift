@@ -13,6 +13,9 @@ public struct ModelArchitecture: Sendable, Equatable {
     /// The token embedding multiplied by √(embedding length) (Gemma).
     public var scalesEmbedding = false
     public var activation: Activation = .silu
+    /// Queries multiplied by 1/√head after RoPE (rounded there), attention's scores then taken
+    /// as they are (Gemma 3, as llama.cpp builds it); otherwise the scores are scaled.
+    public var scalesQueries = false
     /// Where attention is limited to a sliding window: every `n`th layer (the last of each `n`)
     /// attends globally, the others over the window (Gemma 3: 6); `nil` for global attention only.
     public var slidingWindowPattern: Int?
