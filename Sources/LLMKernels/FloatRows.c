@@ -84,7 +84,7 @@ LLMK_INLINE int dequantize_row(int type, const uint8_t *row, int length, float *
     case LLMK_Q6_K:
         for (int b = 0; b < length / 256; b++) dequantize_q6_K(row + (size_t)b * 210, output + b * 256);
         return 1;
-    default: return 0;
+    default: return llmk_dequantize_row(type, row, length, output);
     }
 }
 

@@ -58,15 +58,16 @@ import Testing
         }
     }
 
-    /// Runs the prompt through the model a token at a time, on a thread of its own (seconds of
+    /// Runs the prompt through the model as one batch, on a thread of its own (seconds of
     /// arithmetic kept off Swift's cooperative pool), then along llama.cpp's greedy tokens: the
     /// logits after the prompt, at how many steps this model's best is llama.cpp's choice, and how
     /// far below this model's best llama.cpp's choice ever was.
     func run(_ model: LlamaModel, _ reference: Case) async -> (logits: [Float], agreed: Int, shortfall: Float) {
         await withCheckedContinuation { continuation in
             Thread {
-                let state = model.makeState(capacity: 1024)
-                for token in reference.promptIDs { model.forward(token: token, state: state) }
+                let state = model.makeState(capacity: 1024), ids = reference.promptIDs
+                model.forward(ids.indices.map { LlamaModel.Step(token: ids[$0], state: state, wantsLogits: $0 == ids.count - 1) },
+                              scratch: model.makeScratch(tokens: ids.count))
                 let logits = Array(state.logits)
                 var agreed = 0, shortfall: Float = 0
                 for token in reference.greedy {

@@ -8,15 +8,20 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     case q5_0 = 6
     case q5_1 = 7
     case q8_0 = 8
+    case q2_K = 10
+    case q3_K = 11
     case q4_K = 12
+    case q5_K = 13
     case q6_K = 14
+    case iq4_NL = 20
+    case iq4_XS = 23
 
     /// Weights per block.
     public var blockElements: Int {
         switch self {
         case .f32, .f16: 1
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: 32
-        case .q4_K, .q6_K: 256
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_NL: 32
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_XS: 256
         }
     }
 
@@ -30,8 +35,13 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .q5_0: 22
         case .q5_1: 24
         case .q8_0: 34
+        case .q2_K: 84
+        case .q3_K: 110
         case .q4_K: 144
+        case .q5_K: 176
         case .q6_K: 210
+        case .iq4_NL: 18
+        case .iq4_XS: 136
         }
     }
 
@@ -44,8 +54,13 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .q5_0: "Q5_0"
         case .q5_1: "Q5_1"
         case .q8_0: "Q8_0"
+        case .q2_K: "Q2_K"
+        case .q3_K: "Q3_K"
         case .q4_K: "Q4_K"
+        case .q5_K: "Q5_K"
         case .q6_K: "Q6_K"
+        case .iq4_NL: "IQ4_NL"
+        case .iq4_XS: "IQ4_XS"
         }
     }
 

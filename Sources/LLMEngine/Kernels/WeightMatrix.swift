@@ -4,9 +4,11 @@ import LLMKernels
 /// dimension, contiguous) dotted with each input vector. Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 are
 /// multiplied with 8-bit activations: in `.blockwise` order copied at load into the integer
 /// kernels' layout — rows in groups of sixteen, so each unpacked weight block serves every vector
-/// of a batch and sixteen rows at once — and in `.llamaCpp` order read in place. The others (F32, F16,
-/// Q4_K, Q6_K) are read in place and go through floats, each row turned into floats once for the
-/// whole batch.
+/// of a batch and sixteen rows at once — and in `.llamaCpp` order read in place. In `.blockwise`
+/// order the K-quants and IQ4 types are rewritten at load into the nearest of those types
+/// (`llmk_requantize`: Q4_K → Q4_1, Q5_K → Q5_1, the others → Q8_0) and take the same path. The
+/// rest (F32, F16, and K-quants in `.llamaCpp` order) are read in place and go through floats,
+/// each row turned into floats once for the whole batch.
 final class WeightMatrix: @unchecked Sendable {
     // @unchecked: the interleaved copy is written once in init and only read afterwards.
     let tensor: GGUFTensor
@@ -14,8 +16,8 @@ final class WeightMatrix: @unchecked Sendable {
 
     /// Which kernel multiplies, decided once at load.
     private enum Product {
-        /// The copy, in its arena (kept alive here).
-        case interleaved(UnsafeMutableRawBufferPointer, WeightArena)
+        /// The copy, in its arena (kept alive here), in the kernels' type.
+        case interleaved(UnsafeMutableRawBufferPointer, WeightArena, type: Int32)
         /// llama.cpp's lane order on the file's layout, with the kernel's number for the type.
         case laneOrder(Int32)
         case floats
@@ -23,17 +25,25 @@ final class WeightMatrix: @unchecked Sendable {
 
     var rowCount: Int { tensor.rowCount }
 
+    /// The type the integer kernels multiply `tensor` as in `order`.
+    private static func kernelType(of tensor: GGUFTensor, order: ProductOrder) -> Int32 {
+        let type = Int32(tensor.type.rawValue)
+        return order == .blockwise ? llmk_requantized_type(type) : type
+    }
+
     /// The bytes `init` copies `tensor` into in `order` (0 when it reads the tensor in place).
     static func copySize(of tensor: GGUFTensor, order: ProductOrder) -> Int {
         guard order == .blockwise else { return 0 }
-        return llmk_interleaved_size(Int32(tensor.type.rawValue), Int32(tensor.rowCount), Int32(tensor.rowLength / 32))
+        return llmk_interleaved_size(kernelType(of: tensor, order: order), Int32(tensor.rowCount),
+                                     Int32(tensor.rowLength / 32))
     }
 
-    /// In `.blockwise` order, copies `tensor` into the kernels' layout, in `arena`, where it has an
-    /// integer path.
+    /// In `.blockwise` order, copies `tensor` into the kernels' layout (rewritten first where it is
+    /// a K-quant or IQ4 type), in `arena`, where it has an integer path.
     init(_ tensor: GGUFTensor, order: ProductOrder, arena: WeightArena) {
         self.tensor = tensor
-        let type = Int32(tensor.type.rawValue), rows = Int32(tensor.rowCount), blocks = Int32(tensor.rowLength / 32)
+        let type = Self.kernelType(of: tensor, order: order), rows = Int32(tensor.rowCount)
+        let blocks = Int32(tensor.rowLength / 32)
         let size = llmk_interleaved_size(type, rows, blocks)
         if size == 0 {
             product = .floats
@@ -42,8 +52,17 @@ final class WeightMatrix: @unchecked Sendable {
             product = .laneOrder(tensor.type == .q4_0 && tensor.rowCount % 8 == 0 ? Int32(LLMK_Q4_0_BLOCKWISE) : type)
         } else {
             let buffer = arena.take(size)
-            llmk_interleave(type, tensor.bytes.baseAddress!, tensor.rowBytes, rows, blocks, buffer.baseAddress!)
-            product = .interleaved(buffer, arena)
+            if type == Int32(tensor.type.rawValue) {
+                llmk_interleave(type, tensor.bytes.baseAddress!, tensor.rowBytes, rows, blocks, buffer.baseAddress!)
+            } else {
+                let rowBytes = Int(blocks) * GGMLType(rawValue: UInt32(type))!.blockBytes
+                let rewritten = UnsafeMutableRawPointer.allocate(byteCount: Int(rows) * rowBytes, alignment: 64)
+                defer { rewritten.deallocate() }
+                llmk_requantize(Int32(tensor.type.rawValue), tensor.bytes.baseAddress!, tensor.rowBytes, rows,
+                                Int32(tensor.rowLength), rewritten)
+                llmk_interleave(type, rewritten, rowBytes, rows, blocks, buffer.baseAddress!)
+            }
+            product = .interleaved(buffer, arena, type: type)
         }
     }
 
@@ -63,8 +82,8 @@ final class WeightMatrix: @unchecked Sendable {
         guard !rows.isEmpty else { return }
         let blocks = Int32(tensor.rowLength / 32), begin = Int32(rows.lowerBound), end = Int32(rows.upperBound)
         switch product {
-        case .interleaved(let buffer, _):
-            llmk_matmul(Int32(tensor.type.rawValue), buffer.baseAddress!, blocks, quantized.kernelView, Int32(batch), output,
+        case .interleaved(let buffer, _, let type):
+            llmk_matmul(type, buffer.baseAddress!, blocks, quantized.kernelView, Int32(batch), output,
                         Int32(outputStride), begin, end)
         case .laneOrder(let kernel):
             llmk_matmul_lanes(kernel, tensor.bytes.baseAddress!, tensor.rowBytes, blocks, quantized.kernelView,

@@ -13,6 +13,12 @@ public enum Dequantize {
             return llmk_from_half(source.baseAddress!.assumingMemoryBound(to: UInt16.self), destination.baseAddress!, blocks)
         case .f32:
             return UnsafeMutableRawPointer(destination.baseAddress!).copyMemory(from: source.baseAddress!, byteCount: blocks * 4)
+        case .q2_K, .q3_K, .q5_K, .iq4_NL, .iq4_XS:
+            // In C, shared with the rewrite for the integer kernels (KQuants.c).
+            let handled = llmk_dequantize_row(Int32(type.rawValue), source.baseAddress!, Int32(blocks * type.blockElements),
+                                              destination.baseAddress!)
+            precondition(handled != 0)
+            return
         default: break
         }
         for block in 0..<blocks {
@@ -28,6 +34,7 @@ public enum Dequantize {
             case .q8_0: q8_0(input, output)
             case .q4_K: q4_K(input, output)
             case .q6_K: q6_K(input, output)
+            case .q2_K, .q3_K, .q5_K, .iq4_NL, .iq4_XS: break  // whole rows above
             }
         }
     }

@@ -18,8 +18,13 @@ enum {
     LLMK_Q5_0 = 6,
     LLMK_Q5_1 = 7,
     LLMK_Q8_0 = 8,
+    LLMK_Q2_K = 10,
+    LLMK_Q3_K = 11,
     LLMK_Q4_K = 12,
+    LLMK_Q5_K = 13,
     LLMK_Q6_K = 14,
+    LLMK_IQ4_NL = 20,
+    LLMK_IQ4_XS = 23,
     /// Q4_0 summed as llama.cpp sums the Q4_0 matrices it repacks (those with a multiple of 8
     /// rows, on AVX2): each block's whole integer dot product, scaled and added in turn. For
     /// `llmk_matmul_lanes` only.
@@ -103,6 +108,22 @@ int llmk_matmul_float_at_level(int level, int type, const void *weights, size_t 
 /// One 256-value block of Q4_K or Q6_K as floats, by ggml's reference formulas.
 void llmk_dequantize_q4_K(const uint8_t *block, float *output);
 void llmk_dequantize_q6_K(const uint8_t *block, float *output);
+
+/// Values per block of a K-quant or IQ4 type (256; IQ4_NL 32), 0 for the others.
+int llmk_block_values(int type);
+
+/// A row of `length` values of a K-quant or IQ4 type as floats, by ggml's reference formulas.
+/// Returns 0 for other types.
+int llmk_dequantize_row(int type, const void *row, int length, float *output);
+
+/// The type the integer kernels take a K-quant or IQ4 type's rows in (Q4_K → Q4_1, Q5_K → Q5_1,
+/// the others → Q8_0; see KQuants.c for what each rewrite keeps), the type itself for the rest.
+int llmk_requantized_type(int type);
+
+/// Rewrites `rows` rows (`row_bytes` apart, `length` values each) of a K-quant or IQ4 type as
+/// rows of `llmk_requantized_type(type)` blocks, one after another into `output`. Returns 0 for
+/// other types.
+int llmk_requantize(int type, const void *weights, size_t row_bytes, int rows, int length, void *output);
 
 /// A hint to the CPU inside spin-wait loops.
 void llmk_cpu_relax(void);
