@@ -179,14 +179,16 @@ int llmk_requantized_type(int type) {
     }
 }
 
-// 32 values as a Q8_0 block, as ggml's quantize_row_q8_0_ref: d = largest / 127, rounded to nearest.
+// 32 values as a Q8_0 block: d = largest / 127 in half precision, as ggml's quantize_row_q8_0_ref,
+// but each value rounded to the nearest multiple of the half-precision d the block keeps (ggml
+// divides by the unrounded one), so no value is off by more than half a step.
 static void quantize_q8_0(const float *x, uint8_t *out) {
     float largest = 0;
     for (int j = 0; j < 32; j++) largest = fmaxf(largest, fabsf(x[j]));
-    const float d = largest / 127.0f, inverse = d != 0 ? 1.0f / d : 0.0f;
-    const uint16_t half = llmk_float_to_half(d);
+    const uint16_t half = llmk_float_to_half(largest / 127.0f);
+    const float d = llmk_half_to_float(half), inverse = d != 0 ? 1.0f / d : 0.0f;
     memcpy(out, &half, 2);
-    for (int j = 0; j < 32; j++) out[2 + j] = (uint8_t)(int8_t)roundf(x[j] * inverse);
+    for (int j = 0; j < 32; j++) out[2 + j] = (uint8_t)(int8_t)fmaxf(-127.0f, fminf(127.0f, roundf(x[j] * inverse)));
 }
 
 static void store_half(uint8_t *out, float value) {

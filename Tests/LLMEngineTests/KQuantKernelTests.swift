@@ -1,0 +1,122 @@
+import Foundation
+import LLMKernels
+import Testing
+@testable import LLMEngine
+
+/// K-quant and IQ4 weights: ggml's dequantizers (golden values from gguf-py,
+/// scripts/reference/kquant_reference.py), the rewrite into the integer kernels' types within what
+/// each rewrite promises, and the rewritten product the same on every instruction-set path and
+/// close to the product of the file's own values. An extension of `KernelTests`, so `make test`
+/// runs it again on every lower level.
+extension KernelTests {
+    struct KQuantCase: Sendable, CustomStringConvertible {
+        var type: GGMLType
+        var bytes: [UInt8]
+        var values: [Float]
+        var description: String { type.name }
+    }
+
+    nonisolated(unsafe) static let kquantReference: [String: Any] = {
+        let url = Bundle.module.url(forResource: "kquant-reference", withExtension: "json", subdirectory: "Reference")!
+        return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }()
+
+    static let kquantCases: [KQuantCase] = (kquantReference["cases"] as! [[String: Any]]).map { entry in
+        let hex = Array((entry["bytes"] as! String).utf8)
+        let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+        return KQuantCase(type: GGMLType(rawValue: UInt32(entry["type_id"] as! Int))!, bytes: bytes,
+                          values: (entry["values"] as! [Double]).map(Float.init))
+    }
+
+    static func dequantized(_ bytes: [UInt8], type: GGMLType) -> [Float] {
+        let count = bytes.count / type.blockBytes * type.blockElements
+        var values = [Float](repeating: .nan, count: count)
+        bytes.withUnsafeBytes { raw in values.withUnsafeMutableBufferPointer { Dequantize.row(raw, type: type, into: $0) } }
+        return values
+    }
+
+    @Test(arguments: kquantCases)
+    func kQuantsDequantizeAsGGMLDoes(_ reference: KQuantCase) {
+        let values = Self.dequantized(reference.bytes, type: reference.type)
+        let worst = zip(values, reference.values).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+        #expect(worst <= 1e-6, "largest relative difference \(worst)")
+    }
+
+    /// Q4_K, Q5_K and IQ4_XS lose only their 32 values' scale and minimum to half precision,
+    /// IQ4_NL and Q3_K nothing (but where Q3_K's byte would be 128), Q2_K and Q6_K at most half a
+    /// step of Q8_0's (1/127 of each 32 values' largest, in half precision).
+    @Test(arguments: kquantCases)
+    func theRewriteForTheIntegerKernelsKeepsTheValues(_ reference: KQuantCase) {
+        let type = reference.type, target = GGMLType(rawValue: UInt32(llmk_requantized_type(Int32(type.rawValue))))!
+        let length = reference.values.count
+        var rewritten = [UInt8](repeating: 0, count: length / 32 * target.blockBytes)
+        reference.bytes.withUnsafeBytes { raw in
+            #expect(llmk_requantize(Int32(type.rawValue), raw.baseAddress!, raw.count, 1, Int32(length), &rewritten) == 1)
+        }
+        let values = Self.dequantized(rewritten, type: target)
+        for block in 0..<length / 32 {
+            let expected = reference.values[block * 32..<(block + 1) * 32], got = values[block * 32..<(block + 1) * 32]
+            let largest = expected.map(abs).max()!
+            let bound: Float = switch type {
+            case .q2_K, .q6_K: largest / 127 * 0.501 + 1e-7  // half a step of the half-precision d
+            case .iq4_NL: 0
+            default: largest * 1e-3
+            }
+            let worst = zip(got, expected).map { abs($0 - $1) }.max()!
+            #expect(worst <= bound, "block \(block): \(worst) > \(bound)")
+        }
+    }
+
+    static let kquantTypes: [GGMLType] = [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS]
+
+    /// Random rows of each type (scales kept ordinary halves) through the rewrite and the integer
+    /// kernels: every path and batch size the same bits, and each product within 2% of the exact
+    /// product of the file's values (8-bit activations, and Q2_K's and Q6_K's requantization).
+    @Test(arguments: kquantTypes)
+    func rewrittenKQuantsMultiplyTheSameOnEveryPath(_ type: GGMLType) throws {
+        var generator = SplitMix64(seed: UInt64(type.rawValue))
+        let rows = 37, length = 512, batch = 6, rowBytes = type.rowBytes(elements: length)!
+        let halves: [Int] = switch type {
+        case .q2_K: [80, 82]
+        case .q3_K: [108]
+        case .q6_K: [208]
+        default: [0, 2]
+        }
+        var weights = (0..<rows * rowBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for block in stride(from: 0, to: weights.count, by: type.blockBytes) {
+            for offset in halves where offset + 2 <= type.blockBytes && (offset == 0 || type != .iq4_NL) {
+                weights[block + offset] = UInt8.random(in: 0...255, using: &generator)
+                weights[block + offset + 1] = 0x20 | UInt8.random(in: 0...7, using: &generator)
+            }
+        }
+        if type == .iq4_XS || type == .iq4_NL {
+            // Their second half-word is scale bits or values, not a half: only the first is one.
+            for block in stride(from: 0, to: weights.count, by: type.blockBytes) where type == .iq4_XS {
+                weights[block + 2] = UInt8.random(in: 0...255, using: &generator)
+                weights[block + 3] = UInt8.random(in: 0...255, using: &generator)
+            }
+        }
+        let input = (0..<batch * length).map { _ in Float.random(in: -2...2, using: &generator) }
+        let quantized = QuantizedBatch(length: length, capacity: batch)
+        input.withUnsafeBufferPointer { quantized.quantize($0.baseAddress!, count: batch) }
+
+        let kernelType = llmk_requantized_type(Int32(type.rawValue)), target = GGMLType(rawValue: UInt32(kernelType))!
+        let blocks = Int32(length / 32)
+        var rewritten = [UInt8](repeating: 0, count: rows * length / 32 * target.blockBytes)
+        weights.withUnsafeBytes { raw in
+            #expect(llmk_requantize(Int32(type.rawValue), raw.baseAddress!, rowBytes, Int32(rows), Int32(length), &rewritten) == 1)
+        }
+        var interleaved = [UInt8](repeating: 0xAA, count: llmk_interleaved_size(kernelType, Int32(rows), blocks))
+        #expect(llmk_interleave(kernelType, rewritten, length / 32 * target.blockBytes, Int32(rows), blocks, &interleaved) == 1)
+        func run(level: Int32, batch: Int) -> [Float] {
+            var output = [Float](repeating: .nan, count: batch * rows)
+            output.withUnsafeMutableBufferPointer { out in
+                #expect(llmk_matmul_at_level(level, kernelType, interleaved, blocks, quantized.kernelView, Int32(batch),
+                                             out.baseAddress!, Int32(rows), 0, Int32(rows)) == 1)
+            }
+            return output
+        }
+        checkEveryPath({ run(level: $0, batch: $1) }, type: type, weights: weights, rows: rows, length: length,
+                       input: input, batch: batch, tolerance: 0.02)
+    }
+}
