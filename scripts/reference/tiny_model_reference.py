@@ -21,7 +21,6 @@ import numpy as np
 from gguf import quants
 from llama_cpp import Llama
 
-out_dir = sys.argv[1]
 DIM, LAYERS, HEADS, KV_HEADS, FF, CONTEXT = 64, 2, 4, 2, 128, 128
 TOKENS = [1, 300, 301, 302, 5, 310, 311, 40, 41, 42, 300, 305]
 
@@ -118,25 +117,30 @@ def five_bit(name):
     return gguf.GGMLQuantizationType.Q5_1 if second else gguf.GGMLQuantizationType.Q5_0
 
 
-models = [
-    ("tiny-qwen2.gguf", "qwen2", gguf.GGMLQuantizationType.Q4_1, True, True, 1),
-    ("tiny-llama.gguf", "llama", gguf.GGMLQuantizationType.Q4_0, False, False, 2),
-    ("tiny-llama-q5.gguf", "llama", five_bit, False, False, 3),
-    ("tiny-qwen3.gguf", "qwen3", gguf.GGMLQuantizationType.Q8_0, True, False, 4),
-    ("tiny-gemma3.gguf", "gemma3", gguf.GGMLQuantizationType.Q8_0, True, False, 5),
-]
-reference = {"generator": f"llama-cpp-python {importlib.metadata.version('llama-cpp-python')}, "
-                          f"gguf {importlib.metadata.version('gguf')}", "tokens": TOKENS, "models": []}
-for file, arch, kind, tied, biases, seed in models:
-    path = os.path.join(out_dir, file)
-    write(path, arch, np.random.default_rng(seed), kind, tied, biases)
-    llm = Llama(model_path=path, n_ctx=CONTEXT, n_threads=2, n_batch=1, n_ubatch=1, logits_all=True, verbose=False)
-    llm.eval(TOKENS)
-    logits = [[float(v) for v in llm.scores[i]] for i in range(len(TOKENS))]
-    reference["models"].append({"file": file, "architecture": arch, "logits": logits})
-    del llm
+def main(out_dir):
+    models = [
+        ("tiny-qwen2.gguf", "qwen2", gguf.GGMLQuantizationType.Q4_1, True, True, 1),
+        ("tiny-llama.gguf", "llama", gguf.GGMLQuantizationType.Q4_0, False, False, 2),
+        ("tiny-llama-q5.gguf", "llama", five_bit, False, False, 3),
+        ("tiny-qwen3.gguf", "qwen3", gguf.GGMLQuantizationType.Q8_0, True, False, 4),
+        ("tiny-gemma3.gguf", "gemma3", gguf.GGMLQuantizationType.Q8_0, True, False, 5),
+    ]
+    reference = {"generator": f"llama-cpp-python {importlib.metadata.version('llama-cpp-python')}, "
+                              f"gguf {importlib.metadata.version('gguf')}", "tokens": TOKENS, "models": []}
+    for file, arch, kind, tied, biases, seed in models:
+        path = os.path.join(out_dir, file)
+        write(path, arch, np.random.default_rng(seed), kind, tied, biases)
+        llm = Llama(model_path=path, n_ctx=CONTEXT, n_threads=2, n_batch=1, n_ubatch=1, logits_all=True, verbose=False)
+        llm.eval(TOKENS)
+        logits = [[float(v) for v in llm.scores[i]] for i in range(len(TOKENS))]
+        reference["models"].append({"file": file, "architecture": arch, "logits": logits})
+        del llm
 
-with open(os.path.join(out_dir, "tiny-models-reference.json"), "w") as out:
-    json.dump(reference, out)
-    out.write("\n")
-print("wrote", [m[0] for m in models])
+    with open(os.path.join(out_dir, "tiny-models-reference.json"), "w") as out:
+        json.dump(reference, out)
+        out.write("\n")
+    print("wrote", [m[0] for m in models])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+@testable import LLMEngine
+
+/// Tiny random-weight Llama files quantized by llama.cpp itself into each K-quant and IQ4 type
+/// (Q2_K, Q3_K_M, Q4_K_M, Q5_K_M, Q6_K, IQ4_NL, IQ4_XS — with the types llama.cpp mixes in), and
+/// llama.cpp's logits for each: every logit of every position within 2.5% of the logits' range in
+/// both product orders (llama.cpp multiplies these types with 8-bit activations in 256-value
+/// blocks; the blockwise order rewrites the weights for its integer kernels, llama.cpp's order goes
+/// through floats). Files and golden values from scripts/reference/kquant_model_reference.py.
+struct KQuantModelReferenceTests {
+    struct Case: Sendable, CustomStringConvertible {
+        var file: String
+        var tensorTypes: [String]
+        var logits: [[Float]]
+        var description: String { file }
+    }
+
+    nonisolated(unsafe) static let reference: [String: Any] = {
+        let url = Bundle.module.url(forResource: "kquant-models-reference", withExtension: "json", subdirectory: "Reference")!
+        return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    }()
+
+    static let tokens: [Int32] = (reference["tokens"] as! [Int]).map(Int32.init)
+
+    static let cases: [Case] = (reference["models"] as! [[String: Any]]).map {
+        Case(file: $0["file"] as! String, tensorTypes: $0["tensor_types"] as! [String],
+             logits: ($0["logits"] as! [[Double]]).map { $0.map(Float.init) })
+    }
+
+    @Test(arguments: cases, ProductOrder.allCases)
+    func everyLogitFollowsLlamaCpps(_ reference: Case, order: ProductOrder) throws {
+        let url = try #require(Bundle.module.url(
+            forResource: (reference.file as NSString).deletingPathExtension, withExtension: "gguf", subdirectory: "Reference"))
+        let model = try LlamaModel(path: url.path, threads: 2, order: order)
+        let types = Set(model.file.tensors.map(\.type.name))
+        #expect(types == Set(reference.tensorTypes), "the file holds \(types.sorted())")
+        let state = model.makeState(capacity: 64)
+        var worstShare: Float = 0
+        for (position, token) in Self.tokens.enumerated() {
+            model.forward(token: token, state: state)
+            let expected = reference.logits[position]
+            let worst = expected.indices.map { abs(state.logits[$0] - expected[$0]) }.max() ?? 0
+            worstShare = max(worstShare, worst / (expected.max()! - expected.min()!))
+        }
+        print("kquant \(reference.file) \(order): worst \(worstShare * 100)% of the range")
+        #expect(worstShare <= 0.025, "a logit \(worstShare * 100)% of the logits' range from llama.cpp's")
+    }
+}
