@@ -125,11 +125,11 @@ import Testing
         #expect(throws: GGUFError.unsupportedVersion(path: try write(Array("GGUF".utf8) + le(UInt32(1)) + le(UInt64(0)) + le(UInt64(0)), "v1.gguf"), version: 1)) {
             try GGUFFile(path: directory.appendingPathComponent("v1.gguf").path)
         }
-        // One Q5_K tensor: a real ggml type this engine does not read.
-        let q5k = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(1)) + le(UInt64(0))
-            + string("blk.0.ffn_up.weight") + le(UInt32(1)) + le(UInt64(256)) + le(UInt32(13)) + le(UInt64(0))
-        let path = try write(q5k + [UInt8](repeating: 0, count: 512), "q5k.gguf")
-        #expect(throws: GGUFError.unsupportedTensorType(path: path, tensor: "blk.0.ffn_up.weight", type: "Q5_K")) {
+        // One IQ2_XXS tensor: a real ggml type this engine does not read.
+        let iq2 = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(1)) + le(UInt64(0))
+            + string("blk.0.ffn_up.weight") + le(UInt32(1)) + le(UInt64(256)) + le(UInt32(16)) + le(UInt64(0))
+        let path = try write(iq2 + [UInt8](repeating: 0, count: 512), "iq2.gguf")
+        #expect(throws: GGUFError.unsupportedTensorType(path: path, tensor: "blk.0.ffn_up.weight", type: "IQ2_XXS")) {
             try GGUFFile(path: path)
         }
         // A count far past the file's end.

@@ -81,11 +81,13 @@ import Testing
         }
     }
 
-    /// In both orders: the same prompt ids; the largest logits within rounding of llama.cpp's (its
-    /// K-quant products sum 8-bit activations, ours — for now — floats); along llama.cpp's greedy
-    /// text its choice within rounding of this model's best, and the same choice nearly always.
-    /// This base model's best two tokens are often closer than that rounding, so its own greedy
-    /// text may part from llama.cpp's.
+    /// In both orders: the same prompt ids; the largest logits within rounding of llama.cpp's
+    /// (llama.cpp multiplies its K-quants with activations in 8 bits per 256 values; the blockwise
+    /// order rewrites them for its integer kernels and keeps an 8-bit cache, llama.cpp's order goes
+    /// through floats — measured: up to 0.28–1.05 of logits near 20 in the blockwise order,
+    /// 0.24–0.75 in llama.cpp's); along llama.cpp's greedy text its choice within rounding of this
+    /// model's best, and the same choice nearly always. This base model's best two tokens are
+    /// often closer than that rounding, so its own greedy text may part from llama.cpp's.
     @Test(arguments: cases, ProductOrder.allCases)
     func logitsFollowLlamaCppAlongItsGreedyText(_ reference: Case, order: ProductOrder) async throws {
         let model = try model(order)
@@ -93,8 +95,7 @@ import Testing
         let (logits, agreed, shortfall) = await run(model, reference)
         var worst: Float = 0
         for (token, logit) in reference.topLogits { worst = max(worst, abs(logits[Int(token)] - logit)) }
-        print("gemma3 \(order) \(reference): worst \(worst) agreed \(agreed)/\(reference.greedy.count) shortfall \(shortfall)")
-        #expect(worst <= 1.0, "largest logit difference \(worst)")
+        #expect(worst <= 1.25, "largest logit difference \(worst)")
         #expect(shortfall <= 0.75, "llama.cpp's token was \(shortfall) below this model's best")
         #expect(agreed * 10 >= reference.greedy.count * 9, "the same choice at \(agreed) of \(reference.greedy.count) steps")
     }

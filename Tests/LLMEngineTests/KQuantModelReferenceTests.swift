@@ -43,7 +43,6 @@ struct KQuantModelReferenceTests {
             let worst = expected.indices.map { abs(state.logits[$0] - expected[$0]) }.max() ?? 0
             worstShare = max(worstShare, worst / (expected.max()! - expected.min()!))
         }
-        print("kquant \(reference.file) \(order): worst \(worstShare * 100)% of the range")
         #expect(worstShare <= 0.025, "a logit \(worstShare * 100)% of the logits' range from llama.cpp's")
     }
 }

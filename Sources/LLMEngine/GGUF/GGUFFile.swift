@@ -31,7 +31,7 @@ public final class GGUFFile: Sendable {
         var metadata: [String: GGUFValue] = [:]
         for _ in 0..<metadataCount {
             let key = try reader.string()
-            metadata[key] = try reader.value(ofType: reader.read(UInt32.self))
+            metadata[key] = try reader.value(ofType: reader.read(UInt32.self), in: file)
         }
         self.metadata = metadata
 
@@ -81,6 +81,11 @@ public final class GGUFFile: Sendable {
     /// resident memory and are read from the file again if touched.
     public func releasePages(of tensor: GGUFTensor) {
         file.releasePages(tensor.bytes)
+    }
+
+    /// The same for part of the file (the whole pages inside `bytes`).
+    public func releasePages(_ bytes: UnsafeRawBufferPointer) {
+        file.releasePages(bytes)
     }
 
     public func tensor(named name: String) -> GGUFTensor? {
@@ -141,9 +146,10 @@ struct GGUFCursor {
     let path: String
     private(set) var offset = 0
 
-    init(bytes: UnsafeRawBufferPointer, path: String) {
+    init(bytes: UnsafeRawBufferPointer, path: String, offset: Int = 0) {
         self.bytes = bytes
         self.path = path
+        self.offset = offset
     }
 
     mutating func read<T: FixedWidthInteger>(_: T.Type) throws(GGUFError) -> T {
@@ -171,7 +177,9 @@ struct GGUFCursor {
         return string
     }
 
-    mutating func value(ofType type: UInt32) throws(GGUFError) -> GGUFValue {
+    /// A value of `type`; an array's elements are checked and skipped, and read when asked for
+    /// (`GGUFArray`), from `file`: the mapping `bytes` lies in.
+    mutating func value(ofType type: UInt32, in file: MappedFile? = nil) throws(GGUFError) -> GGUFValue {
         switch type {
         case 0: return .uint(UInt64(try read(UInt8.self)))
         case 1: return .int(Int64(try read(Int8.self)))
@@ -185,11 +193,18 @@ struct GGUFCursor {
         case 9:
             let elementType = try read(UInt32.self)
             guard elementType != 9 else { throw GGUFError.malformed(path: path, reason: "nested metadata arrays") }
-            let count = try count()
-            var values: [GGUFValue] = []
-            values.reserveCapacity(count)
-            for _ in 0..<count { values.append(try value(ofType: elementType)) }
-            return .array(values)
+            let count = try count(), start = offset
+            let sizes: [UInt32: Int] = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8]
+            if let size = sizes[elementType] {
+                guard count <= (bytes.count - offset) / size else {
+                    throw GGUFError.malformed(path: path, reason: "it ends early")
+                }
+                offset += count * size
+            } else {
+                for _ in 0..<count { _ = try value(ofType: elementType) }
+            }
+            guard let file else { throw GGUFError.malformed(path: path, reason: "a metadata array outside a file") }
+            return .array(GGUFArray(file: file, offset: start, count: count, elementType: elementType))
         case 10: return .uint(try read(UInt64.self))
         case 11: return .int(try read(Int64.self))
         case 12: return .float(Double(bitPattern: try read(UInt64.self)))

@@ -39,8 +39,10 @@ final class WeightMatrix: @unchecked Sendable {
     }
 
     /// In `.blockwise` order, copies `tensor` into the kernels' layout (rewritten first where it is
-    /// a K-quant or IQ4 type), in `arena`, where it has an integer path.
-    init(_ tensor: GGUFTensor, order: ProductOrder, arena: WeightArena) {
+    /// a K-quant or IQ4 type), in `arena`, where it has an integer path — a few thousand rows at a
+    /// time, handing each stretch of `file`'s pages back once copied: copied whole, Gemma 3's
+    /// 178 MB embedding was in memory twice over for a moment, the process's peak.
+    init(_ tensor: GGUFTensor, order: ProductOrder, arena: WeightArena, releasingPagesOf file: GGUFFile? = nil) {
         self.tensor = tensor
         let type = Self.kernelType(of: tensor, order: order), rows = Int32(tensor.rowCount)
         let blocks = Int32(tensor.rowLength / 32)
@@ -52,15 +54,24 @@ final class WeightMatrix: @unchecked Sendable {
             product = .laneOrder(tensor.type == .q4_0 && tensor.rowCount % 8 == 0 ? Int32(LLMK_Q4_0_BLOCKWISE) : type)
         } else {
             let buffer = arena.take(size)
-            if type == Int32(tensor.type.rawValue) {
-                llmk_interleave(type, tensor.bytes.baseAddress!, tensor.rowBytes, rows, blocks, buffer.baseAddress!)
-            } else {
-                let rowBytes = Int(blocks) * GGMLType(rawValue: UInt32(type))!.blockBytes
-                let rewritten = UnsafeMutableRawPointer.allocate(byteCount: Int(rows) * rowBytes, alignment: 64)
-                defer { rewritten.deallocate() }
-                llmk_requantize(Int32(tensor.type.rawValue), tensor.bytes.baseAddress!, tensor.rowBytes, rows,
-                                Int32(tensor.rowLength), rewritten)
-                llmk_interleave(type, rewritten, rowBytes, rows, blocks, buffer.baseAddress!)
+            // Chunks of whole row groups (the kernels' groups are 8 or 16 rows), each landing where
+            // its groups go.
+            let chunk = 4096, rewrittenRowBytes = Int(blocks) * GGMLType(rawValue: UInt32(type))!.blockBytes
+            let rewritten = type == Int32(tensor.type.rawValue)
+                ? nil : UnsafeMutableRawPointer.allocate(byteCount: chunk * rewrittenRowBytes, alignment: 64)
+            defer { rewritten?.deallocate() }
+            for first in stride(from: 0, to: Int(rows), by: chunk) {
+                let count = min(chunk, Int(rows) - first)
+                let source = tensor.bytes.baseAddress! + first * tensor.rowBytes
+                let target = buffer.baseAddress! + llmk_interleaved_size(type, Int32(first), blocks)
+                if let rewritten {
+                    llmk_requantize(Int32(tensor.type.rawValue), source, tensor.rowBytes, Int32(count),
+                                    Int32(tensor.rowLength), rewritten)
+                    llmk_interleave(type, rewritten, rewrittenRowBytes, Int32(count), blocks, target)
+                } else {
+                    llmk_interleave(type, source, tensor.rowBytes, Int32(count), blocks, target)
+                }
+                file?.releasePages(UnsafeRawBufferPointer(start: source, count: count * tensor.rowBytes))
             }
             product = .interleaved(buffer, arena, type: type)
         }

@@ -68,7 +68,7 @@ public struct LlamaConfig: Sendable, Equatable {
         feedForwardLength = try int("feed_forward_length")
         contextLength = try int("context_length")
         vocabularySize = file.metadata["\(name).vocab_size"]?.intValue
-            ?? file.metadata["tokenizer.ggml.tokens"]?.arrayValue?.count ?? 0
+            ?? file.metadata["tokenizer.ggml.tokens"]?.arrayCount ?? 0
         rmsEpsilon = number("attention.layer_norm_rms_epsilon") ?? 1e-5
         let base = number("rope.freq_base") ?? 10_000
         // Linear RoPE scaling (Gemma 3 4B and larger) stretches the global layers' positions.

@@ -50,7 +50,7 @@ struct LlamaWeights: Sendable {
         // The copies side by side in one allocation, so they share 2 MB pages.
         let arena = WeightArena(byteCount: WeightArena.byteCount(for: sizes))
         func weightMatrix(_ tensor: GGUFTensor) -> WeightMatrix {
-            let matrix = WeightMatrix(tensor, order: order, arena: arena)
+            let matrix = WeightMatrix(tensor, order: order, arena: arena, releasingPagesOf: file)
             if matrix.isCopied { file.releasePages(of: tensor) }
             return matrix
         }
