@@ -56,6 +56,11 @@ import Testing
             let text = entry["text"] as! String
             #expect(tokenizer.promptTokens(text, limit: .max) == (entry["ids"] as! [Int]).map(Int32.init), "\(text.debugDescription)")
         }
+        // Plain text: runs of spaces (user-defined tokens) still whole tokens, control tokens text.
+        for entry in Self.reference["plain"] as! [[String: Any]] {
+            let text = entry["text"] as! String
+            #expect(tokenizer.encode(text) == (entry["ids"] as! [Int]).map(Int32.init), "\(text.prefix(40).debugDescription)")
+        }
     }
 
     /// Runs the prompt through the model as one batch, on a thread of its own (seconds of

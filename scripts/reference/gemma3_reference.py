@@ -2,7 +2,9 @@
 real Gemma 3 270M Q4_K_M file (scripts/fetch-gemma3.sh): how it tokenizes a few texts (BOS added,
 as the vocabulary asks), and for a few base-model prompts — one longer than the 512-position
 sliding window, so the window's edge is crossed — the prompt's ids, the 20 largest logits after
-the prompt and the first 32 greedy tokens with their text.
+the prompt and the first 32 greedy tokens with their text; and how it tokenizes plain text (special
+tokens not parsed — user-defined ones, such as runs of spaces, still are): the start of the GPL
+text bench-quality scores, and a control token written as text.
 
     python3 scripts/reference/gemma3_reference.py data/models/gemma-3-270m.Q4_K_M.gguf \
         Tests/LLMEngineTests/Reference/gemma3-reference.json
@@ -38,6 +40,9 @@ PROMPTS = [
 ]
 
 tokenized = [{"text": text, "ids": llm.tokenize(text.encode(), add_bos=True, special=True)} for text in TEXTS]
+with open("bench/quality/gpl-3.0.txt") as gpl:
+    PLAIN = [gpl.read()[:4000], "<start_of_turn>user\nHi<end_of_turn>"]
+plain = [{"text": text, "ids": llm.tokenize(text.encode(), add_bos=False, special=False)} for text in PLAIN]
 cases = []
 for prompt in PROMPTS:
     tokens = llm.tokenize(prompt.encode(), add_bos=True, special=True)
@@ -60,6 +65,6 @@ for prompt in PROMPTS:
 with open(out_path, "w") as out:
     json.dump({
         "generator": f"scripts/reference/gemma3_reference.py with llama-cpp-python {importlib.metadata.version('llama-cpp-python')}",
-        "eos": eos, "tokenized": tokenized, "cases": cases,
+        "eos": eos, "tokenized": tokenized, "plain": plain, "cases": cases,
     }, out, indent=1, ensure_ascii=False)
     out.write("\n")

@@ -84,7 +84,7 @@ public final class BPETokenizer: Sendable {
         merger = ByteLevelMerger(tokens: tokens, ids: ids, merges: merges)
         specialTokens = SpecialTokenMatcher(tokens.enumerated()
             .filter { index, text in (tokenTypes[index] == 3 || tokenTypes[index] == 4) && !text.isEmpty }
-            .map { (text: $0.element, id: Token($0.offset)) })
+            .map { (text: $0.element, id: Token($0.offset), isControl: tokenTypes[$0.offset] == 3) })
         // An entry's own UTF-8 is never shorter than the text it stands for: byte-level entries
         // spell each byte as a one- or two-byte character, SentencePiece's `▁` (three bytes) is a
         // space, `<0x41>` one byte.
@@ -101,7 +101,8 @@ public final class BPETokenizer: Sendable {
 
     /// Token ids for `text`. With `parseSpecial`, control tokens written in the text (such as
     /// `<|im_start|>` from a chat template) become those tokens, except inside `literalUTF8Ranges` (byte
-    /// offsets, the text a user wrote, in order); without, they are plain text.
+    /// offsets, the text a user wrote, in order); without, they are plain text. User-defined tokens
+    /// become those tokens wherever they are written, as llama.cpp reads them.
     public func encode(_ text: String, parseSpecial: Bool = false, literalUTF8Ranges: [Range<Int>] = []) -> [Token] {
         encode(text, parseSpecial: parseSpecial, literalUTF8Ranges: literalUTF8Ranges, limit: .max)!
     }
@@ -117,7 +118,8 @@ public final class BPETokenizer: Sendable {
         guard fits(bytes: text.utf8.count, after: 0, limit: limit) else { return nil }
         var scratch = ByteLevelMerger.Scratch()
         var afterSpecial = true
-        let segments = parseSpecial ? specialTokens.split(text, literal: literalUTF8Ranges) : [.text(Substring(text))]
+        let segments = parseSpecial || specialTokens.hasUserDefined
+            ? specialTokens.split(text, control: parseSpecial, literal: literalUTF8Ranges) : [.text(Substring(text))]
         for segment in segments {
             switch segment {
             case .special(let id):

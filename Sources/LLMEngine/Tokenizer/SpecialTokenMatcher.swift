@@ -1,31 +1,43 @@
 /// Finds control and user-defined tokens (`<|im_start|>`) written in a text, longest first at each
 /// position, in one pass over its bytes: only positions whose byte starts some special token are
-/// compared, so a megabyte of user text costs a table look-up a byte.
+/// compared, so a megabyte of user text costs a table look-up a byte. User-defined tokens are
+/// found everywhere, as llama.cpp finds them (Gemma's runs of spaces and newlines are such tokens);
+/// control tokens only where asked for.
 struct SpecialTokenMatcher: Sendable {
     enum Segment {
         case text(Substring)
         case special(Int32)
     }
 
-    /// For each first byte, the tokens that start with it, longest first.
-    private let byFirstByte: [[(bytes: [UInt8], id: Int32)]]
+    private struct Candidate {
+        var bytes: [UInt8]
+        var id: Int32
+        var isControl: Bool
+    }
 
-    init(_ tokens: [(text: String, id: Int32)]) {
-        var table = [[(bytes: [UInt8], id: Int32)]](repeating: [], count: 256)
+    /// For each first byte, the tokens that start with it, longest first.
+    private let byFirstByte: [[Candidate]]
+    /// Whether there is any user-defined token, found even where control tokens are not looked for.
+    let hasUserDefined: Bool
+
+    init(_ tokens: [(text: String, id: Int32, isControl: Bool)]) {
+        var table = [[Candidate]](repeating: [], count: 256)
         for token in tokens {
             let bytes = Array(token.text.utf8)
             guard let first = bytes.first else { continue }
-            table[Int(first)].append((bytes, token.id))
+            table[Int(first)].append(Candidate(bytes: bytes, id: token.id, isControl: token.isControl))
         }
         byFirstByte = table.map { candidates in candidates.sorted { $0.bytes.count > $1.bytes.count } }
+        hasUserDefined = tokens.contains { !$0.isControl }
     }
 
-    /// `text` cut into plain text and special tokens; a special token that overlaps one of the
-    /// `literal` byte ranges (sorted, the text a user wrote) stays plain text.
-    func split(_ text: String, literal: [Range<Int>]) -> [Segment] {
+    /// `text` cut into plain text and special tokens. Control tokens are found only with `control`,
+    /// and one that overlaps one of the `literal` byte ranges (sorted, the text a user wrote) stays
+    /// plain text.
+    func split(_ text: String, control: Bool = true, literal: [Range<Int>]) -> [Segment] {
         var text = text
         let literal = literal.filter { !$0.isEmpty }
-        let matches = text.withUTF8 { bytes in find(in: bytes, literal: literal) }
+        let matches = text.withUTF8 { bytes in find(in: bytes, control: control, literal: literal) }
         var segments: [Segment] = []
         let utf8 = text.utf8
         var plainStart = 0
@@ -40,7 +52,9 @@ struct SpecialTokenMatcher: Sendable {
         return segments
     }
 
-    private func find(in bytes: UnsafeBufferPointer<UInt8>, literal: [Range<Int>]) -> [(range: Range<Int>, id: Int32)] {
+    private func find(
+        in bytes: UnsafeBufferPointer<UInt8>, control: Bool, literal: [Range<Int>]
+    ) -> [(range: Range<Int>, id: Int32)] {
         var matches: [(range: Range<Int>, id: Int32)] = []
         var index = 0
         while index < bytes.count {
@@ -49,7 +63,7 @@ struct SpecialTokenMatcher: Sendable {
             for candidate in candidates where index + candidate.bytes.count <= bytes.count {
                 let range = index..<index + candidate.bytes.count
                 guard candidate.bytes.indices.allSatisfy({ candidate.bytes[$0] == bytes[index + $0] }),
-                      !Self.overlapsAny(range, literal) else { continue }
+                      !candidate.isControl || (control && !Self.overlapsAny(range, literal)) else { continue }
                 matched = (range, candidate.id)
                 break
             }
