@@ -53,11 +53,11 @@ bench-gateway:
 	bash bench/gateway/run.sh
 
 ## Perplexity over a fixed public text by llama-perplexity's method: the embedded engine in each
-## product order next to llama.cpp, on the default model.
+## product order next to llama.cpp, on the default model and Gemma 3.
 bench-quality:
 	bash bench/quality/run.sh
 
-## The embedded engine's prefill and decode speed next to llama.cpp's on the default model.
+## The embedded engine's prefill and decode speed next to llama.cpp's on the default model and Gemma 3.
 bench-engine:
 	bash bench/engine/run.sh
 

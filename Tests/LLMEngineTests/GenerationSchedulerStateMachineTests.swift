@@ -15,6 +15,14 @@ import Testing
         #expect(machine.running.map(\.id) == [2, 3])
     }
 
+    @Test func aPromptWhoseStartTheSlotHoldsGoesOnFromThere() {
+        var machine = Machine(slots: 1, room: 8)
+        machine.submit(id: 1, promptCount: 12)
+        _ = machine.admit()
+        machine.reused(id: 1, prefix: 9)
+        #expect(machine.nextSteps { _ in false } == [.prompt(id: 1, range: 9..<12, last: true)])
+    }
+
     @Test func decodersGoFirstAndALongPromptTakesWhatRoomIsLeftPassByPass() {
         var machine = Machine(slots: 3, room: 8)
         machine.submit(id: 1, promptCount: 3)

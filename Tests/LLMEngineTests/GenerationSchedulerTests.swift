@@ -79,6 +79,46 @@ import Testing
         #expect(scheduler.load == 0)
     }
 
+    /// The prefix cache: a prompt that starts as an earlier one did (here SmolLM2's system turn)
+    /// finds that start in the slot the earlier one left, computes only the rest, and answers what
+    /// it answers alone; a conversation that goes on (the earlier prompt and its answer, then a new
+    /// turn) finds all of it — kept, because the second prompt's start was copied into another slot.
+    /// In both orders: the half-precision cache and the 8-bit one.
+    @Test(arguments: ProductOrder.allCases)
+    func aPromptStartingAsAnEarlierOneReusesItsCacheAndAnswersTheSame(_ order: ProductOrder) async throws {
+        let model = try #require(order == .llamaCpp ? Self.model : GenerationReferenceTests.blockwiseModel)
+        let scheduler = GenerationScheduler(model: model, slots: 2, contextLength: 512)
+        let first = GenerationRequest(promptTokens: GenerationReferenceTests.cases[0].promptIDs, maxTokens: 12, sampling: .init())
+        let earlier = Collector()
+        _ = earlier.submit(first, to: scheduler)
+        let firstResult = try #require(await earlier.finished())
+        #expect(firstResult.cachedPromptTokens == 0)
+
+        let second = GenerationRequest(promptTokens: GenerationReferenceTests.cases[2].promptIDs, maxTokens: 12, sampling: .init())
+        let shared = zip(first.promptTokens, second.promptTokens).prefix { $0 == $1 }.count
+        #expect(shared > 20, "the two prompts share SmolLM2's system turn")
+        let later = Collector()
+        _ = later.submit(second, to: scheduler)
+        var result = try #require(await later.finished())
+        #expect(result.cachedPromptTokens == shared)
+        let alone = await solo(second, model)
+        #expect(later.text.withLock { $0 } == alone.0)
+        result.cachedPromptTokens = 0
+        #expect(result == alone.1)
+
+        // The first conversation goes on: its prompt, its answer (all but the last token chosen
+        // went through the model), a new turn.
+        let answer = model.tokenizer.encode(earlier.text.withLock { $0 })
+        let followUp = GenerationRequest(promptTokens: first.promptTokens + answer + second.promptTokens.suffix(from: shared),
+                                         maxTokens: 8, sampling: .init())
+        let next = Collector()
+        _ = next.submit(followUp, to: scheduler)
+        let followed = try #require(await next.finished())
+        #expect(followed.cachedPromptTokens >= first.promptTokens.count + answer.count - 1)
+        let followUpAlone = await solo(followUp, model)
+        #expect(next.text.withLock { $0 } == followUpAlone.0)
+    }
+
     @Test func aPausedSequenceWaitsInItsSlotWhileOthersFinishThenGoesOnUnchanged() async throws {
         let model = try #require(Self.model)
         let long = GenerationRequest(promptTokens: GenerationReferenceTests.cases[2].promptIDs, maxTokens: 40, sampling: .init())

@@ -55,6 +55,14 @@ extension GenerationScheduler {
             return admitted
         }
 
+        /// The request's slot already holds the first `count` tokens of its prompt (a cached prefix):
+        /// its prompt goes on from there.
+        mutating func reused(id: Int, prefix count: Int) {
+            if let index = running.firstIndex(where: { $0.id == id }) {
+                running[index].prompted = min(count, running[index].promptCount)
+            }
+        }
+
         /// Every decoding request's next token first (but those whose reader has fallen behind:
         /// `isPaused`), then prompt tokens, oldest request first, while the pass has room. A long
         /// prompt goes in over several passes, so the requests decoding beside it never stall.

@@ -166,12 +166,37 @@ public final class GenerationScheduler: Sendable {
         private func admit() {
             for id in machine.admit() {
                 let job = waiting.removeValue(forKey: id)!
-                let state = freeStates.removeLast()
-                state.reset()
+                let prompt = job.request.promptTokens
+                let (index, prefix) = Self.slot(for: prompt, among: freeStates)
+                let source = freeStates[index], state: LlamaState
+                if prefix > 0 && source.history.count > prefix && freeStates.count > 1 {
+                    // The slot holds more than the shared start (another conversation that may go
+                    // on): the start is copied into the slot freed longest ago instead.
+                    state = freeStates.remove(at: index == 0 ? 1 : 0)
+                    state.copyPrefix(of: source, count: prefix)
+                } else {
+                    state = freeStates.remove(at: index)
+                    state.keep(prefix: prefix)
+                }
+                machine.reused(id: id, prefix: prefix)
                 let sequence = Sequence(job: job, state: state, tokenizer: model.tokenizer)
+                sequence.cachedPromptTokens = prefix
                 running[id] = sequence
                 if sequence.finished { finish(sequence) }
             }
+        }
+
+        /// The free slot whose cache holds the longest start of `prompt` (a shared system prompt,
+        /// or the conversation so far — answers included — when a chat goes on), and how many
+        /// tokens of it to keep: all but the prompt's last at most, whose logits are wanted. With
+        /// none shared, the slot freed longest ago, so the recent ones stay for the next match.
+        static func slot(for prompt: [Int32], among states: [LlamaState]) -> (index: Int, prefix: Int) {
+            var best = (index: 0, prefix: 0)
+            for (index, state) in states.enumerated() {
+                let shared = min(state.sharedPrefix(with: prompt), max(0, prompt.count - 1))
+                if shared > best.prefix || (shared == best.prefix && shared > 0) { best = (index, shared) }
+            }
+            return best
         }
 
         private func finishCancelled() {
@@ -201,7 +226,9 @@ public final class GenerationScheduler: Sendable {
             running[sequence.job.id] = nil
             freeStates.append(sequence.state)
             inbox.load.subtract(1, ordering: .relaxed)
-            sequence.job.onFinish(sequence.completion.result)
+            var result = sequence.completion.result
+            result.cachedPromptTokens = sequence.cachedPromptTokens
+            sequence.job.onFinish(result)
         }
     }
 
@@ -214,6 +241,8 @@ public final class GenerationScheduler: Sendable {
         var completion: Completion
         var nextToken: Int32?
         var finished = false
+        /// Prompt tokens the slot's cache held already.
+        var cachedPromptTokens = 0
 
         init(job: Job, state: LlamaState, tokenizer: BPETokenizer) {
             self.job = job

@@ -26,6 +26,9 @@ public struct GenerationResult: Sendable, Equatable {
     public var completionTokens: Int
     /// Set when the caller asked to stop (its client went away).
     public var cancelled: Bool
+    /// Of the prompt's tokens, how many a cache slot already held (the same start as a request it
+    /// served before): they were not computed again.
+    public var cachedPromptTokens = 0
 }
 
 extension LlamaModel {

@@ -148,7 +148,10 @@ public final class LlamaModel: Sendable {
                 }
             })
         }
-        for step in steps { step.state.position += 1 }
+        for step in steps {
+            step.state.position += 1
+            step.state.history.append(step.token)
+        }
     }
 
 }

@@ -8,6 +8,9 @@ public final class LlamaState: @unchecked Sendable {
     // @unchecked: a state belongs to one sequence and is used by one forward pass at a time.
     public let capacity: Int
     public internal(set) var position = 0
+    /// The tokens whose keys and values the cache holds, positions 0..<position: a later prompt
+    /// that starts the same way can keep them (`keep(prefix:)`).
+    public internal(set) var history: [BPETokenizer.Token] = []
     let config: LlamaConfig
     let format: Format
 
@@ -56,7 +59,47 @@ public final class LlamaState: @unchecked Sendable {
 
     /// Forgets the sequence so the state can serve another.
     public func reset() {
-        position = 0
+        keep(prefix: 0)
+    }
+
+    /// Forgets all but the first `count` positions: their keys and values, which depend on those
+    /// tokens alone, serve a sequence that starts with the same tokens.
+    public func keep(prefix count: Int) {
+        precondition(count <= position)
+        position = count
+        history.removeLast(history.count - count)
+    }
+
+    /// Takes the first `count` positions of `other`'s cache (a state of the same model), forgetting
+    /// its own: a prefix computed once serves a second sequence while `other` keeps the rest of
+    /// its own for later. A copy of bytes, a few hundred kilobytes per thousand positions.
+    public func copyPrefix(of other: LlamaState, count: Int) {
+        precondition(other.format == format && other.rowsPerHead == rowsPerHead && count <= other.position)
+        let length = config.headDimension, width = format == .half ? 2 : 1
+        // Keys lie in eights of positions, values in fours (`.bytes`): whole eights are copied.
+        let copied = format == .bytes ? min(rowsPerHead, (count + 7) / 8 * 8) : count
+        for slot in 0..<config.layerCount * config.kvHeadCount {
+            let row = slot * rowsPerHead
+            (keyCache + row * length * width).copyMemory(from: other.keyCache + row * length * width,
+                                                         byteCount: copied * length * width)
+            (valueCache + row * length * width).copyMemory(from: other.valueCache + row * length * width,
+                                                           byteCount: copied * length * width)
+            guard format == .bytes else { continue }
+            for block in 0..<blocksPerRow {
+                let start = row * blocksPerRow + block * rowsPerHead
+                (keyScales + start).update(from: other.keyScales + start, count: count)
+                (valueScales + start).update(from: other.valueScales + start, count: count)
+            }
+        }
+        position = count
+        history = Array(other.history.prefix(count))
+    }
+
+    /// How many of `tokens`' first tokens this state's cache already holds.
+    public func sharedPrefix(with tokens: [BPETokenizer.Token]) -> Int {
+        var count = 0
+        while count < min(history.count, tokens.count) && history[count] == tokens[count] { count += 1 }
+        return count
     }
 
     /// Where `layer`'s KV head `head` keeps its keys and values.

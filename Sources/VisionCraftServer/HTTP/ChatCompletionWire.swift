@@ -109,6 +109,7 @@ struct ChatCompletionWire {
 struct TokenCount: Sendable, Equatable {
     var prompt = 0
     var completion = 0
+    var cached = 0
     var reportedByBackend = false
 
     mutating func observe(_ event: ChatEvent) {
@@ -117,9 +118,10 @@ struct TokenCount: Sendable, Equatable {
             if !reportedByBackend { completion += 1 }
         case .promptTokens(let prompt):
             if !reportedByBackend { self.prompt = prompt }
-        case .usage(let prompt, let completion):
+        case .usage(let prompt, let completion, let cached):
             self.prompt = prompt
             self.completion = completion
+            self.cached = cached
             reportedByBackend = true
         case .finished:
             break
@@ -128,6 +130,7 @@ struct TokenCount: Sendable, Equatable {
 
     var json: JSONValue {
         ["prompt_tokens": .number(Double(prompt)), "completion_tokens": .number(Double(completion)),
-         "total_tokens": .number(Double(prompt + completion))]
+         "total_tokens": .number(Double(prompt + completion)),
+         "prompt_tokens_details": ["cached_tokens": .number(Double(cached))]]
     }
 }

@@ -7,7 +7,8 @@ public enum ChatEvent: Sendable, Equatable {
     case promptTokens(Int)
     case delta(String)
     case finished(reason: String)
-    case usage(promptTokens: Int, completionTokens: Int)
+    /// `cachedPromptTokens`: of the prompt's, those a backend's cache held (not computed again).
+    case usage(promptTokens: Int, completionTokens: Int, cachedPromptTokens: Int = 0)
 }
 
 /// Pull-based, so a slow client slows the backend down instead of filling memory: nothing is read

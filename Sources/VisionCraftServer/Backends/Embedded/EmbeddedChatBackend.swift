@@ -45,7 +45,8 @@ public final class EmbeddedChatBackend: ChatBackend {
             generation, onText: { buffer.push(.delta($0)) },
             onFinish: { result in
                 buffer.push(.finished(reason: result.finishReason.rawValue))
-                buffer.push(.usage(promptTokens: result.promptTokens, completionTokens: result.completionTokens))
+                buffer.push(.usage(promptTokens: result.promptTokens, completionTokens: result.completionTokens,
+                                   cachedPromptTokens: result.cachedPromptTokens))
                 buffer.finish()
             })
         buffer.attach(handle)

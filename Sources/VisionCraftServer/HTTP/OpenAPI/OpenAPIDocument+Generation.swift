@@ -157,6 +157,12 @@ extension OpenAPIDocument {
             "Usage": ["type": "object", "properties": [
                 "prompt_tokens": ["type": "integer"], "completion_tokens": ["type": "integer"],
                 "total_tokens": ["type": "integer"],
+                "prompt_tokens_details": ["type": "object", "properties": [
+                    "cached_tokens": [
+                        "type": "integer",
+                        "description": "Of the prompt's tokens, those the engine's prefix cache held (the same start as an earlier request's).",
+                    ],
+                ]],
             ]],
             "ChatMessage": ["type": "object", "required": ["role"], "properties": [
                 "role": ["type": "string", "enum": .array(ChatMessage.roles.sorted().map(JSONValue.string))],
