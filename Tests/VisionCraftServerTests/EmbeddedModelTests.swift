@@ -3,12 +3,14 @@ import LLMEngine
 import Testing
 @testable import VisionCraftServer
 
-/// The server with no configuration at all but the default model in its models folder: it lists
-/// and serves SmolLM2 from its own engine.
+/// The server with no configuration at all but the models `make model` fetches in its models
+/// folder: it lists both and serves them from its own engine — SmolLM2 on chat, the base model
+/// Gemma 3 270M on the completions API.
 @Suite(.serialized) struct EmbeddedModelTests {
     static let modelsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("data/models").path
     static let name = "SmolLM2-135M-Instruct"
+    static let baseModel = "gemma-3-270m"
     static var messages: [[String: Any]] { [
         ["role": "system", "content": "You are a concise assistant."],
         ["role": "user", "content": "Write a haiku about the sea."],
@@ -55,7 +57,7 @@ import Testing
         let environment = try await Self.environment()
         let (key, _) = try await environment.mintKey(.tier2)
         try await environment.live { server in
-            #expect(try await LiveClient.get("\(server)/models-llm").body.json.strings == [Self.name])
+            #expect(Set(try await LiveClient.get("\(server)/models-llm").body.json.strings ?? []) == [Self.name, Self.baseModel])
 
             let whole = try await LiveClient.post(
                 "\(server)/v1/chat/completions",
@@ -73,6 +75,44 @@ import Testing
             #expect(events.last == "[DONE]")
             let text = events.dropLast().map(jsonObject).compactMap { $0["choices"][0]["delta"]["content"].string }.joined()
             #expect(text == expected.text)
+        }
+    }
+
+    /// Gemma 3 dropped into the folder: its greedy continuation on /v1/completions is the engine's
+    /// own, the cache's start reused by a second request with the same prompt, and chat is a 400.
+    @Test func theBaseModelContinuesTextOnCompletionsOnly() async throws {
+        let model = try LlamaModel(path: Self.modelsDirectory + "/gemma-3-270m.Q4_K_M.gguf")
+        let prompt = "The capital of France is"
+        let ids = try #require(model.tokenizer.promptTokens(prompt, limit: .max))
+        let expected = await withCheckedContinuation { continuation in
+            Thread {
+                var text = ""
+                _ = model.generate(GenerationRequest(promptTokens: ids, maxTokens: 128, sampling: .init(), stopSequences: ["."]),
+                                   state: model.makeState(capacity: 512)) { text += $0 }
+                continuation.resume(returning: text)
+            }.start()
+        }
+        #expect(!expected.isEmpty)
+        let environment = try await Self.environment()
+        let (key, _) = try await environment.mintKey(.tier2)
+        try await environment.test { client in
+            for round in 0..<2 {
+                let response = try await client.post(
+                    "/v1/completions",
+                    json: body(["model": Self.baseModel, "prompt": prompt, "temperature": 0, "stop": ["."]]), key: key)
+                #expect(response.status == .ok, "\(response.body.string)")
+                #expect(response.body.json["object"].string == "text_completion")
+                #expect(response.body.json["choices"][0]["text"].string == expected)
+                #expect(response.body.json["usage"]["prompt_tokens"].int == ids.count)
+                // The second time, all but the prompt's last token come from the cache.
+                #expect(response.body.json["usage"]["prompt_tokens_details"]["cached_tokens"].int
+                        == (round == 0 ? 0 : ids.count - 1))
+            }
+            let chat = try await client.post(
+                "/v1/chat/completions",
+                json: body(["model": Self.baseModel, "messages": [["role": "user", "content": "Hi"]]]), key: key)
+            #expect(chat.status == .badRequest)
+            #expect(chat.errorMessage.contains("/v1/completions"))
         }
     }
 
