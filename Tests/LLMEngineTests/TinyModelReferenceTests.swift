@@ -5,7 +5,8 @@ import Testing
 /// What the default model does not exercise, on tiny random-weight files: Qwen2 (Q/K/V biases,
 /// RoPE over half-head pairs, Q4_1), a Llama 2-style file (SentencePiece vocabulary, untied
 /// output, Q4_0 summed per block as llama.cpp sums the matrices it repacks), the same with Q5_0 and
-/// Q5_1 weights, Qwen 3 (per-head Q/K norms, heads wider than the embedding's share) and Gemma 3
+/// Q5_1 weights, Phi-3 (Q, K and V fused in one matrix, gate and up in another, queries scaled
+/// before attention), Qwen 3 (per-head Q/K norms, heads wider than the embedding's share) and Gemma 3
 /// (those too, post-norms, GELU-tanh gating, the embedding scale, queries scaled before attention,
 /// sliding-window layers of 4 positions with their own RoPE base beside a global one, crossed by
 /// the 12 tokens). In llama.cpp's product order every logit of every position must be

@@ -2,7 +2,8 @@
 model does not exercise: Qwen2 (biases on Q, K and V, RoPE over half-head pairs), a Llama 2-style
 file with a SentencePiece vocabulary, untied output and Q4_0 weights, the same architecture with
 Q5_0 and Q5_1 weights (the types Q4_K_M files fall back to for matrices whose rows are not a
-multiple of 256 values, such as most of SmolLM2's and Qwen2.5's), Qwen 3 (per-head Q/K norms,
+multiple of 256 values, such as most of SmolLM2's and Qwen2.5's), Phi-3 (Q, K and V in one matrix,
+the gate and up in one, queries scaled before attention), Qwen 3 (per-head Q/K norms,
 heads wider than the embedding's share) and Gemma 3 (those too, post-norms, GELU, the embedding
 scale, and six layers of which five attend over a sliding window of 4 positions with their own
 RoPE base). Weights are
@@ -88,22 +89,29 @@ def write(path, arch, rng, weight_type, tied, biases):
     for layer in range(layers):
         prefix = f"blk.{layer}."
         norm(prefix + "attn_norm.weight", DIM)
-        tensor(prefix + "attn_q.weight", HEADS * head, DIM, weight_type, 0.15)
+        if arch == "phi3":
+            tensor(prefix + "attn_qkv.weight", (HEADS + 2 * KV_HEADS) * head, DIM, weight_type, 0.15)
+        else:
+            tensor(prefix + "attn_q.weight", HEADS * head, DIM, weight_type, 0.15)
         if arch in ("qwen3", "gemma3"):
             norm(prefix + "attn_q_norm.weight", head)
             norm(prefix + "attn_k_norm.weight", head)
         if arch == "gemma3":
             norm(prefix + "post_attention_norm.weight", DIM)
             norm(prefix + "post_ffw_norm.weight", DIM)
-        tensor(prefix + "attn_k.weight", KV_HEADS * head, DIM, weight_type, 0.15)
-        tensor(prefix + "attn_v.weight", KV_HEADS * head, DIM, weight_type, 0.15)
+        if arch != "phi3":
+            tensor(prefix + "attn_k.weight", KV_HEADS * head, DIM, weight_type, 0.15)
+            tensor(prefix + "attn_v.weight", KV_HEADS * head, DIM, weight_type, 0.15)
         if biases:
             for name, size in (("attn_q", DIM), ("attn_k", KV_HEADS * head), ("attn_v", KV_HEADS * head)):
                 writer.add_tensor(prefix + name + ".bias", (0.1 * rng.standard_normal(size)).astype(np.float32))
         tensor(prefix + "attn_output.weight", DIM, HEADS * head, weight_type, 0.15)
         norm(prefix + "ffn_norm.weight", DIM)
-        tensor(prefix + "ffn_gate.weight", FF, DIM, weight_type, 0.15)
-        tensor(prefix + "ffn_up.weight", FF, DIM, weight_type, 0.15)
+        if arch == "phi3":
+            tensor(prefix + "ffn_up.weight", 2 * FF, DIM, weight_type, 0.15)  # the gate's rows, then up's
+        else:
+            tensor(prefix + "ffn_gate.weight", FF, DIM, weight_type, 0.15)
+            tensor(prefix + "ffn_up.weight", FF, DIM, weight_type, 0.15)
         tensor(prefix + "ffn_down.weight", DIM, FF, weight_type, 0.1)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
@@ -124,6 +132,7 @@ def main(out_dir):
         ("tiny-llama-q5.gguf", "llama", five_bit, False, False, 3),
         ("tiny-qwen3.gguf", "qwen3", gguf.GGMLQuantizationType.Q8_0, True, False, 4),
         ("tiny-gemma3.gguf", "gemma3", gguf.GGMLQuantizationType.Q8_0, True, False, 5),
+        ("tiny-phi3.gguf", "phi3", gguf.GGMLQuantizationType.Q8_0, False, False, 6),
     ]
     reference = {"generator": f"llama-cpp-python {importlib.metadata.version('llama-cpp-python')}, "
                               f"gguf {importlib.metadata.version('gguf')}", "tokens": TOKENS, "models": []}

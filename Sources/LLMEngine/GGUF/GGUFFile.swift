@@ -119,6 +119,13 @@ public struct GGUFTensor: @unchecked Sendable {
     public var rowCount: Int { elementCount / rowLength }
     public var rowBytes: Int { type.rowBytes(elements: rowLength)! }
 
+    /// Rows `rows` alone, as a tensor of their own (a part of a fused matrix, such as Phi-3's
+    /// Q, K and V in one).
+    public func rows(_ rows: Range<Int>, name: String) -> GGUFTensor {
+        GGUFTensor(name: name, type: type, dimensions: [rowLength, rows.count],
+                   bytes: UnsafeRawBufferPointer(rebasing: bytes[rows.lowerBound * rowBytes..<rows.upperBound * rowBytes]))
+    }
+
     /// Row `index` as floats.
     public func row(_ index: Int) -> [Float] {
         var output = [Float](repeating: 0, count: rowLength)

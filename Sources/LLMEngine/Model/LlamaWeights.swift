@@ -37,12 +37,9 @@ struct LlamaWeights: Sendable {
         // looks up are paged back in as needed).
         let outputTensor = file.tensor(named: "output.weight") ?? tokenEmbedding
         // Every layer's matrices found first, so their copies can be sized into one allocation.
-        let names = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
         var layerMatrices: [[String: GGUFTensor]] = []
         for index in 0..<config.layerCount {
-            var tensors: [String: GGUFTensor] = [:]
-            for name in names { tensors[name] = try file.requiredTensor(named: "blk.\(index).\(name).weight") }
-            layerMatrices.append(tensors)
+            layerMatrices.append(try Self.matrices(of: index, in: file, config: config))
         }
         let sizes = ([outputTensor] + layerMatrices.flatMap(\.values)).map {
             WeightMatrix.copySize(of: $0, order: order)
@@ -80,5 +77,42 @@ struct LlamaWeights: Sendable {
                 gate: matrix("ffn_gate"), up: matrix("ffn_up"), down: matrix("ffn_down")))
         }
         self.layers = layers
+    }
+
+    /// Layer `index`'s matrices by role; fused ones (Phi-3's `attn_qkv`, and its `ffn_up` holding
+    /// the gate's rows, then up's) split into their parts.
+    static func matrices(of index: Int, in file: GGUFFile, config: LlamaConfig) throws(GGUFError) -> [String: GGUFTensor] {
+        func tensor(_ name: String) -> GGUFTensor? { file.tensor(named: "blk.\(index).\(name).weight") }
+        func required(_ name: String) throws(GGUFError) -> GGUFTensor {
+            try file.requiredTensor(named: "blk.\(index).\(name).weight")
+        }
+        guard file.tensor(named: "rope_factors_long.weight") == nil && tensor("rope_factors_long") == nil else {
+            throw GGUFError.malformed(path: file.path, reason: "RoPE scaling factors (long-context variants) are not supported")
+        }
+        var tensors: [String: GGUFTensor] = [:]
+        for name in ["attn_output", "ffn_down"] { tensors[name] = try required(name) }
+        if let fused = tensor("attn_qkv") {
+            let query = config.queryWidth, kv = config.kvDimension
+            guard fused.rowCount == query + 2 * kv else {
+                throw GGUFError.malformed(path: file.path, reason: "blk.\(index).attn_qkv has \(fused.rowCount) rows")
+            }
+            tensors["attn_q"] = fused.rows(0..<query, name: "attn_q")
+            tensors["attn_k"] = fused.rows(query..<query + kv, name: "attn_k")
+            tensors["attn_v"] = fused.rows(query + kv..<query + 2 * kv, name: "attn_v")
+        } else {
+            for name in ["attn_q", "attn_k", "attn_v"] { tensors[name] = try required(name) }
+        }
+        let up = try required("ffn_up"), width = config.feedForwardLength
+        if let gate = tensor("ffn_gate") {
+            tensors["ffn_gate"] = gate
+            tensors["ffn_up"] = up
+        } else {
+            guard up.rowCount == 2 * width else {
+                throw GGUFError.malformed(path: file.path, reason: "blk.\(index).ffn_gate is missing")
+            }
+            tensors["ffn_gate"] = up.rows(0..<width, name: "ffn_gate")
+            tensors["ffn_up"] = up.rows(width..<2 * width, name: "ffn_up")
+        }
+        return tensors
     }
 }

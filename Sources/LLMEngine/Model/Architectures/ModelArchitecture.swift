@@ -40,5 +40,5 @@ public struct ModelArchitecture: Sendable, Equatable {
 
     /// Every architecture the engine runs, by name.
     public static let supported: [String: ModelArchitecture] = Dictionary(
-        uniqueKeysWithValues: [llama, qwen2, qwen3, gemma3].map { ($0.name, $0) })
+        uniqueKeysWithValues: [llama, qwen2, qwen3, gemma3, phi3].map { ($0.name, $0) })
 }
