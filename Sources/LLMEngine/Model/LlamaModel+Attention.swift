@@ -17,6 +17,17 @@ extension LlamaModel {
         var quantizesOutput: Bool
         /// Units per token: its query heads, `together` at a time.
         var unitsPerToken: Int
+        /// Whether units go head by head, every token of the batch for one group of query heads
+        /// before the next group (a prompt: consecutive units read the same KV head's cache, grown
+        /// by one position, so it stays in the processor's cache — token by token, each unit read
+        /// another KV head's, and long prompts waited on memory), or token by token (decode steps
+        /// of many sequences, which share no cache anyway).
+        var headMajor: Bool
+
+        /// Unit `work`'s token and its place among the token's units.
+        func split(_ work: Int, tokens: Int) -> (token: Int, unit: Int) {
+            headMajor ? (work % tokens, work / tokens) : (work / unitsPerToken, work % unitsPerToken)
+        }
     }
 
     func attentionPlan(tokens: Int, oneTokenPerSequence: Bool) -> AttentionPlan {
@@ -24,7 +35,7 @@ extension LlamaModel {
         let together = tokens * config.kvHeadCount >= 2 * pool.threadCount ? group : 1
         return AttentionPlan(together: together, rotatesAndStores: together == group && oneTokenPerSequence,
                              quantizesOutput: together * config.headDimension % 32 == 0,
-                             unitsPerToken: config.headCount / together)
+                             unitsPerToken: config.headCount / together, headMajor: !oneTokenPerSequence)
     }
 
     /// Each token's cache slot for each KV head of `layer`, token by token.
@@ -56,7 +67,7 @@ extension LlamaModel {
         _ work: Int, plan: AttentionPlan, layer: Int, slots: [CacheSlot], positions: [Int]
     ) -> (token: Int, kvHead: Int, slot: CacheSlot, attended: Range<Int>) {
         let group = config.headCount / config.kvHeadCount
-        let token = work / plan.unitsPerToken, kvHead = work % plan.unitsPerToken * plan.together / group
+        let (token, unit) = plan.split(work, tokens: positions.count), kvHead = unit * plan.together / group
         let end = positions[token] + 1, window = config.layers[layer].window ?? end
         return (token, kvHead, slots[token * config.kvHeadCount + kvHead], max(0, end - window)..<end)
     }
@@ -101,7 +112,7 @@ extension LlamaModel {
             for work in share {
                 let (token, kvHead, slot, attended) = attentionUnit(work, plan: plan, layer: layer, slots: slots,
                                                                     positions: positions)
-                let column = work % unitsPerToken * together * headDimension
+                let column = plan.split(work, tokens: positions.count).unit * together * headDimension
                 let offset = token * config.queryWidth + column
                 if plan.rotatesAndStores {
                     rotateAndStore(token: token, kvHeads: kvHead..<kvHead + 1, layer: layer, slots: slots,
