@@ -13,8 +13,12 @@ import importlib.metadata
 import json
 import sys
 
-import numpy as np
+import os
+
 from llama_cpp import Llama
+
+sys.path.insert(0, os.path.dirname(__file__))
+from llama_greedy import greedy  # noqa: E402
 
 model_path, out_path = sys.argv[1], sys.argv[2]
 # One token per llama.cpp batch: the token-at-a-time path is the one a token-at-a-time engine is
@@ -46,19 +50,7 @@ plain = [{"text": text, "ids": llm.tokenize(text.encode(), add_bos=False, specia
 cases = []
 for prompt in PROMPTS:
     tokens = llm.tokenize(prompt.encode(), add_bos=True, special=True)
-    llm.reset()
-    llm.eval(tokens)
-    generated, top = [], None
-    for step in range(32):
-        logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
-        if step == 0:
-            order = np.argsort(-logits)[:20]
-            top = [{"token": int(i), "logit": float(logits[i])} for i in order]
-        token = int(np.argmax(logits))
-        generated.append(token)
-        if token == eos:
-            break
-        llm.eval([token])
+    generated, top = greedy(llm, tokens, 32, eos)
     cases.append({"prompt": prompt, "prompt_ids": tokens, "greedy": generated,
                   "text": llm.detokenize(generated).decode("utf-8", errors="replace"), "top_logits": top})
 

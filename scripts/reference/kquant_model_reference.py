@@ -18,7 +18,7 @@ import numpy as np
 from llama_cpp import Llama
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tiny_model_reference import TOKENS, vocabulary  # noqa: E402  (same vocabulary and tokens)
+from tiny_model_reference import TOKENS, start_file  # noqa: E402  (same vocabulary and tokens)
 
 out_dir = sys.argv[1]
 DIM, HEADS, KV_HEADS, FF, CONTEXT = 256, 4, 2, 256, 128
@@ -26,24 +26,7 @@ FTYPES = ["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS"]
 
 
 def write_float_model(path, rng):
-    tokens, scores, types = vocabulary()
-    writer = gguf.GGUFWriter(path, "llama")
-    writer.add_context_length(CONTEXT)
-    writer.add_embedding_length(DIM)
-    writer.add_block_count(1)
-    writer.add_feed_forward_length(FF)
-    writer.add_head_count(HEADS)
-    writer.add_head_count_kv(KV_HEADS)
-    writer.add_rope_freq_base(10000.0)
-    writer.add_layer_norm_rms_eps(1e-6)
-    writer.add_vocab_size(len(tokens))
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(types)
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(2)
-    writer.add_unk_token_id(0)
+    writer, tokens = start_file(path, "llama", DIM, 1, FF, HEADS, KV_HEADS, CONTEXT)
 
     def matrix(name, rows, columns, scale):
         writer.add_tensor(name, (rng.standard_normal((rows, columns)) * scale).astype(np.float32))

@@ -10,8 +10,12 @@ import importlib.metadata
 import json
 import sys
 
-import numpy as np
+import os
+
 from llama_cpp import Llama
+
+sys.path.insert(0, os.path.dirname(__file__))
+from llama_greedy import greedy  # noqa: E402
 
 model_path, out_path = sys.argv[1], sys.argv[2]
 # One token per llama.cpp batch: its batched kernels sum in another order and move logits by up to
@@ -40,19 +44,7 @@ cases = []
 for messages in CONVERSATIONS:
     prompt = chatml(messages)
     tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-    llm.reset()
-    llm.eval(tokens)
-    generated, top = [], None
-    for step in range(64):
-        logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
-        if step == 0:
-            order = np.argsort(-logits)[:20]
-            top = [{"token": int(i), "logit": float(logits[i])} for i in order]
-        token = int(np.argmax(logits))
-        generated.append(token)
-        if token == eos:
-            break
-        llm.eval([token])
+    generated, top = greedy(llm, tokens, 64, eos)
     cases.append({
         "messages": messages, "prompt": prompt, "prompt_ids": tokens, "greedy": generated,
         "text": llm.detokenize(generated).decode("utf-8", errors="replace"), "top_logits": top,

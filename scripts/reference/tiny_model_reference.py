@@ -43,22 +43,16 @@ WIDE_HEAD = 32
 GEMMA_LAYERS, GEMMA_WINDOW = 6, 4
 
 
-def write(path, arch, rng, weight_type, tied, biases):
+def start_file(path, arch, dim, layers, ff, heads, kv_heads, context):
+    """A GGUF writer with a tiny model's shape and the tiny SentencePiece vocabulary written."""
     tokens, scores, types = vocabulary()
     writer = gguf.GGUFWriter(path, arch)
-    layers = GEMMA_LAYERS if arch == "gemma3" else LAYERS
-    head = WIDE_HEAD if arch in ("qwen3", "gemma3") else DIM // HEADS
-    if arch in ("qwen3", "gemma3"):
-        writer.add_key_length(head)
-        writer.add_value_length(head)
-    if arch == "gemma3":
-        writer.add_sliding_window(GEMMA_WINDOW)
-    writer.add_context_length(CONTEXT)
-    writer.add_embedding_length(DIM)
+    writer.add_context_length(context)
+    writer.add_embedding_length(dim)
     writer.add_block_count(layers)
-    writer.add_feed_forward_length(FF)
-    writer.add_head_count(HEADS)
-    writer.add_head_count_kv(KV_HEADS)
+    writer.add_feed_forward_length(ff)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
     writer.add_rope_freq_base(10000.0)
     writer.add_layer_norm_rms_eps(1e-6)
     writer.add_vocab_size(len(tokens))
@@ -69,6 +63,18 @@ def write(path, arch, rng, weight_type, tied, biases):
     writer.add_bos_token_id(1)
     writer.add_eos_token_id(2)
     writer.add_unk_token_id(0)
+    return writer, tokens
+
+
+def write(path, arch, rng, weight_type, tied, biases):
+    layers = GEMMA_LAYERS if arch == "gemma3" else LAYERS
+    writer, tokens = start_file(path, arch, DIM, layers, FF, HEADS, KV_HEADS, CONTEXT)
+    head = WIDE_HEAD if arch in ("qwen3", "gemma3") else DIM // HEADS
+    if arch in ("qwen3", "gemma3"):
+        writer.add_key_length(head)
+        writer.add_value_length(head)
+    if arch == "gemma3":
+        writer.add_sliding_window(GEMMA_WINDOW)
 
     def tensor(name, rows, columns, kind, scale):
         kind = kind(name) if callable(kind) else kind
