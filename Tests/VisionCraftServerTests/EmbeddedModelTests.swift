@@ -7,8 +7,20 @@ import Testing
 /// folder: it lists both and serves them from its own engine — SmolLM2 on chat, the base model
 /// Gemma 3 270M on the completions API.
 @Suite(.serialized) struct EmbeddedModelTests {
-    static let modelsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    /// The models `make model` fetches: SmolLM2 and Gemma 3 270M.
+    static let fetchedModels = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("data/models").path
+    /// A folder with the default chat model alone, for the suites that chat: loading Gemma 3 too
+    /// into every such server made the whole suite slow enough on two cores for network tests
+    /// beside it to miss their deadlines.
+    static let modelsDirectory: String = {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-models-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try! FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf").path,
+            withDestinationPath: fetchedModels + "/SmolLM2-135M-Instruct.Q4_1.gguf")
+        return directory.path
+    }()
     static let name = "SmolLM2-135M-Instruct"
     static let baseModel = "gemma-3-270m"
     static var messages: [[String: Any]] { [
@@ -16,7 +28,7 @@ import Testing
         ["role": "user", "content": "Write a haiku about the sea."],
     ] }
 
-    static func environment(productOrder: ProductOrder? = nil) async throws -> TestEnvironment {
+    static func environment(productOrder: ProductOrder? = nil, models: String = modelsDirectory) async throws -> TestEnvironment {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let database = try SQLiteDatabase.inMemory()
@@ -29,13 +41,13 @@ import Testing
         let services = try await AppServices.make(
             configuration: configuration, keys: SQLiteKeyRepository(database: database),
             usageRepository: SQLiteUsageRepository(database: database), environment: [:],
-            modelsDirectory: modelsDirectory, clock: clock.wallClock, logger: logger)
+            modelsDirectory: models, clock: clock.wallClock, logger: logger)
         return TestEnvironment(services: services, clock: clock, database: database)
     }
 
     /// What the engine itself answers to the same conversation at temperature 0.
     static func expectedAnswer() async throws -> (text: String, promptTokens: Int, completionTokens: Int) {
-        let model = try LlamaModel(path: modelsDirectory + "/SmolLM2-135M-Instruct.Q4_1.gguf")
+        let model = try LlamaModel(path: fetchedModels + "/SmolLM2-135M-Instruct.Q4_1.gguf")
         let prompt = try ChatTemplate(file: model.file).tokens(
             [.init(role: "system", content: "You are a concise assistant."),
              .init(role: "user", content: "Write a haiku about the sea.")],
@@ -54,7 +66,7 @@ import Testing
     @Test func theDefaultModelIsListedAndAnswersWithTheEnginesText() async throws {
         let expected = try await Self.expectedAnswer()
         #expect(!expected.text.isEmpty)
-        let environment = try await Self.environment()
+        let environment = try await Self.environment(models: Self.fetchedModels)
         let (key, _) = try await environment.mintKey(.tier2)
         try await environment.live { server in
             #expect(Set(try await LiveClient.get("\(server)/models-llm").body.json.strings ?? []) == [Self.name, Self.baseModel])
@@ -81,7 +93,7 @@ import Testing
     /// Gemma 3 dropped into the folder: its greedy continuation on /v1/completions is the engine's
     /// own, the cache's start reused by a second request with the same prompt, and chat is a 400.
     @Test func theBaseModelContinuesTextOnCompletionsOnly() async throws {
-        let model = try LlamaModel(path: Self.modelsDirectory + "/gemma-3-270m.Q4_K_M.gguf")
+        let model = try LlamaModel(path: Self.fetchedModels + "/gemma-3-270m.Q4_K_M.gguf")
         let prompt = "The capital of France is"
         let ids = try #require(model.tokenizer.promptTokens(prompt, limit: .max))
         let expected = await withCheckedContinuation { continuation in
@@ -93,7 +105,7 @@ import Testing
             }.start()
         }
         #expect(!expected.isEmpty)
-        let environment = try await Self.environment()
+        let environment = try await Self.environment(models: Self.fetchedModels)
         let (key, _) = try await environment.mintKey(.tier2)
         try await environment.test { client in
             for round in 0..<2 {
