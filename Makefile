@@ -4,7 +4,7 @@ PYTHON ?= python3
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: serve build test test-deps screenshots model bench-gateway bench-engine bench-tokenizer bench-hardening bench-gemm bench-image bench-gif bench-replicas bench-quality clean
+.PHONY: serve build test test-deps screenshots model bench-gateway bench-engine bench-engine-crowded bench-tokenizer bench-hardening bench-gemm bench-image bench-gif bench-replicas bench-quality clean
 
 ## Build (release) and run the server on 127.0.0.1:8080 with its data in ./data.
 serve: model
@@ -60,6 +60,11 @@ bench-quality:
 ## The embedded engine's prefill and decode speed next to llama.cpp's on the default model and Gemma 3.
 bench-engine:
 	bash bench/engine/run.sh
+
+## Four engines on a machine with fewer cores, decoding at once: ours next to llama.cpp's.
+bench-engine-crowded:
+	swift build -c release --product visioncraft
+	bash bench/engine/crowded.sh
 
 ## The embedded tokenizer next to llama.cpp's on 1 MiB texts; /health's latency meanwhile.
 bench-tokenizer:

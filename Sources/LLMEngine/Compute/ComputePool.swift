@@ -6,6 +6,10 @@ import Synchronization
 /// job to every thread with its index and returns when all are done. A forward pass makes over a
 /// hundred such hand-offs per token, each worth microseconds, so idle workers spin for a moment
 /// before they sleep: waking a sleeping thread costs more than the work it would get.
+/// Every wait spins only microseconds before it yields the core: on a machine with more runnable
+/// threads than cores (several models, other processes), the thread waited for may be the one
+/// the spinning keeps off the core. Four engines on two cores decoding at once took 24 s spinning
+/// on, 3.2 s yielding (docs/benchmarks.md, 2026-12-04).
 public final class ComputePool: Sendable {
     public let threadCount: Int
     private let core: Core
@@ -130,8 +134,13 @@ public final class ComputePool: Sendable {
         private var sleepers = 0
         private var job: ((Int) -> Void)?
 
-        /// How long an idle worker spins, in pause instructions, before it sleeps: ~100 µs.
-        private static let spinLimit = 20_000
+        /// How long the caller spins, in pause instructions (~20 ns each), for the workers to
+        /// finish before it yields its core to them or to anything else runnable: ~4 µs.
+        private static let callerSpins = 200
+        /// How long an idle worker spins before it yields (~20 µs), and how many times it yields
+        /// (each returns at once when nothing else waits for the core) before it sleeps.
+        private static let workerSpins = 1_000
+        private static let workerYields = 20
 
         init(workers: Int) { self.workers = workers }
 
@@ -146,7 +155,11 @@ public final class ComputePool: Sendable {
                 if sleepers > 0 { parking.broadcast() }
                 parking.unlock()
                 body(0)
-                while finished.load(ordering: .acquiring) < workers { llmk_cpu_relax() }
+                var spins = 0
+                while finished.load(ordering: .acquiring) < workers {
+                    spins += 1
+                    if spins < Self.callerSpins { llmk_cpu_relax() } else { sched_yield() }
+                }
                 job = nil
             }
         }
@@ -157,8 +170,12 @@ public final class ComputePool: Sendable {
                 var spins = 0
                 while generation.load(ordering: .acquiring) == seen {
                     spins += 1
-                    if spins < Self.spinLimit {
+                    if spins < Self.workerSpins {
                         llmk_cpu_relax()
+                        continue
+                    }
+                    if spins < Self.workerSpins + Self.workerYields {
+                        sched_yield()
                         continue
                     }
                     parking.lock()
