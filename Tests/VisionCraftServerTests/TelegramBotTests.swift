@@ -63,7 +63,7 @@ import Testing
     static func chat(_ server: String, key: String) async throws -> (status: Int, message: String) {
         let response = try await LiveClient.post(
             "\(server)/v1/chat/completions",
-            json: body(["model": EmbeddedModelTests.name, "messages": [["role": "user", "content": "Hi"]], "max_tokens": 8]),
+            json: body(["model": EmbeddedModelTests.name, "messages": [["role": "user", "content": "Hi"]], "max_tokens": 128]),
             key: key)
         return (response.status, response.body.json["error"]["message"].string ?? "")
     }
