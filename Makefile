@@ -22,7 +22,7 @@ test: test-deps model
 	bash scripts/with-test-postgres.sh $(SWIFT) test --skip-build
 	@# The kernels again on each lower instruction-set path (portable, AVX2), chosen the way the
 	@# server chooses, so the paths this machine would not pick are tested end to end too.
-	for level in 0 1; do LLMK_ISA=$$level $(SWIFT) test --skip-build --filter 'KernelTests|TinyModelReferenceTests|FloatGemmTests|BF16GemmTests'; done
+	for level in 0 1; do LLMK_ISA=$$level $(SWIFT) test --skip-build --filter 'KernelTests|TinyModelReferenceTests|KQuantModelReferenceTests|FloatGemmTests|BF16GemmTests'; done
 	@# The pages in headless Chromium and the API against /openapi.json with schemathesis, on a
 	@# real server (installs chromium, chromium-driver, Selenium and schemathesis when missing).
 	bash Tests/web/run.sh

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "KQuantBlocks.h"
 #include "LLMKernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -21,7 +22,8 @@ static inline int llmk_has_minimum(int type) { return type == LLMK_Q4_1 || type 
 static inline int llmk_block_bytes(int type) {
     switch (type) {
     case LLMK_Q4_0:
-    case LLMK_Q4_0_BLOCKWISE: return 18;
+    case LLMK_Q4_0_BLOCKWISE:
+    case LLMK_IQ4_NL_BLOCKWISE: return 18;
     case LLMK_Q4_1: return 20;
     case LLMK_Q5_0: return 22;
     case LLMK_Q5_1: return 24;
@@ -43,9 +45,13 @@ static inline int llmk_small_weight(int type, const uint8_t *block, int j) {
         const int value = nibble | (int)((bits >> j) & 1) << 4;
         return type == LLMK_Q5_0 ? value - 16 : value;
     }
+    case LLMK_IQ4_NL_BLOCKWISE: return llmk_iq4_values[nibble];
     default: return nibble - 8;
     }
 }
+
+/// The types llama.cpp repacks and sums block by block (its integer total scaled into one sum).
+static inline int llmk_is_blockwise(int type) { return type == LLMK_Q4_0_BLOCKWISE || type == LLMK_IQ4_NL_BLOCKWISE; }
 
 static inline int llmk_has_integer_path(int type) {
     switch (type) {

@@ -15,49 +15,7 @@
 
 #include "Common.h"
 #include "Half.h"
-
-static const int8_t iq4_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
-
-// The 6-bit scale and minimum of 32-value group j of a Q4_K or Q5_K block (ggml's get_scale_min_k4).
-static void scale_min_k4(int j, const uint8_t *q, int *scale, int *minimum) {
-    if (j < 4) {
-        *scale = q[j] & 63;
-        *minimum = q[j + 4] & 63;
-    } else {
-        *scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
-        *minimum = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-}
-
-// Q3_K's sixteen 6-bit scales, each less 32.
-static void q3_K_scales(const uint8_t *packed, int8_t *scales) {
-    uint32_t aux[4];
-    memcpy(aux, packed, 12);
-    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f, tmp = aux[2];
-    aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
-    aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
-    aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
-    aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    memcpy(scales, aux, 16);
-    for (int i = 0; i < 16; i++) scales[i] = (int8_t)(scales[i] - 32);
-}
-
-// Q3_K's 256 small integers (−4…3), in order.
-static void q3_K_values(const uint8_t *block, int8_t *values) {
-    const uint8_t *hm = block, *q = block + 32;
-    uint8_t m = 1;
-    for (int n = 0; n < 256; n += 128) {
-        int shift = 0;
-        for (int j = 0; j < 4; j++) {
-            for (int l = 0; l < 32; l++) {
-                *values++ = (int8_t)(((q[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
-            }
-            shift += 2;
-            m <<= 1;
-        }
-        q += 32;
-    }
-}
+#include "KQuantBlocks.h"
 
 static void dequantize_q2_K(const uint8_t *block, float *y) {
     const uint8_t *scales = block, *q = block + 16;
@@ -79,8 +37,8 @@ static void dequantize_q2_K(const uint8_t *block, float *y) {
 
 static void dequantize_q3_K(const uint8_t *block, float *y) {
     int8_t scales[16], values[256];
-    q3_K_scales(block + 96, scales);
-    q3_K_values(block, values);
+    llmk_q3_K_scales(block + 96, scales);
+    llmk_q3_K_values(block, values);
     const float d = llmk_half_at(block + 108);
     for (int i = 0; i < 256; i++) y[i] = d * (float)scales[i / 16] * (float)values[i];
 }
@@ -91,9 +49,9 @@ static void dequantize_q5_K(const uint8_t *block, float *y) {
     uint8_t u1 = 1, u2 = 2;
     for (int j = 0, is = 0; j < 256; j += 64, is += 2) {
         int sc, m;
-        scale_min_k4(is, scales, &sc, &m);
+        llmk_scale_min_k4(is, scales, &sc, &m);
         const float d1 = d * (float)sc, m1 = dmin * (float)m;
-        scale_min_k4(is + 1, scales, &sc, &m);
+        llmk_scale_min_k4(is + 1, scales, &sc, &m);
         const float d2 = d * (float)sc, m2 = dmin * (float)m;
         for (int l = 0; l < 32; l++) *y++ = d1 * (float)((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
         for (int l = 0; l < 32; l++) *y++ = d2 * (float)((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
@@ -106,26 +64,19 @@ static void dequantize_q5_K(const uint8_t *block, float *y) {
 static void dequantize_iq4_nl(const uint8_t *block, float *y) {
     const float d = llmk_half_at(block);
     for (int j = 0; j < 16; j++) {
-        y[j] = d * (float)iq4_values[block[2 + j] & 0xF];
-        y[j + 16] = d * (float)iq4_values[block[2 + j] >> 4];
+        y[j] = d * (float)llmk_iq4_values[block[2 + j] & 0xF];
+        y[j + 16] = d * (float)llmk_iq4_values[block[2 + j] >> 4];
     }
-}
-
-// IQ4_XS's 6-bit scale of 32-value group `group`, less 32.
-static int iq4_xs_scale(const uint8_t *block, int group) {
-    uint16_t high;
-    memcpy(&high, block + 2, 2);
-    return (((block[4 + group / 2] >> 4 * (group % 2)) & 0xF) | (((high >> 2 * group) & 3) << 4)) - 32;
 }
 
 static void dequantize_iq4_xs(const uint8_t *block, float *y) {
     const float d = llmk_half_at(block);
     const uint8_t *qs = block + 8;
     for (int group = 0; group < 8; group++, qs += 16, y += 32) {
-        const float dl = d * (float)iq4_xs_scale(block, group);
+        const float dl = d * (float)llmk_iq4_xs_scale(block, group);
         for (int j = 0; j < 16; j++) {
-            y[j] = dl * (float)iq4_values[qs[j] & 0xF];
-            y[j + 16] = dl * (float)iq4_values[qs[j] >> 4];
+            y[j] = dl * (float)llmk_iq4_values[qs[j] & 0xF];
+            y[j + 16] = dl * (float)llmk_iq4_values[qs[j] >> 4];
         }
     }
 }
@@ -208,7 +159,7 @@ static void requantize_block(int type, const uint8_t *block, uint8_t *out) {
         const uint8_t *qs = block + (five ? 48 : 16), *qh = block + 16;
         for (int j = 0; j < 8; j++, out += five ? 24 : 20) {
             int sc, m;
-            scale_min_k4(j, block + 4, &sc, &m);
+            llmk_scale_min_k4(j, block + 4, &sc, &m);
             store_half(out, d * (float)sc);
             store_half(out + 2, -(dmin * (float)m));
             uint8_t v[32];
@@ -229,26 +180,26 @@ static void requantize_block(int type, const uint8_t *block, uint8_t *out) {
     case LLMK_IQ4_NL:
         memcpy(out, block, 2);
         for (int j = 0; j < 16; j++) {
-            out[2 + j] = (uint8_t)iq4_values[block[2 + j] & 0xF];
-            out[18 + j] = (uint8_t)iq4_values[block[2 + j] >> 4];
+            out[2 + j] = (uint8_t)llmk_iq4_values[block[2 + j] & 0xF];
+            out[18 + j] = (uint8_t)llmk_iq4_values[block[2 + j] >> 4];
         }
         return;
     case LLMK_IQ4_XS: {
         const float d = llmk_half_at(block);
         for (int group = 0; group < 8; group++, out += 34) {
-            store_half(out, d * (float)iq4_xs_scale(block, group));
+            store_half(out, d * (float)llmk_iq4_xs_scale(block, group));
             const uint8_t *qs = block + 8 + 16 * group;
             for (int j = 0; j < 16; j++) {
-                out[2 + j] = (uint8_t)iq4_values[qs[j] & 0xF];
-                out[18 + j] = (uint8_t)iq4_values[qs[j] >> 4];
+                out[2 + j] = (uint8_t)llmk_iq4_values[qs[j] & 0xF];
+                out[18 + j] = (uint8_t)llmk_iq4_values[qs[j] >> 4];
             }
         }
         return;
     }
     case LLMK_Q3_K: {
         int8_t scales[16], values[256];
-        q3_K_scales(block + 96, scales);
-        q3_K_values(block, values);
+        llmk_q3_K_scales(block + 96, scales);
+        llmk_q3_K_values(block, values);
         float y[256];
         dequantize_q3_K(block, y);
         for (int group = 0; group < 8; group++, out += 34) {

@@ -40,14 +40,14 @@ static float dot_small_portable(int type, const uint8_t *row, int blocks, const 
     return horizontal_sum_8(accumulator) + minimum_terms;
 }
 
-// Q4_0 as llama.cpp sums its repacked matrices: the block's integer total, scaled and added.
-static float dot_q4_0_blockwise_portable(const uint8_t *row, int blocks, const int8_t *q, const float *d) {
+// Q4_0 and IQ4_NL as llama.cpp sums its repacked matrices: the block's integer total, scaled and added.
+static float dot_blockwise_portable(int type, const uint8_t *row, int blocks, const int8_t *q, const float *d) {
     float total = 0;
     for (int block = 0; block < blocks; block++) {
         const uint8_t *pointer = row + block * 18;
         const int8_t *x = q + block * 32;
         int sum = 0;
-        for (int j = 0; j < 32; j++) sum += llmk_small_weight(LLMK_Q4_0, pointer, j) * x[j];
+        for (int j = 0; j < 32; j++) sum += llmk_small_weight(type, pointer, j) * x[j];
         total = fmaf((float)sum, llmk_half_at(pointer) * d[block], total);
     }
     return total;
@@ -97,7 +97,7 @@ static float dot_q8_0_portable(const uint8_t *row, int blocks, const int8_t *q, 
 
 int llmk_matmul_lanes_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks, llmk_activations a,
                          int batch, float *output, int stride, int begin, int end) {
-    if (!llmk_has_integer_path(type) && type != LLMK_Q4_0_BLOCKWISE) return 0;  // the caller goes through floats
+    if (!llmk_has_integer_path(type) && !llmk_is_blockwise(type)) return 0;  // the caller goes through floats
 #ifdef LLMK_X86
     switch (llmk_level(level)) {
     case 2: return matmul_lanes_vnni(type, weights, row_bytes, blocks, a, batch, output, stride, begin, end);
@@ -116,7 +116,8 @@ int llmk_matmul_lanes_at_level(int level, int type, const void *weights, size_t 
             case LLMK_Q4_0:
             case LLMK_Q5_1:
             case LLMK_Q5_0: value = dot_small_portable(type, row, blocks, q, d, a.sums + (size_t)b * blocks); break;
-            case LLMK_Q4_0_BLOCKWISE: value = dot_q4_0_blockwise_portable(row, blocks, q, d); break;
+            case LLMK_Q4_0_BLOCKWISE:
+            case LLMK_IQ4_NL_BLOCKWISE: value = dot_blockwise_portable(type, row, blocks, q, d); break;
             default: value = dot_q8_0_portable(row, blocks, q, d); break;
             }
             output[(size_t)b * stride + r] = value;

@@ -72,10 +72,13 @@ extension KernelTests {
     /// Random rows of each type (scales kept ordinary halves) through the rewrite and the integer
     /// kernels: every path and batch size the same bits, and each product within 2% of the exact
     /// product of the file's values (8-bit activations, and Q2_K's and Q6_K's requantization).
-    @Test(arguments: kquantTypes)
-    func rewrittenKQuantsMultiplyTheSameOnEveryPath(_ type: GGMLType) throws {
+    /// `rows` random rows of `type` (scales kept ordinary halves), `batch` random vectors, and the
+    /// vectors quantized.
+    static func randomKQuantProblem(_ type: GGMLType, rows: Int, length: Int, batch: Int)
+        -> (weights: [UInt8], input: [Float], quantized: QuantizedBatch)
+    {
         var generator = SplitMix64(seed: UInt64(type.rawValue))
-        let rows = 37, length = 512, batch = 6, rowBytes = type.rowBytes(elements: length)!
+        let rowBytes = type.rowBytes(elements: length)!
         let halves: [Int] = switch type {
         case .q2_K: [80, 82]
         case .q3_K: [108]
@@ -96,10 +99,22 @@ extension KernelTests {
                 weights[block + 3] = UInt8.random(in: 0...255, using: &generator)
             }
         }
-        let input = (0..<batch * length).map { _ in Float.random(in: -2...2, using: &generator) }
+        var input = (0..<batch * length).map { _ in Float.random(in: -2...2, using: &generator) }
+        // One block whose largest magnitude comes twice, with both signs (the sign picks the scale's).
+        input[3] = -2.5
+        input[200] = 2.5
         let quantized = QuantizedBatch(length: length, capacity: batch)
         input.withUnsafeBufferPointer { quantized.quantize($0.baseAddress!, count: batch) }
+        return (weights, input, quantized)
+    }
 
+    /// Random rows of each type through the rewrite and the integer kernels: every path and batch
+    /// size the same bits, and each product within 2% of the exact product of the file's values
+    /// (8-bit activations, and Q2_K's and Q6_K's requantization).
+    @Test(arguments: kquantTypes)
+    func rewrittenKQuantsMultiplyTheSameOnEveryPath(_ type: GGMLType) throws {
+        let rows = 37, length = 512, batch = 6, rowBytes = type.rowBytes(elements: length)!
+        let (weights, input, quantized) = Self.randomKQuantProblem(type, rows: rows, length: length, batch: batch)
         let kernelType = llmk_requantized_type(Int32(type.rawValue)), target = GGMLType(rawValue: UInt32(kernelType))!
         let blocks = Int32(length / 32)
         var rewritten = [UInt8](repeating: 0, count: rows * length / 32 * target.blockBytes)
@@ -113,6 +128,37 @@ extension KernelTests {
             output.withUnsafeMutableBufferPointer { out in
                 #expect(llmk_matmul_at_level(level, kernelType, interleaved, blocks, quantized.kernelView, Int32(batch),
                                              out.baseAddress!, Int32(rows), 0, Int32(rows)) == 1)
+            }
+            return output
+        }
+        checkEveryPath({ run(level: $0, batch: $1) }, type: type, weights: weights, rows: rows, length: length,
+                       input: input, batch: batch, tolerance: 0.02)
+    }
+
+    /// The same rows as llama.cpp multiplies them (activations in 256-value blocks for the
+    /// K-quants, its repacked matrices' block-by-block sums for Q4_K, Q2_K and IQ4_NL): every path
+    /// and batch size the same bits — that they are llama.cpp's bits is KQuantModelReferenceTests'
+    /// part — and within 2% of the exact product.
+    @Test(arguments: kquantTypes)
+    func kQuantsMultiplyInLlamaCppsOrderTheSameOnEveryPath(_ type: GGMLType) throws {
+        let rows = 40, length = 512, batch = 6, rowBytes = type.rowBytes(elements: length)!
+        let (weights, input, quantized) = Self.randomKQuantProblem(type, rows: rows, length: length, batch: batch)
+        let kernel: Int32 = switch type {
+        case .q2_K: Int32(LLMK_Q2_K_REPACKED)
+        case .q4_K: Int32(LLMK_Q4_K_REPACKED)
+        case .iq4_NL: Int32(LLMK_IQ4_NL_BLOCKWISE)
+        default: Int32(type.rawValue)
+        }
+        let superBlocks = input.withUnsafeBufferPointer { quantized.superBlocks(of: $0.baseAddress!, count: batch) }
+        func run(level: Int32, batch: Int) -> [Float] {
+            var output = [Float](repeating: .nan, count: batch * rows)
+            output.withUnsafeMutableBufferPointer { out in
+                let handled = type == .iq4_NL
+                    ? llmk_matmul_lanes_at_level(level, kernel, weights, rowBytes, Int32(length / 32), quantized.kernelView,
+                                                 Int32(batch), out.baseAddress!, Int32(rows), 0, Int32(rows))
+                    : llmk_matmul_superblocks_at_level(level, kernel, weights, rowBytes, Int32(length / 256), superBlocks,
+                                                       Int32(batch), out.baseAddress!, Int32(rows), 0, Int32(rows))
+                #expect(handled == 1)
             }
             return output
         }

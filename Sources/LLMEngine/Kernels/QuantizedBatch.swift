@@ -1,4 +1,5 @@
 import LLMKernels
+import Synchronization
 
 /// Activation vectors in 32-value blocks of 8-bit integers with a scale, as llama.cpp quantizes
 /// activations before multiplying them with Q4_0, Q4_1, Q5 and Q8_0 weights: integer dot
@@ -11,6 +12,14 @@ final class QuantizedBatch: @unchecked Sendable {
     private let scales: UnsafeMutablePointer<Float>
     private let sums: UnsafeMutablePointer<Float>
     private let totals: UnsafeMutablePointer<Int32>
+    /// The same vectors as llama.cpp's Q8_K (256-value blocks), for K-quant weights in llama.cpp's
+    /// order: made from the floats when a product first asks after each `quantize`.
+    private let superValues: UnsafeMutablePointer<Int8>
+    private let superScales: UnsafeMutablePointer<Float>
+    private let superSums: UnsafeMutablePointer<Int16>
+    /// Bumped by every `quantize`; the Q8_K form records the count it was made at.
+    private let generation = Atomic<Int>(0)
+    private let superBlocksMade = Mutex<Int>(-1)
 
     /// Room for `capacity` vectors of `length` values (a multiple of 32).
     init(length: Int, capacity: Int) {
@@ -20,6 +29,9 @@ final class QuantizedBatch: @unchecked Sendable {
         scales = .allocate(capacity: length / 32 * capacity)
         sums = .allocate(capacity: length / 32 * capacity)
         totals = .allocate(capacity: length / 32 * capacity)
+        superValues = .allocate(capacity: length / 256 * 256 * capacity)
+        superScales = .allocate(capacity: length / 256 * capacity)
+        superSums = .allocate(capacity: length / 256 * 16 * capacity)
     }
 
     deinit {
@@ -27,6 +39,9 @@ final class QuantizedBatch: @unchecked Sendable {
         scales.deallocate()
         sums.deallocate()
         totals.deallocate()
+        superValues.deallocate()
+        superScales.deallocate()
+        superSums.deallocate()
     }
 
     /// Quantizes `count` vectors laid out one after another from `input`.
@@ -45,9 +60,23 @@ final class QuantizedBatch: @unchecked Sendable {
     func quantize(_ input: UnsafePointer<Float>, vectors: Range<Int>, columns: Range<Int>) {
         precondition(vectors.upperBound <= capacity && columns.lowerBound % 32 == 0 && columns.upperBound <= length)
         guard !columns.isEmpty && !vectors.isEmpty else { return }
+        generation.add(1, ordering: .releasing)
         let start = vectors.lowerBound * length + columns.lowerBound
         llmk_quantize_rows(input + start, Int32(vectors.count), Int32(length), Int32(columns.count), values + start,
                            scales + start / 32, sums + start / 32, totals + start / 32)
+    }
+
+    /// The first `count` vectors as llama.cpp's Q8_K, made from `input` — the floats this batch was
+    /// last quantized from — by the first product that asks (the others wait for it).
+    func superBlocks(of input: UnsafePointer<Float>, count: Int) -> llmk_superblock_activations {
+        precondition(length % 256 == 0 && count <= capacity)
+        let current = generation.load(ordering: .acquiring)
+        superBlocksMade.withLock { made in
+            guard made != current else { return }
+            llmk_quantize_q8_K(input, Int32(count), Int32(length), superValues, superScales, superSums)
+            made = current
+        }
+        return llmk_superblock_activations(values: superValues, scales: superScales, sums: superSums)
     }
 
     var kernelView: llmk_activations {

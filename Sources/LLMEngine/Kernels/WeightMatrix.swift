@@ -6,9 +6,11 @@ import LLMKernels
 /// kernels' layout — rows in groups of sixteen, so each unpacked weight block serves every vector
 /// of a batch and sixteen rows at once — and in `.llamaCpp` order read in place. In `.blockwise`
 /// order the K-quants and IQ4 types are rewritten at load into the nearest of those types
-/// (`llmk_requantize`: Q4_K → Q4_1, Q5_K → Q5_1, the others → Q8_0) and take the same path. The
-/// rest (F32, F16, and K-quants in `.llamaCpp` order) are read in place and go through floats,
-/// each row turned into floats once for the whole batch.
+/// (`llmk_requantize`: Q4_K → Q4_1, Q5_K → Q5_1, the others → Q8_0) and take the same path; in
+/// `.llamaCpp` order the K-quants and IQ4 types are read in place and multiplied as llama.cpp
+/// multiplies them (`llamaCppProduct(for:)`; K-quants with activations in 256-value blocks,
+/// `llmk_matmul_superblocks`). The rest (F32, F16) are read in place and go through floats, each
+/// row turned into floats once for the whole batch.
 final class WeightMatrix: @unchecked Sendable {
     // @unchecked: the interleaved copy is written once in init and only read afterwards.
     let tensor: GGUFTensor
@@ -20,6 +22,8 @@ final class WeightMatrix: @unchecked Sendable {
         case interleaved(UnsafeMutableRawBufferPointer, WeightArena, type: Int32)
         /// llama.cpp's lane order on the file's layout, with the kernel's number for the type.
         case laneOrder(Int32)
+        /// llama.cpp's order for K-quants, with activations in 256-value blocks (Q8_K).
+        case superBlocks(Int32)
         case floats
     }
 
@@ -47,11 +51,10 @@ final class WeightMatrix: @unchecked Sendable {
         let type = Self.kernelType(of: tensor, order: order), rows = Int32(tensor.rowCount)
         let blocks = Int32(tensor.rowLength / 32)
         let size = llmk_interleaved_size(type, rows, blocks)
-        if size == 0 {
+        if order == .llamaCpp {
+            product = Self.llamaCppProduct(for: tensor)
+        } else if size == 0 {
             product = .floats
-        } else if order == .llamaCpp {
-            // llama.cpp repacks Q4_0 matrices whose row count is a multiple of 8 and sums them per block.
-            product = .laneOrder(tensor.type == .q4_0 && tensor.rowCount % 8 == 0 ? Int32(LLMK_Q4_0_BLOCKWISE) : type)
         } else {
             let buffer = arena.take(size)
             // Chunks of whole row groups (the kernels' groups are 8 or 16 rows), each landing where
@@ -77,6 +80,25 @@ final class WeightMatrix: @unchecked Sendable {
         }
     }
 
+    /// How llama.cpp multiplies `tensor` on x86, in its own layout: matrices of Q4_0, IQ4_NL, Q4_K
+    /// (and Q2_K, where AVX-512 is — summed that way here on every machine, so all give the same
+    /// logits) with a multiple of 8 rows are repacked and summed block by block; the rest of the
+    /// 32-value types in lanes with 8-bit activations in blocks of 32, the other K-quants in lanes
+    /// with activations in blocks of 256. Q2_K and IQ4_NL matrices of other heights go through
+    /// floats (not llama.cpp's bits, but within rounding).
+    private static func llamaCppProduct(for tensor: GGUFTensor) -> Product {
+        let type = Int32(tensor.type.rawValue), repacked = tensor.rowCount % 8 == 0
+        switch tensor.type {
+        case .q3_K, .q5_K, .q6_K, .iq4_XS: return .superBlocks(type)
+        case .q4_K where repacked: return .superBlocks(Int32(LLMK_Q4_K_REPACKED))
+        case .q2_K where repacked: return .superBlocks(Int32(LLMK_Q2_K_REPACKED))
+        case .q4_0 where repacked: return .laneOrder(Int32(LLMK_Q4_0_BLOCKWISE))
+        case .iq4_NL where repacked: return .laneOrder(Int32(LLMK_IQ4_NL_BLOCKWISE))
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return .laneOrder(type)
+        default: return .floats
+        }
+    }
+
     /// Whether the file's copy of the weights is no longer read by products.
     var isCopied: Bool {
         if case .interleaved = product { return true }
@@ -99,6 +121,10 @@ final class WeightMatrix: @unchecked Sendable {
         case .laneOrder(let kernel):
             llmk_matmul_lanes(kernel, tensor.bytes.baseAddress!, tensor.rowBytes, blocks, quantized.kernelView,
                               Int32(batch), output, Int32(outputStride), begin, end)
+        case .superBlocks(let kernel):
+            llmk_matmul_superblocks(kernel, tensor.bytes.baseAddress!, tensor.rowBytes, Int32(tensor.rowLength / 256),
+                                    quantized.superBlocks(of: input, count: batch), Int32(batch), output,
+                                    Int32(outputStride), begin, end)
         case .floats:
             let handled = llmk_matmul_float_at_level(
                 -1, Int32(tensor.type.rawValue), tensor.bytes.baseAddress!, tensor.rowBytes, Int32(tensor.rowLength),

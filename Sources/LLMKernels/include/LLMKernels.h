@@ -29,6 +29,14 @@ enum {
     /// rows, on AVX2): each block's whole integer dot product, scaled and added in turn. For
     /// `llmk_matmul_lanes` only.
     LLMK_Q4_0_BLOCKWISE = 1002,
+    /// IQ4_NL likewise (llama.cpp repacks those on AVX2 too and sums them as Q4_0's).
+    LLMK_IQ4_NL_BLOCKWISE = 1020,
+    /// Q4_K summed as llama.cpp sums the Q4_K matrices it repacks (those with a multiple of 8
+    /// rows, on AVX2): for `llmk_matmul_superblocks` only.
+    LLMK_Q4_K_REPACKED = 1012,
+    /// Q2_K summed as llama.cpp sums the Q2_K matrices it repacks (a multiple of 8 rows, on
+    /// AVX-512): for `llmk_matmul_superblocks` only.
+    LLMK_Q2_K_REPACKED = 1010,
 };
 
 /// Activations quantized in blocks of 32: per block a scale `d`, `s` = d·Σq (both rounded
@@ -88,6 +96,35 @@ int llmk_matmul_lanes(int type, const void *weights, size_t row_bytes, int block
 int llmk_matmul_lanes_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks,
                                llmk_activations activations, int batch, float *output, int output_stride,
                                int row_begin, int row_end);
+
+/// Activations quantized as llama.cpp's Q8_K, for K-quant weights: per 256-value block a float
+/// scale, 256 signed bytes, and the sum of each 16 of them.
+typedef struct {
+    const int8_t *values;
+    const float *scales;
+    const int16_t *sums;
+} llmk_superblock_activations;
+
+/// Quantizes `rows` rows of `length` floats (a multiple of 256) one after another, as ggml's
+/// quantize_row_q8_K_ref does.
+void llmk_quantize_q8_K(const float *input, int rows, int length, int8_t *values, float *scales, int16_t *sums);
+
+/// Whether `llmk_matmul_superblocks` multiplies `type` (LLMK_Q2_K_REPACKED, Q3_K, LLMK_Q4_K_REPACKED,
+/// Q5_K, Q6_K, IQ4_XS).
+int llmk_has_superblock_path(int type);
+
+/// output[b * output_stride + r] = row r · activation b for K-quant weights in GGML's layout (rows
+/// `row_bytes` apart, `blocks` 256-value blocks each, any row range), summed as llama.cpp sums them
+/// on x86 (see SuperBlockDot.c): the results are llama.cpp's to the bit, on every path.
+/// Returns 0 for other types.
+int llmk_matmul_superblocks(int type, const void *weights, size_t row_bytes, int blocks,
+                            llmk_superblock_activations activations, int batch, float *output, int output_stride,
+                            int row_begin, int row_end);
+
+/// `llmk_matmul_superblocks` on the path of `level`, for tests.
+int llmk_matmul_superblocks_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks,
+                                     llmk_superblock_activations activations, int batch, float *output,
+                                     int output_stride, int row_begin, int row_end);
 
 /// The instruction set the kernels use on this CPU: 0 portable, 1 AVX2, 2 AVX-512 VNNI.
 /// LLMK_ISA=<level> in the environment asks for a lower one.
