@@ -95,38 +95,37 @@ int llmk_has_superblock_path(int type) {
     }
 }
 
-// ggml's quantize_row_q8_K_ref: the scale from the value of largest magnitude (its sign kept, so
-// that value becomes -127), every value to nearest with ties to even, capped at 127.
-void llmk_quantize_q8_K(const float *input, int rows, int length, int8_t *values, float *scales, int16_t *sums) {
-    const int blocks = rows * (length / 256);
-    for (int block = 0; block < blocks; block++) {
-        const float *x = input + (size_t)block * 256;
-        int8_t *q = values + (size_t)block * 256;
-        float largest = 0, magnitude = 0;
-        for (int j = 0; j < 256; j++) {
-            if (fabsf(x[j]) > magnitude) {
-                magnitude = fabsf(x[j]);
-                largest = x[j];
-            }
-        }
-        if (magnitude == 0) {
-            scales[block] = 0;
-            memset(q, 0, 256);
-            memset(sums + (size_t)block * 16, 0, 16 * sizeof(int16_t));
-            continue;
-        }
-        const float inverse = -127.f / largest;
-        for (int j = 0; j < 256; j++) {
-            const int rounded = (int)nearbyintf(inverse * x[j]);
-            q[j] = (int8_t)(rounded < 127 ? rounded : 127);
-        }
-        for (int group = 0; group < 16; group++) {
-            int sum = 0;
-            for (int j = 0; j < 16; j++) sum += q[group * 16 + j];
-            sums[(size_t)block * 16 + group] = (int16_t)sum;
-        }
-        scales[block] = 1 / inverse;
+// The first value of largest magnitude in a block (0 if all are 0): ggml's quantizer keeps its
+// sign, so that value becomes -127.
+static inline float largest_value(const float *x, float magnitude) {
+    for (int j = 0; j < 256; j++) {
+        if (fabsf(x[j]) == magnitude) return x[j];
     }
+    return 0;
+}
+
+// ggml's quantize_row_q8_K_ref: the scale from the value of largest magnitude, every value to
+// nearest with ties to even, capped at 127.
+static void quantize_q8_K_block_portable(const float *x, int8_t *q, float *scale, int16_t *sums) {
+    float magnitude = 0;
+    for (int j = 0; j < 256; j++) magnitude = fabsf(x[j]) > magnitude ? fabsf(x[j]) : magnitude;
+    if (magnitude == 0) {
+        *scale = 0;
+        memset(q, 0, 256);
+        memset(sums, 0, 16 * sizeof(int16_t));
+        return;
+    }
+    const float inverse = -127.f / largest_value(x, magnitude);
+    for (int j = 0; j < 256; j++) {
+        const int rounded = (int)nearbyintf(inverse * x[j]);
+        q[j] = (int8_t)(rounded < 127 ? rounded : 127);
+    }
+    for (int group = 0; group < 16; group++) {
+        int sum = 0;
+        for (int j = 0; j < 16; j++) sum += q[group * 16 + j];
+        sums[group] = (int16_t)sum;
+    }
+    *scale = 1 / inverse;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,10 +239,32 @@ static float dot_lanes_portable(int type, const uint8_t *row, int blocks, const 
 
 #define LLMK_SUFFIX(name) name##_vnni
 #define LLMK_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+#define LLMK_VNNI_COPY 1
 #include "SuperBlockDotX86.inc"
 #undef LLMK_SUFFIX
 #undef LLMK_TARGET
+#undef LLMK_VNNI_COPY
 #endif
+
+void llmk_quantize_q8_K_at_level(int level, const float *input, int rows, int length, int8_t *values, float *scales,
+                                 int16_t *sums) {
+    const int blocks = rows * (length / 256);
+#ifdef LLMK_X86
+    if (llmk_level(level) >= 1) {
+        for (int b = 0; b < blocks; b++) {
+            quantize_q8_K_block_avx2(input + (size_t)b * 256, values + (size_t)b * 256, scales + b, sums + (size_t)b * 16);
+        }
+        return;
+    }
+#endif
+    for (int b = 0; b < blocks; b++) {
+        quantize_q8_K_block_portable(input + (size_t)b * 256, values + (size_t)b * 256, scales + b, sums + (size_t)b * 16);
+    }
+}
+
+void llmk_quantize_q8_K(const float *input, int rows, int length, int8_t *values, float *scales, int16_t *sums) {
+    llmk_quantize_q8_K_at_level(llmk_best_level(), input, rows, length, values, scales, sums);
+}
 
 int llmk_matmul_superblocks_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks,
                                      llmk_superblock_activations a, int batch, float *output, int stride, int begin,

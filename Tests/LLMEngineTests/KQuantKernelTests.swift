@@ -165,4 +165,33 @@ extension KernelTests {
         checkEveryPath({ run(level: $0, batch: $1) }, type: type, weights: weights, rows: rows, length: length,
                        input: input, batch: batch, tolerance: 0.02)
     }
+
+    /// Activations as ggml's Q8_K, the same on every path: a block of zeros, a block whose largest
+    /// magnitude comes with both signs (the first one's sign is kept), values that round to a tie.
+    @Test func activationsInBlocksOf256AreQuantizedTheSameOnEveryPath() {
+        var generator = SplitMix64(seed: 256)
+        var input = (0..<4 * 256).map { _ in Float.random(in: -3...3, using: &generator) }
+        for j in 0..<256 { input[256 + j] = 0 }
+        input[512 + 10] = -4
+        input[512 + 20] = 4
+        for j in 0..<256 { input[768 + j] = Float(j % 9) - 4 + 0.5 }  // 127/4.5 = 28.2…: no exact ties, many near
+        input[768] = 4.5
+        func run(_ level: Int32) -> (values: [Int8], scales: [Float], sums: [Int16]) {
+            var values = [Int8](repeating: 0, count: input.count), scales = [Float](repeating: .nan, count: 4)
+            var sums = [Int16](repeating: 0, count: 64)
+            llmk_quantize_q8_K_at_level(level, input, 4, 256, &values, &scales, &sums)
+            return (values, scales, sums)
+        }
+        let portable = run(0)
+        #expect(portable.scales[1] == 0 && portable.values[256..<512].allSatisfy { $0 == 0 })
+        #expect(portable.values[512 + 10] == -127 && portable.values[512 + 20] == 127, "the first of the largest is -127")
+        for group in 0..<64 {
+            #expect(Int(portable.sums[group]) == portable.values[group * 16..<(group + 1) * 16].reduce(0) { $0 + Int($1) })
+        }
+        for level in 1...max(1, llmk_best_level()) {
+            let other = run(level)
+            #expect(other.values == portable.values && other.sums == portable.sums, "level \(level)")
+            #expect(other.scales.map(\.bitPattern) == portable.scales.map(\.bitPattern), "level \(level)")
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LLMKernels
 import Synchronization
 
@@ -17,9 +18,14 @@ final class QuantizedBatch: @unchecked Sendable {
     private let superValues: UnsafeMutablePointer<Int8>
     private let superScales: UnsafeMutablePointer<Float>
     private let superSums: UnsafeMutablePointer<Int16>
-    /// Bumped by every `quantize`; the Q8_K form records the count it was made at.
+    /// Bumped by every `quantize`; the Q8_K form is made once per value of it.
     private let generation = Atomic<Int>(0)
-    private let superBlocksMade = Mutex<Int>(-1)
+    /// The generation whose Q8_K form is being made (the first thread to ask starts the round),
+    /// the next vector to take, how many are done, and the generation whose form is complete.
+    private let superBlocksRound = Mutex<Int>(-1)
+    private let superBlocksNext = Atomic<Int>(0)
+    private let superBlocksDone = Atomic<Int>(0)
+    private let superBlocksReady = Atomic<Int>(-1)
 
     /// Room for `capacity` vectors of `length` values (a multiple of 32).
     init(length: Int, capacity: Int) {
@@ -67,14 +73,32 @@ final class QuantizedBatch: @unchecked Sendable {
     }
 
     /// The first `count` vectors as llama.cpp's Q8_K, made from `input` — the floats this batch was
-    /// last quantized from — by the first product that asks (the others wait for it).
+    /// last quantized from — when a product first asks: every thread that asks meanwhile takes
+    /// vectors of its own, then waits (microseconds) until all are made.
     func superBlocks(of input: UnsafePointer<Float>, count: Int) -> llmk_superblock_activations {
         precondition(length % 256 == 0 && count <= capacity)
         let current = generation.load(ordering: .acquiring)
-        superBlocksMade.withLock { made in
-            guard made != current else { return }
-            llmk_quantize_q8_K(input, Int32(count), Int32(length), superValues, superScales, superSums)
-            made = current
+        if superBlocksReady.load(ordering: .acquiring) != current {
+            superBlocksRound.withLock { round in
+                guard round != current else { return }
+                round = current
+                superBlocksNext.store(0, ordering: .relaxed)
+                superBlocksDone.store(0, ordering: .releasing)
+            }
+            let blocks = length / 256
+            while true {
+                let vector = superBlocksNext.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard vector < count else { break }
+                llmk_quantize_q8_K(input + vector * length, 1, Int32(length), superValues + vector * length,
+                                   superScales + vector * blocks, superSums + vector * blocks * 16)
+                superBlocksDone.add(1, ordering: .releasing)
+            }
+            var spins = 0
+            while superBlocksDone.load(ordering: .acquiring) < count {
+                spins += 1
+                if spins < 200 { llmk_cpu_relax() } else { sched_yield() }
+            }
+            superBlocksReady.store(current, ordering: .releasing)
         }
         return llmk_superblock_activations(values: superValues, scales: superScales, sums: superSums)
     }

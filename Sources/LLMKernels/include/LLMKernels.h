@@ -109,6 +109,10 @@ typedef struct {
 /// quantize_row_q8_K_ref does.
 void llmk_quantize_q8_K(const float *input, int rows, int length, int8_t *values, float *scales, int16_t *sums);
 
+/// `llmk_quantize_q8_K` on the path of `level`, for tests.
+void llmk_quantize_q8_K_at_level(int level, const float *input, int rows, int length, int8_t *values, float *scales,
+                                 int16_t *sums);
+
 /// Whether `llmk_matmul_superblocks` multiplies `type` (LLMK_Q2_K_REPACKED, Q3_K, LLMK_Q4_K_REPACKED,
 /// Q5_K, Q6_K, IQ4_XS).
 int llmk_has_superblock_path(int type);
