@@ -60,16 +60,16 @@ extension LlamaModel {
         llmk_prefetch_kv8(unit.slot.byteView(unit.attended), Int32(config.headDimension))
     }
 
-    /// Attention unit `work` of `layer`: its token, its KV head, the cache slot it reads and the
-    /// positions it attends to (up to the token's own, whose key and value it stores first; in a
-    /// sliding-window layer only the window's last positions).
+    /// Attention unit `work` of `layer`: its token, its place among the token's units, its KV head,
+    /// the cache slot it reads and the positions it attends to (up to the token's own, whose key and
+    /// value it stores first; in a sliding-window layer only the window's last positions).
     func attentionUnit(
         _ work: Int, plan: AttentionPlan, layer: Int, slots: [CacheSlot], positions: [Int]
-    ) -> (token: Int, kvHead: Int, slot: CacheSlot, attended: Range<Int>) {
+    ) -> (token: Int, unit: Int, kvHead: Int, slot: CacheSlot, attended: Range<Int>) {
         let group = config.headCount / config.kvHeadCount
         let (token, unit) = plan.split(work, tokens: positions.count), kvHead = unit * plan.together / group
         let end = positions[token] + 1, window = config.layers[layer].window ?? end
-        return (token, kvHead, slots[token * config.kvHeadCount + kvHead], max(0, end - window)..<end)
+        return (token, unit, kvHead, slots[token * config.kvHeadCount + kvHead], max(0, end - window)..<end)
     }
 
     /// RoPE on token `token`'s query heads of `kvHeads`' groups and on those KV heads' keys (each
@@ -110,10 +110,9 @@ extension LlamaModel {
         pool.runShared(units) { thread, share in
             let scores = scratch.scores + thread * scratch.scoresPerThread
             for work in share {
-                let (token, kvHead, slot, attended) = attentionUnit(work, plan: plan, layer: layer, slots: slots,
-                                                                    positions: positions)
-                let column = plan.split(work, tokens: positions.count).unit * together * headDimension
-                let offset = token * config.queryWidth + column
+                let (token, unit, kvHead, slot, attended) = attentionUnit(work, plan: plan, layer: layer, slots: slots,
+                                                                          positions: positions)
+                let column = unit * together * headDimension, offset = token * config.queryWidth + column
                 if plan.rotatesAndStores {
                     rotateAndStore(token: token, kvHeads: kvHead..<kvHead + 1, layer: layer, slots: slots,
                                    positions: positions, scratch: scratch)

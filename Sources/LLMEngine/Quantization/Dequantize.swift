@@ -13,7 +13,7 @@ public enum Dequantize {
             return llmk_from_half(source.baseAddress!.assumingMemoryBound(to: UInt16.self), destination.baseAddress!, blocks)
         case .f32:
             return UnsafeMutableRawPointer(destination.baseAddress!).copyMemory(from: source.baseAddress!, byteCount: blocks * 4)
-        case .q2_K, .q3_K, .q5_K, .iq4_NL, .iq4_XS:
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS:
             // In C, shared with the rewrite for the integer kernels (KQuants.c).
             let handled = llmk_dequantize_row(Int32(type.rawValue), source.baseAddress!, Int32(blocks * type.blockElements),
                                               destination.baseAddress!)
@@ -32,9 +32,7 @@ public enum Dequantize {
             case .q5_0: q5(input, output, minimum: false)
             case .q5_1: q5(input, output, minimum: true)
             case .q8_0: q8_0(input, output)
-            case .q4_K: q4_K(input, output)
-            case .q6_K: q6_K(input, output)
-            case .q2_K, .q3_K, .q5_K, .iq4_NL, .iq4_XS: break  // whole rows above
+            case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS: break  // whole rows above
             }
         }
     }
@@ -92,18 +90,5 @@ public enum Dequantize {
         for j in 0..<32 {
             output[j] = Float(Int8(bitPattern: block[2 + j])) * d
         }
-    }
-
-    /// 256 weights in 8 groups of 32, each with a 6-bit scale and minimum packed into 12 bytes,
-    /// themselves scaled by d and dmin; then 128 bytes of 4-bit values. In C, shared with the
-    /// float matrix product.
-    static func q4_K(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
-        llmk_dequantize_q4_K(block.baseAddress!.assumingMemoryBound(to: UInt8.self), output.baseAddress!)
-    }
-
-    /// 256 weights: low 4 bits in 128 bytes, high 2 bits in 64 bytes, 16 signed 8-bit group scales,
-    /// then the block scale d.
-    static func q6_K(_ block: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
-        llmk_dequantize_q6_K(block.baseAddress!.assumingMemoryBound(to: UInt8.self), output.baseAddress!)
     }
 }
