@@ -53,6 +53,37 @@ static float dot_blockwise_portable(int type, const uint8_t *row, int blocks, co
     return total;
 }
 
+// IQ4_NL in ggml_vec_dot_iq4_nl_q8_0's order: blocks in pairs, the first of each pair into one set
+// of eight lanes and the second into another, the sets added lane by lane and then across; an odd
+// last block's whole integer total fused in after that.
+static float dot_iq4_nl_portable(const uint8_t *row, int blocks, const int8_t *q, const float *d) {
+    float first[8] = {0}, second[8] = {0};
+    int block = 0;
+    for (; block + 1 < blocks; block += 2) {
+        for (int k = 0; k < 2; k++) {
+            const uint8_t *pointer = row + (block + k) * 18;
+            const int8_t *x = q + (block + k) * 32;
+            const float scale = d[block + k] * llmk_half_at(pointer);
+            float *lanes = k == 0 ? first : second;
+            for (int lane = 0; lane < 8; lane++) {
+                int sum = 0;
+                for (int j = 0; j < 4; j++) sum += llmk_small_weight(LLMK_IQ4_NL_BLOCKWISE, pointer, lane * 4 + j) * x[lane * 4 + j];
+                lanes[lane] = fmaf(scale, (float)sum, lanes[lane]);
+            }
+        }
+    }
+    float added[8];
+    for (int lane = 0; lane < 8; lane++) added[lane] = first[lane] + second[lane];
+    float total = horizontal_sum_8(added);
+    for (; block < blocks; block++) {
+        const uint8_t *pointer = row + block * 18;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += llmk_small_weight(LLMK_IQ4_NL_BLOCKWISE, pointer, j) * q[block * 32 + j];
+        total = fmaf(d[block] * llmk_half_at(pointer), (float)sum, total);  // fused, as GCC compiles `sumf += d * …`
+    }
+    return total;
+}
+
 static float dot_q8_0_portable(const uint8_t *row, int blocks, const int8_t *q, const float *d) {
     float accumulator[8] = {0};
     for (int block = 0; block < blocks; block++) {
@@ -97,7 +128,7 @@ static float dot_q8_0_portable(const uint8_t *row, int blocks, const int8_t *q, 
 
 int llmk_matmul_lanes_at_level(int level, int type, const void *weights, size_t row_bytes, int blocks, llmk_activations a,
                          int batch, float *output, int stride, int begin, int end) {
-    if (!llmk_has_integer_path(type) && !llmk_is_blockwise(type)) return 0;  // the caller goes through floats
+    if (!llmk_has_integer_path(type) && !llmk_is_blockwise(type) && type != LLMK_IQ4_NL) return 0;  // through floats
 #ifdef LLMK_X86
     switch (llmk_level(level)) {
     case 2: return matmul_lanes_vnni(type, weights, row_bytes, blocks, a, batch, output, stride, begin, end);
@@ -118,6 +149,7 @@ int llmk_matmul_lanes_at_level(int level, int type, const void *weights, size_t 
             case LLMK_Q5_0: value = dot_small_portable(type, row, blocks, q, d, a.sums + (size_t)b * blocks); break;
             case LLMK_Q4_0_BLOCKWISE:
             case LLMK_IQ4_NL_BLOCKWISE: value = dot_blockwise_portable(type, row, blocks, q, d); break;
+            case LLMK_IQ4_NL: value = dot_iq4_nl_portable(row, blocks, q, d); break;
             default: value = dot_q8_0_portable(row, blocks, q, d); break;
             }
             output[(size_t)b * stride + r] = value;

@@ -10,12 +10,14 @@
 //   another, the second subtracted at the end (LLMK_Q4_K_REPACKED, LLMK_Q2_K_REPACKED). (Its four-vector kernel for prompts fuses every 64 values instead;
 //   ours keeps the one-vector sums for every vector, so a prompt's logits do not depend on how it
 //   is batched and equal llama.cpp's token by token.)
-// - Q3_K, Q5_K, Q6_K and IQ4_XS (ggml_vec_dot_*_q8_K): eight int32 lanes, lane m holding the
+// - Q2_K and Q4_K (other heights), Q3_K, Q5_K, Q6_K, IQ4_XS (ggml_vec_dot_*_q8_K): eight int32 lanes, lane m holding the
 //   products of bytes 4m..4m+3 of every 32 values, each times its 16 or 32 values' scale (Q6_K's
 //   weights unsigned 0..63, less 32·(sc·Σx) of 16-value groups 2m and 2m+1 per lane); each
 //   block's lanes scaled by d·d_x and fused into eight running sums, added at the end as ggml's
 //   hsum_float_8 adds them (and Q5_K's minimum terms, -dmin·d_x·Σ_j m_j·Σx_j fused block by block
-//   into one more sum, added last).
+//   into one more sum, added last — Q4_K's into four lanes, lane k taking 32-value groups 2k and
+//   2k + 1, added as (l0 + l2) + (l1 + l3); Q2_K's, -dmin·d_x·(m·Σx of 16-value groups 2m, 2m + 1),
+//   into lane m before each block's products).
 #include "LLMKernels.h"
 
 #include <math.h>
@@ -33,6 +35,7 @@ static inline int block_bytes(int type) {
     case LLMK_Q5_K: return Q5_K_BYTES;
     case LLMK_Q6_K: return Q6_K_BYTES;
     case LLMK_IQ4_XS: return IQ4_XS_BYTES;
+    case LLMK_Q2_K:
     case LLMK_Q2_K_REPACKED: return Q2_K_BYTES;
     default: return Q4_K_BYTES;
     }
@@ -41,6 +44,7 @@ static inline int block_bytes(int type) {
 // A block's scale d (half precision, where each type keeps it) times the activations' d_x.
 static inline float block_scale(int type, const uint8_t *block, float dx) {
     switch (type) {
+    case LLMK_Q2_K: return dx * llmk_half_at(block + 80);
     case LLMK_Q3_K: return dx * llmk_half_at(block + 108);
     case LLMK_Q6_K: return dx * llmk_half_at(block + 208);
     default: return dx * llmk_half_at(block);
@@ -76,10 +80,15 @@ static inline void lane_scales(int type, const uint8_t *block, int scales[16]) {
             scales[2 * g] = packed[2 * g];
             scales[2 * g + 1] = packed[2 * g + 1];
             continue;
+        case LLMK_Q2_K:
+            scales[2 * g] = block[2 * g] & 0x0F;
+            scales[2 * g + 1] = block[2 * g + 1] & 0x0F;
+            continue;
         case LLMK_Q6_K:
             scales[2 * g] = ((const int8_t *)(block + 192))[2 * g];
             scales[2 * g + 1] = ((const int8_t *)(block + 192))[2 * g + 1];
             continue;
+        case LLMK_Q4_K:
         case LLMK_Q5_K: llmk_scale_min_k4(g, block + 4, &scale, &least); break;
         default: scale = llmk_iq4_xs_scale(block, g); break;
         }
@@ -89,8 +98,8 @@ static inline void lane_scales(int type, const uint8_t *block, int scales[16]) {
 
 int llmk_has_superblock_path(int type) {
     switch (type) {
-    case LLMK_Q2_K_REPACKED: case LLMK_Q3_K: case LLMK_Q4_K_REPACKED: case LLMK_Q5_K: case LLMK_Q6_K:
-    case LLMK_IQ4_XS: return 1;
+    case LLMK_Q2_K: case LLMK_Q2_K_REPACKED: case LLMK_Q3_K: case LLMK_Q4_K: case LLMK_Q4_K_REPACKED: case LLMK_Q5_K:
+    case LLMK_Q6_K: case LLMK_IQ4_XS: return 1;
     default: return 0;
     }
 }
@@ -137,10 +146,17 @@ static inline int q4_K_weight(const uint8_t *block, int j) {
     return (j % 64) < 32 ? byte & 0x0F : byte >> 4;
 }
 
-// Weight j (0..255) of a lane-kernel block as its product takes it: Q5_K and Q6_K unsigned
-// (0..31, 0..63), Q3_K and IQ4_XS signed.
+// Q2_K weight j (0..255) of a block, 0..3.
+static inline int q2_K_weight(const uint8_t *block, int j) {
+    return (block[16 + (j / 128) * 32 + j % 32] >> (2 * ((j % 128) / 32))) & 3;
+}
+
+// Weight j (0..255) of a lane-kernel block as its product takes it: Q2_K, Q4_K, Q5_K and Q6_K
+// unsigned (0..3, 0..15, 0..31, 0..63), Q3_K and IQ4_XS signed.
 static inline int lane_weight(int type, const uint8_t *block, int j) {
     switch (type) {
+    case LLMK_Q2_K: return q2_K_weight(block, j);
+    case LLMK_Q4_K: return q4_K_weight(block, j);
     case LLMK_Q3_K: {
         const int half = j / 128, quarter = (j % 128) / 32, p = j % 32;
         const int low = (block[32 + half * 32 + p] >> (2 * quarter)) & 3;
@@ -162,11 +178,6 @@ static inline int lane_weight(int type, const uint8_t *block, int j) {
         return llmk_iq4_values[(j % 32) < 16 ? byte & 0x0F : byte >> 4];
     }
     }
-}
-
-// Q2_K weight j (0..255) of a block, 0..3.
-static inline int q2_K_weight(const uint8_t *block, int j) {
-    return (block[16 + (j / 128) * 32 + j % 32] >> (2 * ((j % 128) / 32))) & 3;
 }
 
 static float dot_repacked_portable(int type, const uint8_t *row, int blocks, const int8_t *x, const float *d,
@@ -205,7 +216,7 @@ static inline float horizontal_sum_8(const float lanes[8]) {
 
 static float dot_lanes_portable(int type, const uint8_t *row, int blocks, const int8_t *x, const float *d,
                                 const int16_t *sums) {
-    float accumulator[8] = {0}, minimum = 0;
+    float accumulator[8] = {0}, minimum = 0, minimums[4] = {0};
     for (int i = 0; i < blocks; i++) {
         const uint8_t *block = row + (size_t)i * block_bytes(type);
         const int8_t *q = x + (size_t)i * 256;
@@ -216,6 +227,25 @@ static float dot_lanes_portable(int type, const uint8_t *row, int blocks, const 
         if (type == LLMK_Q6_K) {
             for (int m = 0; m < 8; m++) lanes[m] -= 32 * (sum[2 * m] * scales[2 * m] + sum[2 * m + 1] * scales[2 * m + 1]);
         }
+        if (type == LLMK_Q2_K) {
+            // The minimum terms first, into the same lanes: lane m takes 16-value groups 2m, 2m + 1.
+            const float least = -d[i] * llmk_half_at(block + 82);
+            for (int m = 0; m < 8; m++) {
+                const int terms = (block[2 * m] >> 4) * sum[2 * m] + (block[2 * m + 1] >> 4) * sum[2 * m + 1];
+                accumulator[m] = fmaf(least, (float)terms, accumulator[m]);
+            }
+        }
+        if (type == LLMK_Q4_K) {
+            // Four lanes of minimum terms: lane k takes 32-value groups 2k and 2k + 1.
+            const float least = -d[i] * llmk_half_at(block + 2);
+            for (int k = 0; k < 4; k++) {
+                int m0, m1, unused;
+                llmk_scale_min_k4(2 * k, block + 4, &unused, &m0);
+                llmk_scale_min_k4(2 * k + 1, block + 4, &unused, &m1);
+                const int terms = m0 * (sum[4 * k] + sum[4 * k + 1]) + m1 * (sum[4 * k + 2] + sum[4 * k + 3]);
+                minimums[k] = fmaf(least, (float)terms, minimums[k]);
+            }
+        }
         if (type == LLMK_Q5_K) {
             // fused, as GCC compiles llama.cpp's `summs += dmin * …`
             minimum = fmaf(-d[i] * llmk_half_at(block + 2), (float)k4_minimums(block, sum), minimum);
@@ -223,7 +253,11 @@ static float dot_lanes_portable(int type, const uint8_t *row, int blocks, const 
         const float scale = block_scale(type, block, d[i]);
         for (int m = 0; m < 8; m++) accumulator[m] = fmaf(scale, (float)lanes[m], accumulator[m]);
     }
-    return type == LLMK_Q5_K ? horizontal_sum_8(accumulator) + minimum : horizontal_sum_8(accumulator);
+    switch (type) {
+    case LLMK_Q4_K: return horizontal_sum_8(accumulator) + ((minimums[0] + minimums[2]) + (minimums[1] + minimums[3]));
+    case LLMK_Q5_K: return horizontal_sum_8(accumulator) + minimum;
+    default: return horizontal_sum_8(accumulator);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

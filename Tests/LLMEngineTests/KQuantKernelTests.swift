@@ -139,17 +139,21 @@ extension KernelTests {
     /// K-quants, its repacked matrices' block-by-block sums for Q4_K, Q2_K and IQ4_NL): every path
     /// and batch size the same bits — that they are llama.cpp's bits is KQuantModelReferenceTests'
     /// part — and within 2% of the exact product.
-    @Test(arguments: kquantTypes)
-    func kQuantsMultiplyInLlamaCppsOrderTheSameOnEveryPath(_ type: GGMLType) throws {
-        let rows = 40, length = 512, batch = 6, rowBytes = type.rowBytes(elements: length)!
+    /// Each type with each kernel llama.cpp's order takes it with: Q2_K, Q4_K and IQ4_NL as
+    /// llama.cpp sums the matrices it repacks, and in lanes (its other matrices).
+    static let llamaCppKernels: [(GGMLType, Int32)] = kquantTypes.map { ($0, Int32($0.rawValue)) } + [
+        (.q2_K, Int32(LLMK_Q2_K_REPACKED)), (.q4_K, Int32(LLMK_Q4_K_REPACKED)), (.iq4_NL, Int32(LLMK_IQ4_NL_BLOCKWISE)),
+    ]
+
+    @Test(arguments: llamaCppKernels)
+    func kQuantsMultiplyInLlamaCppsOrderTheSameOnEveryPath(_ kind: (GGMLType, Int32)) throws {
+        let (type, kernel) = kind
+        // An odd block count too, for IQ4_NL's last block summed on its own.
+        let rows = 40, length = type == .iq4_NL ? 544 : 512, batch = 6, rowBytes = type.rowBytes(elements: length)!
         let (weights, input, quantized) = Self.randomKQuantProblem(type, rows: rows, length: length, batch: batch)
-        let kernel: Int32 = switch type {
-        case .q2_K: Int32(LLMK_Q2_K_REPACKED)
-        case .q4_K: Int32(LLMK_Q4_K_REPACKED)
-        case .iq4_NL: Int32(LLMK_IQ4_NL_BLOCKWISE)
-        default: Int32(type.rawValue)
-        }
-        let superBlocks = input.withUnsafeBufferPointer { quantized.superBlocks(of: $0.baseAddress!, count: batch) }
+        let superBlocks = type == .iq4_NL
+            ? llmk_superblock_activations()
+            : input.withUnsafeBufferPointer { quantized.superBlocks(of: $0.baseAddress!, count: batch) }
         func run(level: Int32, batch: Int) -> [Float] {
             var output = [Float](repeating: .nan, count: batch * rows)
             output.withUnsafeMutableBufferPointer { out in

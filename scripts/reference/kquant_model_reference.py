@@ -23,6 +23,11 @@ from tiny_model_reference import TOKENS, start_file  # noqa: E402  (same vocabul
 out_dir = sys.argv[1]
 DIM, HEADS, KV_HEADS, FF, CONTEXT = 256, 4, 2, 256, 128
 FTYPES = ["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS"]
+# The output matrix (338 rows, the vocabulary: not a multiple of 8, so llama.cpp does not repack it)
+# in the file's own type where llama.cpp repacks that type's other matrices: its other sum is
+# checked too.
+OUTPUT_TYPES = {"Q2_K": gguf.GGMLQuantizationType.Q2_K, "Q4_K_M": gguf.GGMLQuantizationType.Q4_K,
+                "IQ4_NL": gguf.GGMLQuantizationType.IQ4_NL}
 
 
 def write_float_model(path, rng):
@@ -65,6 +70,8 @@ with tempfile.TemporaryDirectory() as work:
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{ftype}")
         params.nthread = 2
+        if ftype in OUTPUT_TYPES:
+            params.output_tensor_type = int(OUTPUT_TYPES[ftype])
         assert llama_cpp.llama_model_quantize(source.encode(), path.encode(), ctypes.byref(params)) == 0, ftype
         llm = Llama(model_path=path, n_ctx=CONTEXT, n_threads=2, n_batch=1, n_ubatch=1, logits_all=True, verbose=False)
         llm.eval(TOKENS)

@@ -84,16 +84,15 @@ final class WeightMatrix: @unchecked Sendable {
     /// (and Q2_K, where AVX-512 is — summed that way here on every machine, so all give the same
     /// logits) with a multiple of 8 rows are repacked and summed block by block; the rest of the
     /// 32-value types in lanes with 8-bit activations in blocks of 32, the other K-quants in lanes
-    /// with activations in blocks of 256. Q2_K and IQ4_NL matrices of other heights go through
-    /// floats (not llama.cpp's bits, but within rounding).
+    /// with activations in blocks of 256.
     private static func llamaCppProduct(for tensor: GGUFTensor) -> Product {
         let type = Int32(tensor.type.rawValue), repacked = tensor.rowCount % 8 == 0
         switch tensor.type {
         case .q3_K, .q5_K, .q6_K, .iq4_XS: return .superBlocks(type)
-        case .q4_K where repacked: return .superBlocks(Int32(LLMK_Q4_K_REPACKED))
-        case .q2_K where repacked: return .superBlocks(Int32(LLMK_Q2_K_REPACKED))
+        case .q4_K: return .superBlocks(repacked ? Int32(LLMK_Q4_K_REPACKED) : type)
+        case .q2_K: return .superBlocks(repacked ? Int32(LLMK_Q2_K_REPACKED) : type)
         case .q4_0 where repacked: return .laneOrder(Int32(LLMK_Q4_0_BLOCKWISE))
-        case .iq4_NL where repacked: return .laneOrder(Int32(LLMK_IQ4_NL_BLOCKWISE))
+        case .iq4_NL: return .laneOrder(repacked ? Int32(LLMK_IQ4_NL_BLOCKWISE) : type)
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return .laneOrder(type)
         default: return .floats
         }
