@@ -78,13 +78,7 @@ LLMK_INLINE int dequantize_row(int type, const uint8_t *row, int length, float *
     case LLMK_F16:
         for (int j = 0; j < length; j++) output[j] = llmk_half_at(row + 2 * j);
         return 1;
-    case LLMK_Q4_K:
-        for (int b = 0; b < length / 256; b++) dequantize_q4_K(row + (size_t)b * 144, output + b * 256);
-        return 1;
-    case LLMK_Q6_K:
-        for (int b = 0; b < length / 256; b++) dequantize_q6_K(row + (size_t)b * 210, output + b * 256);
-        return 1;
-    default: return llmk_dequantize_row(type, row, length, output);
+    default: return llmk_dequantize_row(type, row, length, output);  // the K-quants and IQ4 types
     }
 }
 

@@ -139,9 +139,9 @@ int llmk_best_level(void);
 int llmk_matmul_at_level(int level, int type, const void *interleaved, int blocks, llmk_activations activations,
                          int batch, float *output, int output_stride, int row_begin, int row_end);
 
-/// The same product for weights without an integer path (F32, F16, Q4_K, Q6_K): each row turned
-/// into floats once, then dotted with the float vectors of `input` (each `length` long) in sixteen
-/// fused lanes. `level` as for `llmk_matmul_at_level`, or -1 for the best. Returns 0 for other types.
+/// The same product for weights without an integer path (F32, F16; and any K-quant or IQ4 type,
+/// for comparison): each row turned into floats once, then dotted with the float vectors of
+/// `input` (each `length` long) in sixteen fused lanes. `level` as for `llmk_matmul_at_level`, or -1 for the best. Returns 0 for other types.
 int llmk_matmul_float_at_level(int level, int type, const void *weights, size_t row_bytes, int length,
                                const float *input, int batch, float *output, int output_stride, int row_begin,
                                int row_end);
