@@ -4,20 +4,21 @@
 // product order a K-quant model's logits are llama.cpp's to the bit.
 //
 // Two summation orders, the ones llama.cpp takes on x86 (ggml-cpu's quants.c and repack.cpp):
-// - Q4_K matrices with a multiple of 8 rows (and Q2_K ones, on AVX-512 machines) are repacked
-//   by llama.cpp and summed per row: each 256-value block's integer total Σ_j sc_j·(q·x)_j scaled
-//   by d·d_x and fused into one running sum, the minimum terms Σ_j m_j·Σx_j by dmin·d_x into
-//   another, the second subtracted at the end (LLMK_Q4_K_REPACKED, LLMK_Q2_K_REPACKED). (Its four-vector kernel for prompts fuses every 64 values instead;
-//   ours keeps the one-vector sums for every vector, so a prompt's logits do not depend on how it
-//   is batched and equal llama.cpp's token by token.)
-// - Q2_K and Q4_K (other heights), Q3_K, Q5_K, Q6_K, IQ4_XS (ggml_vec_dot_*_q8_K): eight int32 lanes, lane m holding the
-//   products of bytes 4m..4m+3 of every 32 values, each times its 16 or 32 values' scale (Q6_K's
-//   weights unsigned 0..63, less 32·(sc·Σx) of 16-value groups 2m and 2m+1 per lane); each
-//   block's lanes scaled by d·d_x and fused into eight running sums, added at the end as ggml's
-//   hsum_float_8 adds them (and Q5_K's minimum terms, -dmin·d_x·Σ_j m_j·Σx_j fused block by block
-//   into one more sum, added last — Q4_K's into four lanes, lane k taking 32-value groups 2k and
-//   2k + 1, added as (l0 + l2) + (l1 + l3); Q2_K's, -dmin·d_x·(m·Σx of 16-value groups 2m, 2m + 1),
-//   into lane m before each block's products).
+// - Q4_K matrices with a multiple of 8 rows (and Q2_K ones, on AVX-512 machines) are repacked by
+//   llama.cpp and summed per row: each 256-value block's integer total Σ_j sc_j·(q·x)_j scaled by
+//   d·d_x and fused into one running sum, the minimum terms Σ_j m_j·Σx_j by dmin·d_x into another,
+//   the second subtracted at the end (LLMK_Q4_K_REPACKED, LLMK_Q2_K_REPACKED). Its four-vector
+//   kernel for prompts fuses every 64 values instead; ours keeps the one-vector sums for every
+//   vector, so a prompt's logits do not depend on how it is batched and equal llama.cpp's token
+//   by token.
+// - Q2_K and Q4_K matrices of other heights, and Q3_K, Q5_K, Q6_K, IQ4_XS (ggml_vec_dot_*_q8_K):
+//   eight int32 lanes, lane m holding the products of bytes 4m..4m+3 of every 32 values, each
+//   times its 16 or 32 values' scale (Q6_K's weights unsigned 0..63, less 32·(sc·Σx) of 16-value
+//   groups 2m and 2m+1 per lane); each block's lanes scaled by d·d_x and fused into eight running
+//   sums, added at the end as ggml's hsum_float_8 adds them. Minimum terms, -dmin·d_x·Σ_j m_j·Σx_j:
+//   Q5_K's fused block by block into one more sum, added last; Q4_K's into four lanes (lane k
+//   taking 32-value groups 2k and 2k + 1), added as (l0 + l2) + (l1 + l3), then last; Q2_K's into
+//   lane m (16-value groups 2m, 2m + 1) before each block's products.
 #include "LLMKernels.h"
 
 #include <math.h>

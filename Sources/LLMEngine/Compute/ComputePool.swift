@@ -134,9 +134,6 @@ public final class ComputePool: Sendable {
         private var sleepers = 0
         private var job: ((Int) -> Void)?
 
-        /// How long the caller spins, in pause instructions (~20 ns each), for the workers to
-        /// finish before it yields its core to them or to anything else runnable: ~4 µs.
-        private static let callerSpins = 200
         /// How long an idle worker spins before it yields (~20 µs), and how many times it yields
         /// (each returns at once when nothing else waits for the core) before it sleeps.
         private static let workerSpins = 1_000
@@ -155,11 +152,8 @@ public final class ComputePool: Sendable {
                 if sleepers > 0 { parking.broadcast() }
                 parking.unlock()
                 body(0)
-                var spins = 0
-                while finished.load(ordering: .acquiring) < workers {
-                    spins += 1
-                    if spins < Self.callerSpins { llmk_cpu_relax() } else { sched_yield() }
-                }
+                var wait = SpinWait()
+                while finished.load(ordering: .acquiring) < workers { wait.pause() }
                 job = nil
             }
         }

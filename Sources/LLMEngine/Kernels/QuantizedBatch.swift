@@ -1,4 +1,3 @@
-import Foundation
 import LLMKernels
 import Synchronization
 
@@ -93,11 +92,8 @@ final class QuantizedBatch: @unchecked Sendable {
                                    superScales + vector * blocks, superSums + vector * blocks * 16)
                 superBlocksDone.add(1, ordering: .releasing)
             }
-            var spins = 0
-            while superBlocksDone.load(ordering: .acquiring) < count {
-                spins += 1
-                if spins < 200 { llmk_cpu_relax() } else { sched_yield() }
-            }
+            var wait = SpinWait()
+            while superBlocksDone.load(ordering: .acquiring) < count { wait.pause() }
             superBlocksReady.store(current, ordering: .releasing)
         }
         return llmk_superblock_activations(values: superValues, scales: superScales, sums: superSums)
