@@ -49,4 +49,30 @@ struct KQuantModelReferenceTests {
         }
         #expect(worstShare <= 0.025, "a logit \(worstShare * 100)% of the logits' range from llama.cpp's")
     }
+
+    /// Two sequences' prompts in one batch (19 vectors: tiles of four and a rest, the Q8_K made by
+    /// both threads) give each the logits it gets alone, token by token — in llama.cpp's order
+    /// llama.cpp's own.
+    @Test(arguments: cases, ProductOrder.allCases)
+    func sequencesInOneBatchGetWhatEachGetsAlone(_ reference: Case, order: ProductOrder) throws {
+        let url = try #require(Bundle.module.url(
+            forResource: (reference.file as NSString).deletingPathExtension, withExtension: "gguf", subdirectory: "Reference"))
+        let model = try LlamaModel(path: url.path, threads: 2, order: order)
+        let tokens = Self.tokens, shorter = Array(tokens.prefix(7))
+        func alone(_ prompt: [Int32]) -> [Float] {
+            let state = model.makeState(capacity: 64)
+            for token in prompt { model.forward(token: token, state: state) }
+            return Array(state.logits)
+        }
+        let first = model.makeState(capacity: 64), second = model.makeState(capacity: 64)
+        let steps = tokens.indices.map { LlamaModel.Step(token: tokens[$0], state: first, wantsLogits: $0 == tokens.count - 1) }
+            + shorter.indices.map { LlamaModel.Step(token: shorter[$0], state: second, wantsLogits: $0 == shorter.count - 1) }
+        model.forward(steps, scratch: model.makeScratch(tokens: steps.count))
+        #expect(Array(first.logits) == alone(tokens))
+        #expect(Array(second.logits) == alone(shorter))
+        if order == .llamaCpp {
+            #expect(Array(first.logits) == reference.logits[tokens.count - 1])
+            #expect(Array(second.logits) == reference.logits[shorter.count - 1])
+        }
+    }
 }
