@@ -59,42 +59,40 @@ static inline int q2_K_minimums(const uint8_t *block, const int16_t *sums) {
     return total;
 }
 
+// A Q4_K or Q5_K block's eight 6-bit scales and minimums, one per 32 values.
+static inline void k4_scales(const uint8_t *block, int scales[8], int minimums[8]) {
+    for (int group = 0; group < 8; group++) llmk_scale_min_k4(group, block + 4, &scales[group], &minimums[group]);
+}
+
 // Q4_K's or Q5_K's minimum terms of a block: Σ_j m_j·Σx_j over its eight 32-value groups.
-static inline int k4_minimums(const uint8_t *block, const int16_t *sums) {
+static inline int k4_minimums(const int minimums[8], const int16_t *sums) {
     int total = 0;
-    for (int group = 0; group < 8; group++) {
-        int scale, least;
-        llmk_scale_min_k4(group, block + 4, &scale, &least);
-        total += least * (sums[2 * group] + sums[2 * group + 1]);
-    }
+    for (int group = 0; group < 8; group++) total += minimums[group] * (sums[2 * group] + sums[2 * group + 1]);
     return total;
 }
 
-// The scale of each 16 values of a lane-kernel block.
-static inline void lane_scales(int type, const uint8_t *block, int scales[16]) {
+// The scale of each 16 values of a lane-kernel block (and Q4_K's and Q5_K's eight minimums).
+static inline void lane_scales(int type, const uint8_t *block, int scales[16], int minimums[8]) {
     int8_t packed[16];
-    for (int g = 0; g < 8; g++) {
-        int scale = 0, least;
-        switch (type) {
-        case LLMK_Q3_K:
-            if (g == 0) llmk_q3_K_scales(block + 96, packed);
-            scales[2 * g] = packed[2 * g];
-            scales[2 * g + 1] = packed[2 * g + 1];
-            continue;
-        case LLMK_Q2_K:
-            scales[2 * g] = block[2 * g] & 0x0F;
-            scales[2 * g + 1] = block[2 * g + 1] & 0x0F;
-            continue;
-        case LLMK_Q6_K:
-            scales[2 * g] = ((const int8_t *)(block + 192))[2 * g];
-            scales[2 * g + 1] = ((const int8_t *)(block + 192))[2 * g + 1];
-            continue;
-        case LLMK_Q4_K:
-        case LLMK_Q5_K: llmk_scale_min_k4(g, block + 4, &scale, &least); break;
-        default: scale = llmk_iq4_xs_scale(block, g); break;
-        }
-        scales[2 * g] = scales[2 * g + 1] = scale;
+    int eight[8];
+    switch (type) {
+    case LLMK_Q2_K:
+        for (int j = 0; j < 16; j++) scales[j] = block[j] & 0x0F;
+        return;
+    case LLMK_Q3_K:
+        llmk_q3_K_scales(block + 96, packed);
+        for (int j = 0; j < 16; j++) scales[j] = packed[j];
+        return;
+    case LLMK_Q6_K:
+        for (int j = 0; j < 16; j++) scales[j] = ((const int8_t *)(block + 192))[j];
+        return;
+    case LLMK_Q4_K:
+    case LLMK_Q5_K: k4_scales(block, eight, minimums); break;
+    default:
+        for (int g = 0; g < 8; g++) eight[g] = llmk_iq4_xs_scale(block, g);
+        break;
     }
+    for (int g = 0; g < 8; g++) scales[2 * g] = scales[2 * g + 1] = eight[g];
 }
 
 int llmk_has_superblock_path(int type) {
@@ -194,14 +192,14 @@ static float dot_repacked_portable(int type, const uint8_t *row, int blocks, con
             for (int j = 0; j < 256; j++) products += (block[j / 16] & 0x0F) * q2_K_weight(block, j) * q[j];
             minimums = q2_K_minimums(block, sums + (size_t)i * 16);
         } else {
+            int scale[8], least[8];
+            k4_scales(block, scale, least);
             for (int group = 0; group < 8; group++) {
-                int scale, least;
-                llmk_scale_min_k4(group, block + 4, &scale, &least);
                 int sum = 0;
                 for (int j = group * 32; j < group * 32 + 32; j++) sum += q4_K_weight(block, j) * q[j];
-                products += scale * sum;
+                products += scale[group] * sum;
             }
-            minimums = k4_minimums(block, sums + (size_t)i * 16);
+            minimums = k4_minimums(least, sums + (size_t)i * 16);
         }
         total = fmaf((float)products, llmk_half_at(block + scale_at) * d[i], total);
         minimum = fmaf((float)minimums, llmk_half_at(block + scale_at + 2) * d[i], minimum);
@@ -222,34 +220,32 @@ static float dot_lanes_portable(int type, const uint8_t *row, int blocks, const 
         const uint8_t *block = row + (size_t)i * block_bytes(type);
         const int8_t *q = x + (size_t)i * 256;
         const int16_t *sum = sums + (size_t)i * 16;
-        int scales[16], lanes[8] = {0};
-        lane_scales(type, block, scales);
+        int scales[16], least[8], lanes[8] = {0};
+        lane_scales(type, block, scales, least);
         for (int j = 0; j < 256; j++) lanes[(j % 32) / 4] += scales[j / 16] * lane_weight(type, block, j) * q[j];
         if (type == LLMK_Q6_K) {
             for (int m = 0; m < 8; m++) lanes[m] -= 32 * (sum[2 * m] * scales[2 * m] + sum[2 * m + 1] * scales[2 * m + 1]);
         }
         if (type == LLMK_Q2_K) {
             // The minimum terms first, into the same lanes: lane m takes 16-value groups 2m, 2m + 1.
-            const float least = -d[i] * llmk_half_at(block + 82);
+            const float dmin = -d[i] * llmk_half_at(block + 82);
             for (int m = 0; m < 8; m++) {
                 const int terms = (block[2 * m] >> 4) * sum[2 * m] + (block[2 * m + 1] >> 4) * sum[2 * m + 1];
-                accumulator[m] = fmaf(least, (float)terms, accumulator[m]);
+                accumulator[m] = fmaf(dmin, (float)terms, accumulator[m]);
             }
         }
         if (type == LLMK_Q4_K) {
             // Four lanes of minimum terms: lane k takes 32-value groups 2k and 2k + 1.
-            const float least = -d[i] * llmk_half_at(block + 2);
+            const float dmin = -d[i] * llmk_half_at(block + 2);
             for (int k = 0; k < 4; k++) {
-                int m0, m1, unused;
-                llmk_scale_min_k4(2 * k, block + 4, &unused, &m0);
-                llmk_scale_min_k4(2 * k + 1, block + 4, &unused, &m1);
-                const int terms = m0 * (sum[4 * k] + sum[4 * k + 1]) + m1 * (sum[4 * k + 2] + sum[4 * k + 3]);
-                minimums[k] = fmaf(least, (float)terms, minimums[k]);
+                const int terms = least[2 * k] * (sum[4 * k] + sum[4 * k + 1])
+                    + least[2 * k + 1] * (sum[4 * k + 2] + sum[4 * k + 3]);
+                minimums[k] = fmaf(dmin, (float)terms, minimums[k]);
             }
         }
         if (type == LLMK_Q5_K) {
             // fused, as GCC compiles llama.cpp's `summs += dmin * …`
-            minimum = fmaf(-d[i] * llmk_half_at(block + 2), (float)k4_minimums(block, sum), minimum);
+            minimum = fmaf(-d[i] * llmk_half_at(block + 2), (float)k4_minimums(least, sum), minimum);
         }
         const float scale = block_scale(type, block, d[i]);
         for (int m = 0; m < 8; m++) accumulator[m] = fmaf(scale, (float)lanes[m], accumulator[m]);
