@@ -8,7 +8,10 @@ actor UpdateProcessor {
     let commands: BotCommands
     let store: any BotStore
     let outbox: BotOutbox
-    /// Key changes bypass the API's key cache, so it is told to forget what it holds.
+    /// Key changes bypass the API's key cache, so it is told to forget what it holds: inside the
+    /// transaction, as the replies go into the outbox — a reply ("works again") can be sent the
+    /// moment they commit, and its reader's next request must not find the old key — and again
+    /// after the commit, for anything looked up in between.
     let keysChanged: @Sendable () -> Void
     let logger: Logger
 
@@ -24,12 +27,13 @@ actor UpdateProcessor {
     func process(_ update: TelegramUpdate) async {
         do {
             let facts = await commands.facts(for: update, store: store)
-            let (commands, clock) = (commands, commands.clock)
+            let (commands, clock, keysChanged) = (commands, commands.clock, keysChanged)
             do {
                 try await store.transaction { tx in
                     guard try tx.claimUpdate(update.id, now: clock.now()) else { return }  // handled before
                     for action in try commands.handle(update, facts: facts, in: tx) { try tx.queue(action, now: clock.now()) }
                     try tx.setUpdateOffset(update.id + 1)
+                    keysChanged()
                 }
             } catch {
                 // Nothing of it was applied; skip it rather than stop the bot on it.
@@ -50,11 +54,12 @@ actor UpdateProcessor {
 
     func membership(userID: Int64, isMember: Bool) async {
         do {
-            let (commands, clock) = (commands, commands.clock)
+            let (commands, clock, keysChanged) = (commands, commands.clock, keysChanged)
             try await store.transaction { tx in
                 for action in try commands.membershipChanged(userID: userID, isMember: isMember, in: tx) {
                     try tx.queue(action, now: clock.now())
                 }
+                keysChanged()
             }
             keysChanged()
             outbox.wake()

@@ -11,9 +11,16 @@ public final class CachedKeyRepository: KeyRepository {
         var fetchedAt: ContinuousClock.Instant
     }
 
+    /// The entries, and how many times they were all forgotten: a lookup that began before a
+    /// change and ends after it read the old record, which must not be remembered as fresh.
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var generation = 0
+    }
+
     private let base: any KeyRepository
     private let lifetime: Duration
-    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    private let state = NIOLockedValueBox(State())
     /// Unknown keys are remembered too (as `nil`), so guessing costs no database read either; the
     /// cache is emptied when it grows past this many entries.
     private let capacity: Int
@@ -26,13 +33,13 @@ public final class CachedKeyRepository: KeyRepository {
 
     public func find(hash: String) async throws -> APIKeyRecord? {
         let now = ContinuousClock.now
-        if let entry = entries.withLockedValue({ $0[hash] }), now - entry.fetchedAt < lifetime {
-            return entry.record
-        }
+        let (cached, generation) = state.withLockedValue { ($0.entries[hash], $0.generation) }
+        if let cached, now - cached.fetchedAt < lifetime { return cached.record }
         let record = try await base.find(hash: hash)
-        entries.withLockedValue { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[hash] = Entry(record: record, fetchedAt: now)
+        state.withLockedValue { state in
+            guard state.generation == generation else { return }  // changed meanwhile: maybe stale
+            if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
+            state.entries[hash] = Entry(record: record, fetchedAt: now)
         }
         return record
     }
@@ -65,6 +72,9 @@ public final class CachedKeyRepository: KeyRepository {
     /// Entries are keyed by hash, which a change by id cannot name; changes are rare, so all go.
     /// Also for changes made around this repository, in a transaction of the bot's.
     func forgetAll() {
-        entries.withLockedValue { $0.removeAll(keepingCapacity: true) }
+        state.withLockedValue { state in
+            state.entries.removeAll(keepingCapacity: true)
+            state.generation += 1
+        }
     }
 }
