@@ -53,9 +53,15 @@ extension BotCommands {
         settings.channel == String(chatID) || username.map { "@" + $0.lowercased() } == settings.channel.lowercased()
     }
 
-    func membershipChanged(userID: Int64, isMember: Bool, in tx: any BotTransaction) throws -> [BotAction] {
+    /// `isMember` applied to `userID`'s account and key. From a re-check, `ifLeftChannelWas` is what
+    /// the account said before Telegram was asked: if an update changed it meanwhile, the answer
+    /// may be older than that update (a "left" from before a rejoin), and is not applied.
+    func membershipChanged(
+        userID: Int64, isMember: Bool, ifLeftChannelWas seen: Bool? = nil, in tx: any BotTransaction
+    ) throws -> [BotAction] {
         guard var account = try tx.account(userID: userID), let keyID = account.keyID else { return [] }
         if isMember == !account.leftChannel { return [] }
+        if let seen, seen != account.leftChannel { return [] }
         account.leftChannel = !isMember
         try tx.save(account)
         if account.isBanned { return [] }

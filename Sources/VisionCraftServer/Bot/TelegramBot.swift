@@ -126,7 +126,7 @@ public final class TelegramBot: Service, Sendable {
                 try await client.clock.sleep(for: settings.membershipCheck)
                 for account in try await store.accountsWithKeys() where !account.isBanned {
                     let isMember = try await processor.commands.gateway.isChannelMember(userID: account.userID)
-                    await processor.membership(userID: account.userID, isMember: isMember)
+                    await processor.membership(userID: account.userID, isMember: isMember, leftChannel: account.leftChannel)
                 }
             } catch {
                 if Task.isCancelled { return }

@@ -52,11 +52,13 @@ actor UpdateProcessor {
         }
     }
 
-    func membership(userID: Int64, isMember: Bool) async {
+    /// A re-check's answer for `userID`, asked while the account said `leftChannel`.
+    func membership(userID: Int64, isMember: Bool, leftChannel: Bool) async {
         do {
             let (commands, clock, keysChanged) = (commands, commands.clock, keysChanged)
             try await store.transaction { tx in
-                for action in try commands.membershipChanged(userID: userID, isMember: isMember, in: tx) {
+                for action in try commands.membershipChanged(userID: userID, isMember: isMember, ifLeftChannelWas: leftChannel,
+                                                                 in: tx) {
                     try tx.queue(action, now: clock.now())
                 }
                 keysChanged()
